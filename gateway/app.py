@@ -1,0 +1,150 @@
+"""The gateway process: wires deliver_sm → inbox → dispatcher → router → outbox → submit_sm.
+
+Follow one message: :class:`Link` hands a deliver_sm to :class:`Inbox`, which stores it and answers
+the SMSC; the stored MO goes to the :class:`Dispatcher`, which calls :meth:`Gateway.answer`: the
+router's reply and the MO's "answered" mark are committed together by :meth:`Store.finish_mo`, and the
+new outbox row goes to :class:`Outbox`, which gives its parts to the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from contextlib import suppress
+
+from commands.registry import COMMANDS
+from gateway.catalog import load_catalogs
+from gateway.clock import Clock, SystemClock
+from gateway.config import Config
+from gateway.dispatch import Dispatcher
+from gateway.inbox import Inbox, expire_periodically
+from gateway.link import DeliverHandle, Link, LinkSettings
+from gateway.outbox import Addressing, Outbox
+from gateway.router import Router
+from gateway.smpp.codec import ShortMessage
+from gateway.smpp.session import SessionConfig
+from gateway.smpp.text import Concat
+from gateway.store import Store
+from gateway.templates import Templates
+from gateway.types import InboundMessage, Reply
+
+log = logging.getLogger("gateway")
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+EXIT_FORCED = 130
+
+
+class Gateway:
+    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        g = config.gateway
+        self.templates = Templates.load(config.resolve(g.templates))
+        catalogs = load_catalogs(config.resolve(g.catalogs), g.service_numbers, set(COMMANDS))
+        self.router = Router(catalogs=catalogs, commands=COMMANDS, templates=self.templates, clock=self.clock)
+        self.link = Link(_link_settings(config), self)
+        self.dispatcher = Dispatcher(self.answer)
+        self.store: Store
+        self.inbox: Inbox
+        self.outbox: Outbox
+        self._tasks: list[asyncio.Task[None]] = []
+        self.stopped = False
+
+    async def start(self) -> None:
+        config = self.config
+        self.store = await Store.open(str(config.resolve(config.ledger.path)), batch_max=config.ledger.batch_max)
+        self.inbox = Inbox(store=self.store, clock=self.clock, answer=self.link.answer_deliver,
+                           dispatch=self.dispatcher.put, reassembly_timeout=config.gateway.reassembly_timeout)
+        s = config.smpp
+        addressing = Addressing(source_addr_ton=s.source_addr_ton, source_addr_npi=s.source_addr_npi,
+                                dest_addr_ton=s.dest_addr_ton, dest_addr_npi=s.dest_addr_npi,
+                                registered_delivery=s.registered_delivery, concat=Concat(s.long_messages))
+        self.outbox = Outbox(store=self.store, link=self.link, clock=self.clock, addressing=addressing)
+        await self._recover()
+        self._tasks = [asyncio.create_task(self.link.run()), asyncio.create_task(expire_periodically(self.inbox))]
+        log.info("gateway started", extra={"smsc": f"{s.host}:{s.port}", "service_numbers": config.gateway.service_numbers})
+
+    async def _recover(self) -> None:
+        await self.inbox.recover()
+        queued = await self.store.queued_mts()
+        for mt in queued:
+            self.outbox.send(mt)
+        unanswered = await self.store.unanswered_mos()
+        for mo in unanswered:
+            self.dispatcher.put(mo)
+        if queued or unanswered:
+            log.info("resuming after restart", extra={"unanswered_mos": len(unanswered), "queued_mts": len(queued)})
+
+    async def answer(self, mo: InboundMessage) -> None:
+        """Run the MO's command and commit its reply together with the MO's 'answered' mark."""
+        try:
+            replies = await self.router.handle(mo)
+        except Exception:
+            log.exception("command failed", extra={"mo_id": mo.id})
+            replies = [Reply(text=self.templates.render("system_error"), destination_addr=mo.source_addr,
+                             source_addr=mo.destination_addr)]
+        for mt in await self.store.finish_mo(mo, replies, now=self.clock.now()):
+            self.outbox.send(mt)
+
+    async def stop(self) -> None:
+        """Stop taking MOs, finish what is in hand, drain the window, unbind, close the store."""
+        self.inbox.accepting = False
+        await self.inbox.drain()
+        await self.dispatcher.drain()
+        await self.link.stop(self.config.gateway.shutdown_timeout)
+        await self.outbox.drain()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.store.close()
+        self.stopped = True
+        log.info("gateway stopped")
+
+    async def run_until_signalled(self) -> None:
+        """Run until SIGINT or SIGTERM; a second signal exits at once."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _on_signal, stop)
+        await self.start()
+        await stop.wait()
+        log.info("shutting down")
+        await self.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(ValueError):
+                loop.remove_signal_handler(sig)
+
+    # --- LinkHandler ------------------------------------------------------------------------------
+
+    def deliver_received(self, handle: DeliverHandle, message: ShortMessage) -> None:
+        self.inbox.deliver_received(handle, message)
+
+    def submit_accepted(self, ref: int, message_id: str) -> None:
+        self.outbox.submit_accepted(ref, message_id)
+
+    def submit_failed(self, ref: int, command_status: int) -> None:
+        self.outbox.submit_failed(ref, command_status)
+
+    def bind_changed(self, bound: bool) -> None:
+        log.info("link state", extra={"bound": bound})
+
+
+def _on_signal(stop: asyncio.Event) -> None:
+    if stop.is_set():
+        log.warning("second signal: exiting without draining")
+        logging.shutdown()
+        os._exit(EXIT_FORCED)
+    stop.set()
+
+
+def _link_settings(config: Config) -> LinkSettings:
+    s = config.smpp
+    session = SessionConfig(system_id=s.system_id, password=s.password, system_type=s.system_type, window=s.window,
+                            tps=s.tps, enquire_link_interval=s.enquire_link_interval,
+                            response_timeout=s.response_timeout, throttle_backoff_min=s.throttle_backoff_min,
+                            throttle_backoff_max=s.throttle_backoff_max)
+    return LinkSettings(host=s.host, port=s.port, session=session, tx_rx=s.bind_mode == "tx_rx",
+                        reconnect_min=s.reconnect_min, reconnect_max=s.reconnect_max)

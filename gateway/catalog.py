@@ -1,0 +1,61 @@
+"""Service catalogs from ``config/catalogs/*.toml``: which codes a service number knows, and what runs them."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeEntry:
+    code: str
+    summary: str
+    command: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catalog:
+    service_number: str
+    name: str
+    entries: tuple[CodeEntry, ...]
+
+    def lookup(self, code: str) -> CodeEntry | None:
+        for entry in self.entries:
+            if code == entry.code or code in entry.aliases:
+                return entry
+        return None
+
+
+def load_catalogs(folder: Path, service_numbers: list[str], known_commands: set[str]) -> dict[str, Catalog]:
+    """One catalog per configured service number; a missing or broken file stops start-up."""
+    catalogs = {}
+    for number in service_numbers:
+        path = folder / f"{number}.toml"
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"gateway.service_numbers: no catalog {path} for service number {number}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"gateway.catalogs: {path} is not valid TOML: {exc}") from None
+        catalogs[number] = _catalog(path, number, raw, known_commands)
+    return catalogs
+
+
+def _catalog(path: Path, number: str, raw: dict[str, object], known_commands: set[str]) -> Catalog:
+    if raw.get("service_number") != number:
+        raise ConfigError(f"gateway.catalogs: {path} has service_number {raw.get('service_number')!r}, not {number!r}")
+    entries = []
+    codes = raw.get("codes", [])
+    if not isinstance(codes, list):
+        raise ConfigError(f"gateway.catalogs: {path}: codes must be a list of tables")
+    for item in codes:
+        command = str(item.get("command", "help"))
+        if command not in known_commands:
+            raise ConfigError(f"gateway.catalogs: {path}: code {item.get('code')!r} names unknown command {command!r}")
+        entries.append(CodeEntry(code=str(item["code"]).upper(), summary=str(item.get("summary", "")), command=command,
+                                 aliases=tuple(str(a).upper() for a in item.get("aliases", []))))
+    return Catalog(service_number=number, name=str(raw.get("name", number)), entries=tuple(entries))

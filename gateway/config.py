@@ -1,0 +1,207 @@
+"""Configuration: ``config/gateway.toml``, overridden key by key by ``GATEWAY_<SECTION>__<KEY>``.
+
+Each section is a frozen dataclass; its fields are the keys, their types drive the coercion of
+environment strings, and ``check`` metadata holds the rule a value must meet. Any problem stops
+start-up with one :class:`ConfigError` line that names the key and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import ConfigError
+
+ENV_PREFIX = "GATEWAY_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "gateway.toml"
+
+Check = Callable[[Any], str | None]
+
+
+def between(low: float, high: float) -> Check:
+    return lambda v: None if low <= v <= high else f"must be between {low:g} and {high:g}"
+
+
+def one_of(*choices: str) -> Check:
+    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
+
+
+def not_empty(v: Any) -> str | None:
+    return None if v else "must not be empty"
+
+
+def digits_list(v: Any) -> str | None:
+    bad = [n for n in v if not (isinstance(n, str) and n.isdigit())]
+    return f"must list service numbers as digit strings, not {bad[0]!r}" if bad else None
+
+
+def key(default: Any, check: Check | None = None) -> Any:
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"check": check})
+    return field(default=default, metadata={"check": check})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmppConfig:
+    host: str = key("127.0.0.1", not_empty)
+    port: int = key(2775, between(1, 65535))
+    system_id: str = key("gateway", lambda v: None if 0 < len(v) <= 15 else "must be 1 to 15 characters")
+    password: str = key("secret", lambda v: None if len(v) <= 8 else "must be at most 8 characters")
+    system_type: str = key("", lambda v: None if len(v) <= 12 else "must be at most 12 characters")
+    bind_mode: str = key("transceiver", one_of("transceiver", "tx_rx"))
+    window: int = key(64, between(1, 1000))
+    tps: float = key(0.0, between(0, 100000))
+    enquire_link_interval: float = key(30.0, between(1, 3600))
+    response_timeout: float = key(10.0, between(0.1, 300))
+    reconnect_min: float = key(0.5, between(0.01, 60))
+    reconnect_max: float = key(30.0, between(0.01, 3600))
+    throttle_backoff_min: float = key(0.2, between(0.001, 60))
+    throttle_backoff_max: float = key(10.0, between(0.001, 600))
+    long_messages: str = key("udh8", one_of("udh8", "udh16", "sar"))
+    registered_delivery: int = key(1, between(0, 1))
+    source_addr_ton: int = key(0, between(0, 6))
+    source_addr_npi: int = key(0, between(0, 18))
+    dest_addr_ton: int = key(1, between(0, 6))
+    dest_addr_npi: int = key(1, between(0, 18))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerConfig:
+    path: str = key("gateway.db", not_empty)
+    batch_max: int = key(512, between(1, 100000))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpConfig:
+    host: str = key("127.0.0.1", not_empty)
+    port: int = key(8080, between(0, 65535))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewaySection:
+    service_numbers: list[str] = key(["10086", "10001"], digits_list)
+    catalogs: str = key("config/catalogs", not_empty)
+    templates: str = key("config/templates/zh-CN.toml", not_empty)
+    reassembly_timeout: float = key(60.0, between(1, 86400))
+    timezone: str = key("Asia/Shanghai", not_empty)
+    shutdown_timeout: float = key(10.0, between(0, 600))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogConfig:
+    level: str = key("info", one_of("debug", "info", "warning", "error"))
+    format: str = key("json", one_of("json", "text"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    smpp: SmppConfig = field(default_factory=SmppConfig)
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    gateway: GatewaySection = field(default_factory=GatewaySection)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, relative to the project root unless absolute."""
+        path = Path(relative)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file (default ``config/gateway.toml``), apply environment overrides, validate."""
+    environ = os.environ if environ is None else environ
+    path = path or Path(environ.get("GATEWAY_CONFIG", DEFAULT_CONFIG))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    sections = {f.name: f.type for f in fields(Config)}
+    for name in raw:
+        if name not in sections:
+            raise ConfigError(f"[{name}]: unknown section (known: {', '.join(sections)})")
+    built = {f.name: _section(f.name, _section_type(f.name), raw.get(f.name, {}), environ) for f in fields(Config)}
+    config = Config(**built)
+    if config.smpp.reconnect_min > config.smpp.reconnect_max:
+        raise ConfigError("smpp.reconnect_min: must not exceed smpp.reconnect_max")
+    return config
+
+
+def _section_type(name: str) -> type:
+    hints = typing.get_type_hints(Config)
+    section: type = hints[name]
+    return section
+
+
+def _section(name: str, cls: type, table: Any, environ: Mapping[str, str]) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{name}: must be a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    for k in table:
+        if k not in known:
+            raise ConfigError(f"{name}.{k}: unknown key (known: {', '.join(sorted(known))})")
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        dotted = f"{name}.{f.name}"
+        env_name = f"{ENV_PREFIX}{name.upper()}__{f.name.upper()}"
+        if env_name in environ:
+            value = _from_env(dotted, env_name, environ[env_name], hints[f.name])
+        elif f.name in table:
+            value = _from_toml(dotted, table[f.name], hints[f.name])
+        else:
+            continue
+        check: Check | None = f.metadata.get("check")
+        problem = check(value) if check else None
+        if problem:
+            source = f" (from {env_name})" if env_name in environ else ""
+            raise ConfigError(f"{dotted}: {problem}, got {value!r}{source}")
+        values[f.name] = value
+    return cls(**values)
+
+
+def _from_env(dotted: str, env_name: str, text: str, hint: Any) -> Any:
+    try:
+        if hint is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if hint is int:
+            return int(text)
+        if hint is float:
+            return float(text)
+        if typing.get_origin(hint) is list:
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return text
+    except ValueError:
+        raise ConfigError(f"{dotted}: must be {_type_name(hint)}, got {text!r} (from {env_name})") from None
+
+
+def _from_toml(dotted: str, value: Any, hint: Any) -> Any:
+    ok = (
+        (hint is bool and isinstance(value, bool))
+        or (hint is int and isinstance(value, int) and not isinstance(value, bool))
+        or (hint is float and isinstance(value, int | float) and not isinstance(value, bool))
+        or (hint is str and isinstance(value, str))
+        or (typing.get_origin(hint) is list and isinstance(value, list))
+    )
+    if not ok:
+        raise ConfigError(f"{dotted}: must be {_type_name(hint)}, got {value!r}")
+    return float(value) if hint is float else value
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is list:
+        return "a list"
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+    return names.get(hint, str(hint)) if not isinstance(hint, types.UnionType) else str(hint)

@@ -1,0 +1,40 @@
+"""Every error the gateway raises on purpose, named once.
+
+Split by whose fault it is, as h11 does: the peer's (``RemoteProtocolError``), ours
+(``LocalProtocolError``), or the operator's (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base of all errors raised on purpose by the gateway."""
+
+
+class ConfigError(GatewayError):
+    """The configuration is invalid; the message names the key and the problem."""
+
+
+class ProtocolError(GatewayError):
+    """An SMPP rule was broken. ``command_status`` is the status to answer with."""
+
+    def __init__(self, message: str, *, command_status: int, sequence_number: int | None = None) -> None:
+        super().__init__(message)
+        self.command_status = command_status
+        self.sequence_number = sequence_number
+
+
+class RemoteProtocolError(ProtocolError):
+    """The SMSC (or the ESME, seen from the simulator) sent something invalid."""
+
+
+class FramingError(RemoteProtocolError):
+    """The byte stream cannot be split into PDUs any more: the link must be reset."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We tried to do something the SMPP state rules forbid (e.g. submit while unbound)."""
+
+
+class MessageTooLong(GatewayError):
+    """A text needs more than 255 concatenated parts."""

@@ -1,0 +1,130 @@
+"""deliver_sm → stored MO (or receipt), and only then deliver_sm_resp.
+
+A deliver_sm is acknowledged after its content is committed, so an acknowledged MO is never lost. A
+part of a concatenated MO is stored as a part; the part that completes the set is stored as the joined
+MO in the same commit that drops the parts. Parts that wait longer than the reassembly timeout are
+joined as they are and handed on marked incomplete, so the subscriber still gets an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gateway.clock import Clock
+from gateway.link import DeliverHandle
+from gateway.smpp.codec import ShortMessage
+from gateway.smpp.constants import Status
+from gateway.smpp.receipt import is_receipt, parse_receipt
+from gateway.smpp.text import decode_payload, join_parts, read_short_message
+from gateway.store import Store, StoredPart
+from gateway.tasks import Background
+from gateway.types import InboundMessage
+
+log = logging.getLogger("gateway.inbox")
+
+PartKey = tuple[str, str, int, int]  # source_addr, destination_addr, reference, total
+
+
+@dataclass(slots=True)
+class _Partial:
+    first: StoredPart
+    payloads: dict[int, bytes] = field(default_factory=dict)
+
+
+class Inbox:
+    def __init__(self, *, store: Store, clock: Clock, answer: Callable[[DeliverHandle, int], None],
+                 dispatch: Callable[[InboundMessage], None], reassembly_timeout: float) -> None:
+        self._store = store
+        self._clock = clock
+        self._answer = answer
+        self._dispatch = dispatch
+        self._timeout = reassembly_timeout
+        self._partials: dict[PartKey, _Partial] = {}
+        self._tasks = Background("inbox")
+        self.accepting = True
+        self.received = 0
+        self.receipts = 0
+
+    async def recover(self) -> None:
+        """Reload the parts stored before a restart."""
+        for part in await self._store.stored_parts():
+            self._remember(part)
+
+    def deliver_received(self, handle: DeliverHandle, message: ShortMessage) -> None:
+        if not self.accepting:
+            self._answer(handle, Status.ESME_RX_T_APPN)  # shutting down: the SMSC will deliver it again
+            return
+        if is_receipt(message):
+            self._tasks.spawn(self._receipt(handle, message))
+        else:
+            self._tasks.spawn(self._mo(handle, message))
+
+    def expire(self) -> None:
+        """Hand on, marked incomplete, every concatenated MO whose parts stopped coming."""
+        now = self._clock.now()
+        for key, partial in list(self._partials.items()):
+            if now - partial.first.received_at >= self._timeout:
+                del self._partials[key]
+                self._tasks.spawn(self._join(None, key, partial, complete=False))
+
+    async def drain(self) -> None:
+        await self._tasks.wait()
+
+    # --- inside ---------------------------------------------------------------------------------
+
+    async def _receipt(self, handle: DeliverHandle, message: ShortMessage) -> None:
+        receipt = parse_receipt(message)
+        await self._store.add_receipt(receipt.message_id, receipt.stat, now=self._clock.now())
+        self.receipts += 1
+        self._answer(handle, Status.ESME_ROK)
+
+    async def _mo(self, handle: DeliverHandle, message: ShortMessage) -> None:
+        self.received += 1
+        now = self._clock.now()
+        part = read_short_message(esm_class=message.esm_class, data_coding=message.data_coding,
+                                  short_message=message.short_message, tlvs=message.tlvs)
+        concat = part.concat
+        if concat is None or concat.total <= 1:
+            mo = await self._store.add_mo(source_addr=message.source_addr, destination_addr=message.destination_addr,
+                                          text=decode_payload(part.data_coding, part.payload), received_at=now)
+            self._answer(handle, Status.ESME_ROK)
+            self._dispatch(mo)
+            return
+        stored = StoredPart(source_addr=message.source_addr, destination_addr=message.destination_addr,
+                            reference=concat.reference, total=concat.total, seqno=concat.seqno,
+                            data_coding=part.data_coding, payload=part.payload, received_at=now)
+        key, partial = self._remember(stored)
+        if len(partial.payloads) >= stored.total:
+            del self._partials[key]
+            await self._join(handle, key, partial, complete=True)
+        else:
+            await self._store.add_part(stored)
+            self._answer(handle, Status.ESME_ROK)
+
+    def _remember(self, part: StoredPart) -> tuple[PartKey, _Partial]:
+        key = (part.source_addr, part.destination_addr, part.reference, part.total)
+        partial = self._partials.setdefault(key, _Partial(first=part))
+        partial.payloads[part.seqno] = part.payload
+        return key, partial
+
+    async def _join(self, handle: DeliverHandle | None, key: PartKey, partial: _Partial, *, complete: bool) -> None:
+        first = partial.first
+        payload, missing = join_parts(partial.payloads.items(), first.total)
+        if missing:
+            log.warning("concatenated mo incomplete", extra={"source_addr": first.source_addr,
+                                                             "missing": missing, "total": first.total})
+        mo = await self._store.add_mo(source_addr=first.source_addr, destination_addr=first.destination_addr,
+                                      text=decode_payload(first.data_coding, payload), received_at=first.received_at,
+                                      complete=complete and not missing, parts_done=first)
+        if handle is not None:
+            self._answer(handle, Status.ESME_ROK)
+        self._dispatch(mo)
+
+
+async def expire_periodically(inbox: Inbox, interval: float = 1.0) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        inbox.expire()

@@ -1,0 +1,314 @@
+"""The thin asyncio adapter around :class:`EsmeSession`: sockets, timers, reconnects.
+
+It moves bytes between a TCP connection and the sans-IO session, calls the session's timer when the
+session asks, feeds queued submit_sm into the window as fast as the session allows, and reconnects
+with capped exponential back-off and jitter whenever a connection ends. In ``tx_rx`` mode it keeps two
+connections (bind_transmitter for submits, bind_receiver for deliveries). All decisions stay in the
+session; all consequences go to the :class:`LinkHandler`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from gateway.smpp.codec import ShortMessage
+from gateway.smpp.session import (
+    BindMode,
+    BindRejected,
+    Bound,
+    DeliverReceived,
+    EsmeSession,
+    Event,
+    LinkFailed,
+    PeerError,
+    SessionConfig,
+    SubmitAccepted,
+    SubmitRejected,
+    Unbound,
+)
+
+log = logging.getLogger("gateway.link")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverHandle:
+    """Where to send the deliver_sm_resp: the connection it came on and its sequence number."""
+
+    connection: _Connection
+    sequence_number: int
+
+
+class LinkHandler(Protocol):
+    def deliver_received(self, handle: DeliverHandle, message: ShortMessage) -> None: ...
+    def submit_accepted(self, ref: int, message_id: str) -> None: ...
+    def submit_failed(self, ref: int, command_status: int) -> None: ...
+    def bind_changed(self, bound: bool) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkSettings:
+    host: str
+    port: int
+    session: SessionConfig
+    tx_rx: bool = False
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection and its session. Lives from connect to close; never reused."""
+
+    def __init__(self, link: Link, config: SessionConfig, loop: asyncio.AbstractEventLoop) -> None:
+        self.link = link
+        self.loop = loop
+        self.session = EsmeSession(config, now=loop.time())
+        self.transport: asyncio.Transport | None = None
+        self.bound = loop.create_future()  # resolves True when bound, False when refused/closed
+        self.closed = loop.create_future()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+
+    @property
+    def sends(self) -> bool:
+        return self.session.config.mode is not BindMode.RECEIVER
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.session.bind(self.loop.time())
+        self.flush()
+
+    def data_received(self, data: bytes) -> None:
+        events = self.session.receive_data(data, self.loop.time())
+        for event in events:
+            self._handle(event)
+        if self.sends:
+            self.link.pump(self)
+        self.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer:
+            self._timer.cancel()
+        refs = self.session.connection_lost()
+        if not self.bound.done():
+            self.bound.set_result(False)
+        if not self.closed.done():
+            self.closed.set_result(None)
+        self.link.connection_closed(self, refs)
+
+    def flush(self) -> None:
+        data = self.session.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+        self.arm_timer()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def arm_timer(self) -> None:
+        deadline = self.session.next_deadline()
+        if self.sends and self.link.has_pending:
+            ready = self.session.submit_ready_at(self.loop.time())
+            if ready is not None and (deadline is None or ready < deadline):
+                deadline = ready
+        if deadline == self._timer_at:
+            return
+        if self._timer:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = None if deadline is None else self.loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = self._timer_at = None
+        for event in self.session.timer(self.loop.time()):
+            self._handle(event)
+        if self.sends:
+            self.link.pump(self)
+        self.flush()
+
+    def _handle(self, event: Event) -> None:
+        link = self.link
+        match event:
+            case DeliverReceived(sequence_number=seq, message=message):
+                link.handler.deliver_received(DeliverHandle(self, seq), message)
+            case SubmitAccepted(ref=ref, message_id=message_id):
+                link.handler.submit_accepted(ref, message_id)
+            case SubmitRejected(ref=ref, command_status=status, transient=True):
+                link.requeue([ref])
+                link.throttled += 1
+                log.warning("smsc asked to slow down", extra={"status": status})
+            case SubmitRejected(ref=ref, command_status=status):
+                link.handler.submit_failed(ref, status)
+            case Bound():
+                log.info("bound", extra={"mode": self.session.config.mode.name.lower()})
+                self.bound.set_result(True)
+            case BindRejected():
+                log.error("bind refused", extra={"status": event.status_name})
+                link.last_bind_error = event.status_name
+                self.bound.set_result(False)
+                self.close()
+            case Unbound(by_peer=by_peer):
+                log.info("unbound", extra={"by_peer": by_peer})
+                self.close()
+            case LinkFailed(reason=reason):
+                log.error("link failed", extra={"reason": reason})
+                self.close()
+            case PeerError(reason=reason):
+                log.warning("smsc sent a bad pdu", extra={"reason": reason})
+
+
+class Link:
+    """The gateway's SMPP presence: one or two connections kept bound, and a queue of parts to send."""
+
+    def __init__(self, settings: LinkSettings, handler: LinkHandler) -> None:
+        self.settings = settings
+        self.handler = handler
+        self._pending: deque[tuple[int, ShortMessage]] = deque()
+        self._parts: dict[int, ShortMessage] = {}
+        self._senders: list[_Connection] = []
+        self._connections: set[_Connection] = set()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()
+        self.throttled = 0
+        self.reconnects = 0
+        self.last_bind_error: str | None = None
+
+    # --- what the pipeline calls ---------------------------------------------------------------
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending) and not self._stopping
+
+    @property
+    def bound(self) -> bool:
+        return all(conn.session.bound for conn in self._connections) and len(self._connections) == self._wanted
+
+    @property
+    def in_flight(self) -> int:
+        return sum(conn.session.in_flight for conn in self._senders)
+
+    def submit(self, ref: int, message: ShortMessage) -> None:
+        """Queue one submit_sm. ``ref`` comes back in submit_accepted / submit_failed."""
+        self._parts[ref] = message
+        self._pending.append((ref, message))
+        for conn in self._senders:
+            self.pump(conn)
+            conn.flush()
+
+    def answer_deliver(self, handle: DeliverHandle, command_status: int = 0) -> None:
+        handle.connection.session.answer_deliver(handle.sequence_number, command_status)
+        handle.connection.flush()
+
+    def forget(self, ref: int) -> None:
+        """The part's fate is recorded; it will not be resent."""
+        self._parts.pop(ref, None)
+
+    async def run(self) -> None:
+        """Keep the wanted binds up until :meth:`stop`."""
+        settings = self.settings
+        modes = [BindMode.TRANSMITTER, BindMode.RECEIVER] if settings.tx_rx else [settings.session.mode]
+        self._tasks = [asyncio.create_task(self._keep_bound(mode)) for mode in modes]
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def wait_bound(self, timeout: float) -> None:
+        async with asyncio.timeout(timeout):
+            while not self.bound:
+                await asyncio.sleep(0.02)
+
+    async def stop(self, drain_timeout: float) -> None:
+        """Stop sending new parts, wait for the window to drain, unbind, close."""
+        self._stopping = True
+        try:
+            async with asyncio.timeout(drain_timeout):
+                while self.in_flight:
+                    self._idle.clear()
+                    await self._idle.wait()
+        except TimeoutError:
+            log.warning("window did not drain before shutdown", extra={"in_flight": self.in_flight})
+        loop = asyncio.get_running_loop()
+        for conn in list(self._connections):
+            if conn.session.bound:
+                conn.session.unbind(loop.time())
+                conn.flush()
+        closing = [conn.closed for conn in self._connections]
+        if closing:
+            await asyncio.wait(closing, timeout=min(2.0, max(drain_timeout, 0.1)))
+        for conn in list(self._connections):
+            conn.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # --- what connections call -----------------------------------------------------------------
+
+    def pump(self, conn: _Connection) -> None:
+        """Move queued parts into this connection's window while the session allows."""
+        if self._stopping or not conn.session.bound:
+            return
+        session = conn.session
+        now = conn.loop.time()
+        pending = self._pending
+        while pending and session.can_submit(now):
+            ref, message = pending.popleft()
+            if ref in self._parts:
+                session.submit(ref, message, now)
+        if not session.in_flight:
+            self._idle.set()
+
+    def requeue(self, refs: list[int]) -> None:
+        """Unanswered or throttled parts go back to the front, in their order."""
+        for ref in reversed(refs):
+            message = self._parts.get(ref)
+            if message is not None:
+                self._pending.appendleft((ref, message))
+
+    def connection_closed(self, conn: _Connection, unanswered: list[int]) -> None:
+        self._connections.discard(conn)
+        if conn in self._senders:
+            self._senders.remove(conn)
+        self.requeue(unanswered)
+        self._idle.set()
+        self.handler.bind_changed(self.bound)
+
+    # --- inside ---------------------------------------------------------------------------------
+
+    @property
+    def _wanted(self) -> int:
+        return 2 if self.settings.tx_rx else 1
+
+    async def _keep_bound(self, mode: BindMode) -> None:
+        settings = self.settings
+        loop = asyncio.get_running_loop()
+        config = replace(settings.session, mode=mode)
+        delay = settings.reconnect_min
+        while not self._stopping:
+            conn: _Connection | None = None
+            try:
+                _, conn = await loop.create_connection(
+                    lambda: _Connection(self, config, loop), settings.host, settings.port
+                )
+                self._connections.add(conn)
+                if await conn.bound:
+                    delay = settings.reconnect_min
+                    if conn.sends:
+                        self._senders.append(conn)
+                        self.pump(conn)
+                        conn.flush()
+                    self.handler.bind_changed(self.bound)
+                await conn.closed
+            except OSError as exc:
+                log.warning("cannot connect to smsc", extra={"error": str(exc)})
+            if self._stopping:
+                return
+            self.reconnects += 1
+            pause = random.uniform(delay / 2, delay)
+            delay = min(settings.reconnect_max, delay * 2)
+            await asyncio.sleep(pause)
+

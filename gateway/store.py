@@ -1,0 +1,281 @@
+"""The durable inbox and outbox (SQLite in WAL mode, through aiosqlite), written with group commits.
+
+Every change is an *operation*: a few rows for a few fixed statements, and a future. One writer task
+takes all the operations waiting, runs each statement once over all their rows (``executemany``, in
+the fixed order of ``_STATEMENTS``), commits once, then resolves the futures. A caller that awaits its
+operation therefore knows its rows are on disk. Row ids are handed out here, in memory, so no
+statement needs to read anything back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from gateway.types import InboundMessage, OutboundMessage, Reply
+
+log = logging.getLogger("gateway.store")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS mo (
+    id INTEGER PRIMARY KEY,
+    source_addr TEXT NOT NULL,
+    destination_addr TEXT NOT NULL,
+    text TEXT NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 1,
+    received_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'new',          -- new | answered | ignored
+    handled_at REAL
+);
+CREATE INDEX IF NOT EXISTS mo_new ON mo (status) WHERE status = 'new';
+CREATE TABLE IF NOT EXISTS mo_part (
+    source_addr TEXT NOT NULL,
+    destination_addr TEXT NOT NULL,
+    reference INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    seqno INTEGER NOT NULL,
+    data_coding INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (source_addr, destination_addr, reference, total, seqno)
+);
+CREATE TABLE IF NOT EXISTS mt (
+    id INTEGER PRIMARY KEY,
+    mo_id INTEGER,
+    source_addr TEXT NOT NULL,
+    destination_addr TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'queued',       -- queued | sent | failed
+    sent_at REAL,
+    command_status INTEGER,
+    delivery_stat TEXT
+);
+CREATE INDEX IF NOT EXISTS mt_queued ON mt (status) WHERE status = 'queued';
+CREATE TABLE IF NOT EXISTS mt_part (
+    mt_id INTEGER NOT NULL,
+    seqno INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    PRIMARY KEY (mt_id, seqno)
+);
+CREATE INDEX IF NOT EXISTS mt_part_message_id ON mt_part (message_id);
+CREATE TABLE IF NOT EXISTS receipt (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    stat TEXT NOT NULL,
+    mt_id INTEGER,
+    received_at REAL NOT NULL
+);
+"""
+
+_STATEMENTS: dict[str, str] = {
+    "insert_part": "INSERT OR REPLACE INTO mo_part VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "delete_parts": "DELETE FROM mo_part WHERE source_addr = ? AND destination_addr = ? AND reference = ? AND total = ?",
+    "insert_mo": "INSERT INTO mo (id, source_addr, destination_addr, text, complete, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+    "finish_mo": "UPDATE mo SET status = ?, handled_at = ? WHERE id = ?",
+    "insert_mt": "INSERT INTO mt (id, mo_id, source_addr, destination_addr, text, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    "mt_done": "UPDATE mt SET status = ?, sent_at = ?, command_status = ? WHERE id = ?",
+    "insert_mt_part": "INSERT OR REPLACE INTO mt_part VALUES (?, ?, ?)",
+    "insert_receipt": (
+        "INSERT INTO receipt (message_id, stat, received_at, mt_id) VALUES (?, ?, ?,"
+        " (SELECT mt_id FROM mt_part WHERE message_id IN (?, ?, ?) LIMIT 1))"
+    ),
+    "mt_delivered": (
+        "UPDATE mt SET delivery_stat = ?"
+        " WHERE id = (SELECT mt_id FROM mt_part WHERE message_id IN (?, ?, ?) LIMIT 1)"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredPart:
+    source_addr: str
+    destination_addr: str
+    reference: int
+    total: int
+    seqno: int
+    data_coding: int
+    payload: bytes
+    received_at: float
+
+
+@dataclass(slots=True)
+class _Operation:
+    rows: list[tuple[str, tuple[Any, ...]]]
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+def message_id_keys(message_id: str) -> tuple[str, str, str]:
+    """The forms one SMSC message id can take in a receipt: as given, as hex, as decimal.
+
+    Ids are stored in :func:`normal_id` form; a receipt's id is looked up under all three, so an SMSC
+    that answers submit_sm with a hex id and reports it in decimal in the receipt (or the other way
+    round) is still matched.
+    """
+    given = normal_id(message_id)
+    as_hex = as_dec = given
+    if given.isdigit():
+        as_hex = format(int(given), "x")
+    if given and all(c in "0123456789abcdef" for c in given):
+        as_dec = str(int(given, 16))
+    return given, as_hex, as_dec
+
+
+def normal_id(message_id: str) -> str:
+    stripped = message_id.strip().lower().lstrip("0")
+    return stripped or ("0" if message_id.strip() else "")
+
+
+class Store:
+    def __init__(self, db: aiosqlite.Connection, *, batch_max: int) -> None:
+        self._db = db
+        self._batch_max = batch_max
+        self._waiting: list[_Operation] = []
+        self._committing: list[_Operation] = []
+        self._wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._next_mo = 1
+        self._next_mt = 1
+        self.commits = 0
+
+    @classmethod
+    async def open(cls, path: str, *, batch_max: int = 512) -> Store:
+        db = await aiosqlite.connect(path)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.executescript(SCHEMA)
+        await db.commit()
+        store = cls(db, batch_max=batch_max)
+        store._next_mo = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mo")
+        store._next_mt = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mt")
+        store._writer = asyncio.create_task(store._write_loop())
+        return store
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            unfinished = [operation.done for operation in self._waiting + self._committing]
+            await asyncio.gather(*unfinished, return_exceptions=True)
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+        await self._db.close()
+
+    # --- writes -------------------------------------------------------------------------------
+
+    async def add_mo(self, *, source_addr: str, destination_addr: str, text: str, received_at: float,
+                     complete: bool = True, parts_done: StoredPart | None = None) -> InboundMessage:
+        """Store an MO (and, for a joined concatenated one, drop its parts in the same commit)."""
+        mo = InboundMessage(id=self._next_mo, source_addr=source_addr, destination_addr=destination_addr,
+                            text=text, received_at=received_at, complete=complete)
+        self._next_mo += 1
+        rows: list[tuple[str, tuple[Any, ...]]] = [
+            ("insert_mo", (mo.id, source_addr, destination_addr, text, int(complete), received_at))
+        ]
+        if parts_done is not None:
+            rows.append(("delete_parts", (parts_done.source_addr, parts_done.destination_addr,
+                                          parts_done.reference, parts_done.total)))
+        await self._apply(rows)
+        return mo
+
+    async def add_part(self, part: StoredPart) -> None:
+        await self._apply([("insert_part", (part.source_addr, part.destination_addr, part.reference, part.total,
+                                            part.seqno, part.data_coding, part.payload, part.received_at))])
+
+    async def finish_mo(self, mo: InboundMessage, replies: Sequence[Reply], *, now: float) -> list[OutboundMessage]:
+        """Mark the MO handled and put its replies in the outbox, in one commit."""
+        outbound = []
+        rows: list[tuple[str, tuple[Any, ...]]] = [("finish_mo", ("answered" if replies else "ignored", now, mo.id))]
+        for reply in replies:
+            mt = OutboundMessage(id=self._next_mt, source_addr=reply.source_addr,
+                                 destination_addr=reply.destination_addr, text=reply.text)
+            self._next_mt += 1
+            rows.append(("insert_mt", (mt.id, mo.id, mt.source_addr, mt.destination_addr, mt.text, now)))
+            outbound.append(mt)
+        await self._apply(rows)
+        return outbound
+
+    async def mt_sent(self, mt_id: int, message_ids: Iterable[str], *, now: float) -> None:
+        rows: list[tuple[str, tuple[Any, ...]]] = [("mt_done", ("sent", now, 0, mt_id))]
+        rows += [("insert_mt_part", (mt_id, seqno, normal_id(mid))) for seqno, mid in enumerate(message_ids, 1)]
+        await self._apply(rows)
+
+    async def mt_failed(self, mt_id: int, command_status: int, *, now: float) -> None:
+        await self._apply([("mt_done", ("failed", now, command_status, mt_id))])
+
+    async def add_receipt(self, message_id: str, stat: str, *, now: float) -> None:
+        keys = message_id_keys(message_id)
+        await self._apply([("insert_receipt", (keys[0], stat, now, *keys)), ("mt_delivered", (stat, *keys))])
+
+    # --- reads (start-up and inspection) ------------------------------------------------------
+
+    async def unanswered_mos(self) -> list[InboundMessage]:
+        rows = await self._db.execute_fetchall(
+            "SELECT id, source_addr, destination_addr, text, received_at, complete FROM mo WHERE status = 'new' ORDER BY id"
+        )
+        return [InboundMessage(id=r[0], source_addr=r[1], destination_addr=r[2], text=r[3], received_at=r[4],
+                               complete=bool(r[5])) for r in rows]
+
+    async def queued_mts(self) -> list[OutboundMessage]:
+        rows = await self._db.execute_fetchall(
+            "SELECT id, source_addr, destination_addr, text FROM mt WHERE status = 'queued' ORDER BY id"
+        )
+        return [OutboundMessage(id=r[0], source_addr=r[1], destination_addr=r[2], text=r[3]) for r in rows]
+
+    async def stored_parts(self) -> list[StoredPart]:
+        rows = await self._db.execute_fetchall("SELECT * FROM mo_part ORDER BY received_at")
+        return [StoredPart(source_addr=r[0], destination_addr=r[1], reference=r[2], total=r[3], seqno=r[4],
+                           data_coding=r[5], payload=r[6], received_at=r[7]) for r in rows]
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Read-only query for tools and tests."""
+        return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
+
+    # --- the writer ---------------------------------------------------------------------------
+
+    async def _apply(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
+        operation = _Operation(rows)
+        self._waiting.append(operation)
+        self._wakeup.set()
+        await operation.done
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._waiting:
+                self._committing = self._waiting[: self._batch_max]
+                del self._waiting[: self._batch_max]
+                await self._commit(self._committing)
+                self._committing = []
+
+    async def _commit(self, batch: list[_Operation]) -> None:
+        by_statement: dict[str, list[tuple[Any, ...]]] = {}
+        for operation in batch:
+            for name, params in operation.rows:
+                by_statement.setdefault(name, []).append(params)
+        try:
+            for name, sql in _STATEMENTS.items():
+                params_list = by_statement.get(name)
+                if params_list:
+                    await self._db.executemany(sql, params_list)
+            await self._db.commit()
+        except Exception as exc:  # every waiter learns of the failure; the writer goes on
+            log.exception("commit failed")
+            await self._db.rollback()
+            for operation in batch:
+                if not operation.done.done():
+                    operation.done.set_exception(exc)
+            return
+        self.commits += 1
+        for operation in batch:
+            if not operation.done.done():
+                operation.done.set_result(None)
+
+    async def _scalar(self, sql: str) -> int:
+        async with self._db.execute(sql) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0

@@ -1,0 +1,99 @@
+"""The gateway as a real process: SIGKILL with acknowledged MOs unanswered, SIGTERM, bad config."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from gateway.smpp.constants import Status
+from gateway.smsc import SmscSimulator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gateway_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env.update({
+        "GATEWAY_SMPP__PORT": str(port),
+        "GATEWAY_SMPP__RECONNECT_MIN": "0.05",
+        "GATEWAY_SMPP__RECONNECT_MAX": "0.3",
+        "GATEWAY_LEDGER__PATH": str(tmp_path / "gateway.db"),
+        "GATEWAY_GATEWAY__SHUTDOWN_TIMEOUT": "3",
+        **extra,
+    })
+    return env
+
+
+async def spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
+    log_path = Path(env["GATEWAY_LEDGER__PATH"]).with_suffix(".log")
+    with open(log_path, "ab") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway", "run", cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=log,
+        )
+
+
+async def test_sigkill_with_acknowledged_mos_unanswered_then_each_answered_exactly_once(
+    sim: SmscSimulator, tmp_path: Path
+) -> None:
+    env = gateway_env(tmp_path, sim.port)
+    process = await spawn(env)
+    try:
+        await sim.wait_bound(10.0)
+        sim.faults.hold_submits = True  # the answers leave the gateway but are never acknowledged
+        senders = [f"1360000{n:04d}" for n in range(8)]
+        statuses = await asyncio.gather(*(sim.send_mo(s, "10001", "102") for s in senders))
+        assert statuses == [[Status.ESME_ROK]] * 8  # acknowledged: the gateway now owns them
+        async with asyncio.timeout(5):
+            while sim.submits < 8:
+                await asyncio.sleep(0.02)
+        process.kill()
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert sim.mts == []
+
+    sim.faults.hold_submits = False
+    restarted = await spawn(env)
+    try:
+        mts = await sim.wait_for_mts(8, timeout=10)
+        assert sorted(mt.destination_addr for mt in mts) == sorted(senders)
+        await asyncio.sleep(0.5)
+        assert len(sim.mts) == 8  # nothing answered twice
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(restarted.wait(), 10) == 0
+
+
+async def test_sigterm_drains_unbinds_and_exits_zero(sim: SmscSimulator, tmp_path: Path) -> None:
+    process = await spawn(gateway_env(tmp_path, sim.port))
+    await sim.wait_bound(10.0)
+    await sim.send_mo("13800138000", "10001", "102")
+    await sim.wait_for_mts(1)
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), 10) == 0
+    assert sim.received_unbinds == 1
+
+
+def test_bad_config_stops_start_up_with_one_line_naming_the_key(tmp_path: Path) -> None:
+    env = gateway_env(tmp_path, 2775, GATEWAY_SMPP__PORT="abc")
+    result = subprocess.run([sys.executable, "-m", "gateway", "run"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr == "gateway: config error: smpp.port: must be an integer, got 'abc' (from GATEWAY_SMPP__PORT)\n"
+
+
+def test_unknown_config_key_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[smpp]\nprot = 2775\n', encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "gateway", "--config", str(config), "run"], cwd=ROOT,
+                            env=gateway_env(tmp_path, 2775), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.startswith("gateway: config error: smpp.prot: unknown key (known: ")
+    assert result.stderr.count("\n") == 1
