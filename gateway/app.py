@@ -55,17 +55,35 @@ class Gateway:
 
     async def start(self) -> None:
         config = self.config
-        self.store = await Store.open(str(config.resolve(config.ledger.path)), batch_max=config.ledger.batch_max)
-        self.inbox = Inbox(store=self.store, clock=self.clock, answer=self.link.answer_deliver,
-                           dispatch=self.dispatcher.put, reassembly_timeout=config.gateway.reassembly_timeout)
+        self.store = await Store.open(
+            str(config.resolve(config.ledger.path)), batch_max=config.ledger.batch_max
+        )
+        self.inbox = Inbox(
+            store=self.store,
+            clock=self.clock,
+            answer=self.link.answer_deliver,
+            dispatch=self.dispatcher.put,
+            reassembly_timeout=config.gateway.reassembly_timeout,
+        )
         s = config.smpp
-        addressing = Addressing(source_addr_ton=s.source_addr_ton, source_addr_npi=s.source_addr_npi,
-                                dest_addr_ton=s.dest_addr_ton, dest_addr_npi=s.dest_addr_npi,
-                                registered_delivery=s.registered_delivery, concat=Concat(s.long_messages))
+        addressing = Addressing(
+            source_addr_ton=s.source_addr_ton,
+            source_addr_npi=s.source_addr_npi,
+            dest_addr_ton=s.dest_addr_ton,
+            dest_addr_npi=s.dest_addr_npi,
+            registered_delivery=s.registered_delivery,
+            concat=Concat(s.long_messages),
+        )
         self.outbox = Outbox(store=self.store, link=self.link, clock=self.clock, addressing=addressing)
         await self._recover()
-        self._tasks = [asyncio.create_task(self.link.run()), asyncio.create_task(expire_periodically(self.inbox))]
-        log.info("gateway started", extra={"smsc": f"{s.host}:{s.port}", "service_numbers": config.gateway.service_numbers})
+        self._tasks = [
+            asyncio.create_task(self.link.run()),
+            asyncio.create_task(expire_periodically(self.inbox)),
+        ]
+        log.info(
+            "gateway started",
+            extra={"smsc": f"{s.host}:{s.port}", "service_numbers": config.gateway.service_numbers},
+        )
 
     async def _recover(self) -> None:
         await self.inbox.recover()
@@ -76,7 +94,9 @@ class Gateway:
         for mo in unanswered:
             self.dispatcher.put(mo)
         if queued or unanswered:
-            log.info("resuming after restart", extra={"unanswered_mos": len(unanswered), "queued_mts": len(queued)})
+            log.info(
+                "resuming after restart", extra={"unanswered_mos": len(unanswered), "queued_mts": len(queued)}
+            )
 
     async def answer(self, mo: InboundMessage) -> None:
         """Run the MO's command and commit its reply together with the MO's 'answered' mark."""
@@ -84,8 +104,13 @@ class Gateway:
             replies = await self.router.handle(mo)
         except Exception:
             log.exception("command failed", extra={"mo_id": mo.id})
-            replies = [Reply(text=self.templates.render("system_error"), destination_addr=mo.source_addr,
-                             source_addr=mo.destination_addr)]
+            replies = [
+                Reply(
+                    text=self.templates.render("system_error"),
+                    destination_addr=mo.source_addr,
+                    source_addr=mo.destination_addr,
+                )
+            ]
         for mt in await self.store.finish_mo(mo, replies, now=self.clock.now()):
             self.outbox.send(mt)
 
@@ -142,9 +167,22 @@ def _on_signal(stop: asyncio.Event) -> None:
 
 def _link_settings(config: Config) -> LinkSettings:
     s = config.smpp
-    session = SessionConfig(system_id=s.system_id, password=s.password, system_type=s.system_type, window=s.window,
-                            tps=s.tps, enquire_link_interval=s.enquire_link_interval,
-                            response_timeout=s.response_timeout, throttle_backoff_min=s.throttle_backoff_min,
-                            throttle_backoff_max=s.throttle_backoff_max)
-    return LinkSettings(host=s.host, port=s.port, session=session, tx_rx=s.bind_mode == "tx_rx",
-                        reconnect_min=s.reconnect_min, reconnect_max=s.reconnect_max)
+    session = SessionConfig(
+        system_id=s.system_id,
+        password=s.password,
+        system_type=s.system_type,
+        window=s.window,
+        tps=s.tps,
+        enquire_link_interval=s.enquire_link_interval,
+        response_timeout=s.response_timeout,
+        throttle_backoff_min=s.throttle_backoff_min,
+        throttle_backoff_max=s.throttle_backoff_max,
+    )
+    return LinkSettings(
+        host=s.host,
+        port=s.port,
+        session=session,
+        tx_rx=s.bind_mode == "tx_rx",
+        reconnect_min=s.reconnect_min,
+        reconnect_max=s.reconnect_max,
+    )

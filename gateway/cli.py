@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Coroutine, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ from gateway.logs import setup_logging
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gateway", description="USSD/SMS self-service command gateway")
-    parser.add_argument("--config", type=Path, help="config file (default config/gateway.toml or $GATEWAY_CONFIG)")
+    parser.add_argument(
+        "--config", type=Path, help="config file (default config/gateway.toml or $GATEWAY_CONFIG)"
+    )
     parser.add_argument("--log-format", choices=["json", "text"], help="override log.format")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the gateway (the default)")
@@ -56,10 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(coro: Coroutine[Any, Any, Any]) -> int:
-    try:
+    with suppress(KeyboardInterrupt):
         asyncio.run(coro)
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 

@@ -128,7 +128,9 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     for name in raw:
         if name not in sections:
             raise ConfigError(f"[{name}]: unknown section (known: {', '.join(sections)})")
-    built = {f.name: _section(f.name, _section_type(f.name), raw.get(f.name, {}), environ) for f in fields(Config)}
+    built = {
+        f.name: _section(f.name, _section_type(f.name), raw.get(f.name, {}), environ) for f in fields(Config)
+    }
     config = Config(**built)
     if config.smpp.reconnect_min > config.smpp.reconnect_max:
         raise ConfigError("smpp.reconnect_min: must not exceed smpp.reconnect_max")

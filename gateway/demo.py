@@ -35,14 +35,21 @@ async def run_demo(*, msisdn: str, service_number: str) -> None:
         sim = SmscSimulator(port=0)
         await sim.start()
         ledger = os.path.join(tmp, "demo.db")
-        environ = {**os.environ, "GATEWAY_SMPP__PORT": str(sim.port), "GATEWAY_SMPP__HOST": "127.0.0.1",
-                   "GATEWAY_SMPP__SYSTEM_ID": "gateway", "GATEWAY_SMPP__PASSWORD": "secret",
-                   "GATEWAY_LEDGER__PATH": ledger}
+        environ = {
+            **os.environ,
+            "GATEWAY_SMPP__PORT": str(sim.port),
+            "GATEWAY_SMPP__HOST": "127.0.0.1",
+            "GATEWAY_SMPP__SYSTEM_ID": "gateway",
+            "GATEWAY_SMPP__PASSWORD": "secret",
+            "GATEWAY_LEDGER__PATH": ledger,
+        }
         gateway = Gateway(load_config(environ=environ))
         await gateway.start()
         try:
             await gateway.link.wait_bound(10.0)
-            print(BANNER.format(port=sim.port, ledger=ledger, msisdn=msisdn, service=service_number), flush=True)
+            print(
+                BANNER.format(port=sim.port, ledger=ledger, msisdn=msisdn, service=service_number), flush=True
+            )
             await _prompt(sim, msisdn, service_number)
         finally:
             await gateway.stop()

@@ -35,8 +35,15 @@ class _Partial:
 
 
 class Inbox:
-    def __init__(self, *, store: Store, clock: Clock, answer: Callable[[DeliverHandle, int], None],
-                 dispatch: Callable[[InboundMessage], None], reassembly_timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        answer: Callable[[DeliverHandle, int], None],
+        dispatch: Callable[[InboundMessage], None],
+        reassembly_timeout: float,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._answer = answer
@@ -84,18 +91,33 @@ class Inbox:
     async def _mo(self, handle: DeliverHandle, message: ShortMessage) -> None:
         self.received += 1
         now = self._clock.now()
-        part = read_short_message(esm_class=message.esm_class, data_coding=message.data_coding,
-                                  short_message=message.short_message, tlvs=message.tlvs)
+        part = read_short_message(
+            esm_class=message.esm_class,
+            data_coding=message.data_coding,
+            short_message=message.short_message,
+            tlvs=message.tlvs,
+        )
         concat = part.concat
         if concat is None or concat.total <= 1:
-            mo = await self._store.add_mo(source_addr=message.source_addr, destination_addr=message.destination_addr,
-                                          text=decode_payload(part.data_coding, part.payload), received_at=now)
+            mo = await self._store.add_mo(
+                source_addr=message.source_addr,
+                destination_addr=message.destination_addr,
+                text=decode_payload(part.data_coding, part.payload),
+                received_at=now,
+            )
             self._answer(handle, Status.ESME_ROK)
             self._dispatch(mo)
             return
-        stored = StoredPart(source_addr=message.source_addr, destination_addr=message.destination_addr,
-                            reference=concat.reference, total=concat.total, seqno=concat.seqno,
-                            data_coding=part.data_coding, payload=part.payload, received_at=now)
+        stored = StoredPart(
+            source_addr=message.source_addr,
+            destination_addr=message.destination_addr,
+            reference=concat.reference,
+            total=concat.total,
+            seqno=concat.seqno,
+            data_coding=part.data_coding,
+            payload=part.payload,
+            received_at=now,
+        )
         key, partial = self._remember(stored)
         if len(partial.payloads) >= stored.total:
             del self._partials[key]
@@ -110,15 +132,24 @@ class Inbox:
         partial.payloads[part.seqno] = part.payload
         return key, partial
 
-    async def _join(self, handle: DeliverHandle | None, key: PartKey, partial: _Partial, *, complete: bool) -> None:
+    async def _join(
+        self, handle: DeliverHandle | None, key: PartKey, partial: _Partial, *, complete: bool
+    ) -> None:
         first = partial.first
         payload, missing = join_parts(partial.payloads.items(), first.total)
         if missing:
-            log.warning("concatenated mo incomplete", extra={"source_addr": first.source_addr,
-                                                             "missing": missing, "total": first.total})
-        mo = await self._store.add_mo(source_addr=first.source_addr, destination_addr=first.destination_addr,
-                                      text=decode_payload(first.data_coding, payload), received_at=first.received_at,
-                                      complete=complete and not missing, parts_done=first)
+            log.warning(
+                "concatenated mo incomplete",
+                extra={"source_addr": first.source_addr, "missing": missing, "total": first.total},
+            )
+        mo = await self._store.add_mo(
+            source_addr=first.source_addr,
+            destination_addr=first.destination_addr,
+            text=decode_payload(first.data_coding, payload),
+            received_at=first.received_at,
+            complete=complete and not missing,
+            parts_done=first,
+        )
         if handle is not None:
             self._answer(handle, Status.ESME_ROK)
         self._dispatch(mo)

@@ -188,7 +188,9 @@ class Link:
 
     @property
     def bound(self) -> bool:
-        return all(conn.session.bound for conn in self._connections) and len(self._connections) == self._wanted
+        return (
+            all(conn.session.bound for conn in self._connections) and len(self._connections) == self._wanted
+        )
 
     @property
     def in_flight(self) -> int:
@@ -311,4 +313,3 @@ class Link:
             pause = random.uniform(delay / 2, delay)
             delay = min(settings.reconnect_max, delay * 2)
             await asyncio.sleep(pause)
-

@@ -72,12 +72,22 @@ class Outbox:
             self._next_ref += 1
             self._part_of[ref] = (mt.id, seqno)
             refs.append(ref)
-            self._link.submit(ref, ShortMessage(
-                source_addr_ton=a.source_addr_ton, source_addr_npi=a.source_addr_npi, source_addr=mt.source_addr,
-                dest_addr_ton=a.dest_addr_ton, dest_addr_npi=a.dest_addr_npi, destination_addr=mt.destination_addr,
-                esm_class=part.esm_class, registered_delivery=a.registered_delivery, data_coding=part.data_coding,
-                short_message=part.short_message, tlvs=part.tlvs,
-            ))
+            self._link.submit(
+                ref,
+                ShortMessage(
+                    source_addr_ton=a.source_addr_ton,
+                    source_addr_npi=a.source_addr_npi,
+                    source_addr=mt.source_addr,
+                    dest_addr_ton=a.dest_addr_ton,
+                    dest_addr_npi=a.dest_addr_npi,
+                    destination_addr=mt.destination_addr,
+                    esm_class=part.esm_class,
+                    registered_delivery=a.registered_delivery,
+                    data_coding=part.data_coding,
+                    short_message=part.short_message,
+                    tlvs=part.tlvs,
+                ),
+            )
         self._sending[mt.id] = _Sending(mt=mt, refs=refs)
 
     def submit_accepted(self, ref: int, message_id: str) -> None:

@@ -15,8 +15,14 @@ log = logging.getLogger("gateway.router")
 
 
 class Router:
-    def __init__(self, *, catalogs: dict[str, Catalog], commands: dict[str, Command], templates: Templates,
-                 clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        catalogs: dict[str, Catalog],
+        commands: dict[str, Command],
+        templates: Templates,
+        clock: Clock,
+    ) -> None:
         self.catalogs = catalogs
         self.commands = commands
         self.templates = templates
@@ -26,8 +32,10 @@ class Router:
         """The replies to one MO; none for a service number we do not serve."""
         catalog = self.catalogs.get(mo.destination_addr)
         if catalog is None:
-            log.warning("mo for a service number we do not serve",
-                        extra={"mo_id": mo.id, "service_number": mo.destination_addr})
+            log.warning(
+                "mo for a service number we do not serve",
+                extra={"mo_id": mo.id, "service_number": mo.destination_addr},
+            )
             return []
         if not mo.complete:
             text = self.templates.render("incomplete_message")
@@ -35,7 +43,8 @@ class Router:
             code = normalize(mo.text)
             entry = catalog.lookup(code)
             command = self.commands[entry.command if entry else "help"]
-            ctx = CommandContext(msisdn=mo.source_addr, catalog=catalog, text=code, templates=self.templates,
-                                 clock=self.clock)
+            ctx = CommandContext(
+                msisdn=mo.source_addr, catalog=catalog, text=code, templates=self.templates, clock=self.clock
+            )
             text = await command(ctx)
         return [Reply(text=text, destination_addr=mo.source_addr, source_addr=mo.destination_addr)]

@@ -75,10 +75,16 @@ CREATE TABLE IF NOT EXISTS receipt (
 
 _STATEMENTS: dict[str, str] = {
     "insert_part": "INSERT OR REPLACE INTO mo_part VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "delete_parts": "DELETE FROM mo_part WHERE source_addr = ? AND destination_addr = ? AND reference = ? AND total = ?",
-    "insert_mo": "INSERT INTO mo (id, source_addr, destination_addr, text, complete, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+    "delete_parts": (
+        "DELETE FROM mo_part WHERE source_addr = ? AND destination_addr = ? AND reference = ? AND total = ?"
+    ),
+    "insert_mo": (
+        "INSERT INTO mo (id, source_addr, destination_addr, text, complete, received_at) VALUES (?, ?, ?, ?, ?, ?)"
+    ),
     "finish_mo": "UPDATE mo SET status = ?, handled_at = ? WHERE id = ?",
-    "insert_mt": "INSERT INTO mt (id, mo_id, source_addr, destination_addr, text, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    "insert_mt": (
+        "INSERT INTO mt (id, mo_id, source_addr, destination_addr, text, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+    ),
     "mt_done": "UPDATE mt SET status = ?, sent_at = ?, command_status = ? WHERE id = ?",
     "insert_mt_part": "INSERT OR REPLACE INTO mt_part VALUES (?, ?, ?)",
     "insert_receipt": (
@@ -166,32 +172,78 @@ class Store:
 
     # --- writes -------------------------------------------------------------------------------
 
-    async def add_mo(self, *, source_addr: str, destination_addr: str, text: str, received_at: float,
-                     complete: bool = True, parts_done: StoredPart | None = None) -> InboundMessage:
+    async def add_mo(
+        self,
+        *,
+        source_addr: str,
+        destination_addr: str,
+        text: str,
+        received_at: float,
+        complete: bool = True,
+        parts_done: StoredPart | None = None,
+    ) -> InboundMessage:
         """Store an MO (and, for a joined concatenated one, drop its parts in the same commit)."""
-        mo = InboundMessage(id=self._next_mo, source_addr=source_addr, destination_addr=destination_addr,
-                            text=text, received_at=received_at, complete=complete)
+        mo = InboundMessage(
+            id=self._next_mo,
+            source_addr=source_addr,
+            destination_addr=destination_addr,
+            text=text,
+            received_at=received_at,
+            complete=complete,
+        )
         self._next_mo += 1
         rows: list[tuple[str, tuple[Any, ...]]] = [
             ("insert_mo", (mo.id, source_addr, destination_addr, text, int(complete), received_at))
         ]
         if parts_done is not None:
-            rows.append(("delete_parts", (parts_done.source_addr, parts_done.destination_addr,
-                                          parts_done.reference, parts_done.total)))
+            rows.append(
+                (
+                    "delete_parts",
+                    (
+                        parts_done.source_addr,
+                        parts_done.destination_addr,
+                        parts_done.reference,
+                        parts_done.total,
+                    ),
+                )
+            )
         await self._apply(rows)
         return mo
 
     async def add_part(self, part: StoredPart) -> None:
-        await self._apply([("insert_part", (part.source_addr, part.destination_addr, part.reference, part.total,
-                                            part.seqno, part.data_coding, part.payload, part.received_at))])
+        await self._apply(
+            [
+                (
+                    "insert_part",
+                    (
+                        part.source_addr,
+                        part.destination_addr,
+                        part.reference,
+                        part.total,
+                        part.seqno,
+                        part.data_coding,
+                        part.payload,
+                        part.received_at,
+                    ),
+                )
+            ]
+        )
 
-    async def finish_mo(self, mo: InboundMessage, replies: Sequence[Reply], *, now: float) -> list[OutboundMessage]:
+    async def finish_mo(
+        self, mo: InboundMessage, replies: Sequence[Reply], *, now: float
+    ) -> list[OutboundMessage]:
         """Mark the MO handled and put its replies in the outbox, in one commit."""
         outbound = []
-        rows: list[tuple[str, tuple[Any, ...]]] = [("finish_mo", ("answered" if replies else "ignored", now, mo.id))]
+        rows: list[tuple[str, tuple[Any, ...]]] = [
+            ("finish_mo", ("answered" if replies else "ignored", now, mo.id))
+        ]
         for reply in replies:
-            mt = OutboundMessage(id=self._next_mt, source_addr=reply.source_addr,
-                                 destination_addr=reply.destination_addr, text=reply.text)
+            mt = OutboundMessage(
+                id=self._next_mt,
+                source_addr=reply.source_addr,
+                destination_addr=reply.destination_addr,
+                text=reply.text,
+            )
             self._next_mt += 1
             rows.append(("insert_mt", (mt.id, mo.id, mt.source_addr, mt.destination_addr, mt.text, now)))
             outbound.append(mt)
@@ -200,7 +252,9 @@ class Store:
 
     async def mt_sent(self, mt_id: int, message_ids: Iterable[str], *, now: float) -> None:
         rows: list[tuple[str, tuple[Any, ...]]] = [("mt_done", ("sent", now, 0, mt_id))]
-        rows += [("insert_mt_part", (mt_id, seqno, normal_id(mid))) for seqno, mid in enumerate(message_ids, 1)]
+        rows += [
+            ("insert_mt_part", (mt_id, seqno, normal_id(mid))) for seqno, mid in enumerate(message_ids, 1)
+        ]
         await self._apply(rows)
 
     async def mt_failed(self, mt_id: int, command_status: int, *, now: float) -> None:
@@ -214,10 +268,20 @@ class Store:
 
     async def unanswered_mos(self) -> list[InboundMessage]:
         rows = await self._db.execute_fetchall(
-            "SELECT id, source_addr, destination_addr, text, received_at, complete FROM mo WHERE status = 'new' ORDER BY id"
+            "SELECT id, source_addr, destination_addr, text, received_at, complete"
+            " FROM mo WHERE status = 'new' ORDER BY id"
         )
-        return [InboundMessage(id=r[0], source_addr=r[1], destination_addr=r[2], text=r[3], received_at=r[4],
-                               complete=bool(r[5])) for r in rows]
+        return [
+            InboundMessage(
+                id=r[0],
+                source_addr=r[1],
+                destination_addr=r[2],
+                text=r[3],
+                received_at=r[4],
+                complete=bool(r[5]),
+            )
+            for r in rows
+        ]
 
     async def queued_mts(self) -> list[OutboundMessage]:
         rows = await self._db.execute_fetchall(
@@ -227,8 +291,19 @@ class Store:
 
     async def stored_parts(self) -> list[StoredPart]:
         rows = await self._db.execute_fetchall("SELECT * FROM mo_part ORDER BY received_at")
-        return [StoredPart(source_addr=r[0], destination_addr=r[1], reference=r[2], total=r[3], seqno=r[4],
-                           data_coding=r[5], payload=r[6], received_at=r[7]) for r in rows]
+        return [
+            StoredPart(
+                source_addr=r[0],
+                destination_addr=r[1],
+                reference=r[2],
+                total=r[3],
+                seqno=r[4],
+                data_coding=r[5],
+                payload=r[6],
+                received_at=r[7],
+            )
+            for r in rows
+        ]
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Read-only query for tools and tests."""

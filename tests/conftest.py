@@ -47,7 +47,7 @@ StartGateway = Callable[..., Awaitable[Gateway]]
 
 @pytest.fixture
 async def start_gateway(sim: SmscSimulator, tmp_path: Path) -> AsyncIterator[StartGateway]:
-    """``await start_gateway(smpp__window="2", clock=...)``: a bound gateway; stopped at the end of the test."""
+    """``await start_gateway(smpp__window="2", clock=...)``: a bound gateway, stopped after the test."""
     started: list[Gateway] = []
 
     async def start(*, clock: Clock | None = None, wait_bound: bool = True, **overrides: str) -> Gateway:

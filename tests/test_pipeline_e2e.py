@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
 from conftest import SUBSCRIBER, StartGateway
+
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.smpp.codec import ShortMessage
@@ -18,7 +18,9 @@ HELP_10086 = (
     "您好，欢迎使用中国移动10086短信营业厅。请回复以下代码：CXYE查余额，CXHF查话费，CXLL查流量，"
     "KTGPRS10开通10元流量包，0000查询/退订已订业务。"
 )
-HELP_10001 = "您好，欢迎使用10001短信营业厅。请回复以下代码：101查本月话费，102查余额，103查上月账单，108查流量，0000查询已订业务。"
+HELP_10001 = (
+    "您好，欢迎使用10001短信营业厅。请回复以下代码：101查本月话费，102查余额，103查上月账单，108查流量，0000查询已订业务。"
+)
 INCOMPLETE = "您好，您发送的长短信没有收全，请重新发送。"
 
 
@@ -26,7 +28,9 @@ async def rows(gateway: Gateway, sql: str) -> list[tuple[object, ...]]:
     return await gateway.store.fetch(sql)
 
 
-async def test_ascii_mo_gets_the_help_answer_split_in_two_ucs2_parts(sim: SmscSimulator, gateway: Gateway) -> None:
+async def test_ascii_mo_gets_the_help_answer_split_in_two_ucs2_parts(
+    sim: SmscSimulator, gateway: Gateway
+) -> None:
     assert await sim.send_mo(SUBSCRIBER, "10086", "hello") == [Status.ESME_ROK]
     [mt] = await sim.wait_for_mts(1)
     assert (mt.source_addr, mt.destination_addr, mt.text) == ("10086", SUBSCRIBER, HELP_10086)
@@ -34,7 +38,9 @@ async def test_ascii_mo_gets_the_help_answer_split_in_two_ucs2_parts(sim: SmscSi
     assert mt.data_coding == DataCoding.UCS2
 
 
-async def test_chinese_mo_to_10001_is_answered_from_the_10001_catalog(sim: SmscSimulator, gateway: Gateway) -> None:
+async def test_chinese_mo_to_10001_is_answered_from_the_10001_catalog(
+    sim: SmscSimulator, gateway: Gateway
+) -> None:
     assert await sim.send_mo(SUBSCRIBER, "10001", "查询话费") == [Status.ESME_ROK]
     [mt] = await sim.wait_for_mts(1)
     assert (mt.source_addr, mt.text) == ("10001", HELP_10001)
@@ -42,7 +48,9 @@ async def test_chinese_mo_to_10001_is_answered_from_the_10001_catalog(sim: SmscS
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\u3000"])
-async def test_empty_or_blank_mo_gets_help_not_silence(sim: SmscSimulator, gateway: Gateway, text: str) -> None:
+async def test_empty_or_blank_mo_gets_help_not_silence(
+    sim: SmscSimulator, gateway: Gateway, text: str
+) -> None:
     await sim.send_mo(SUBSCRIBER, "10086", text)
     [mt] = await sim.wait_for_mts(1)
     assert mt.text == HELP_10086
@@ -55,14 +63,18 @@ async def test_long_reply_reassembles_to_the_exact_text(
     long_help = "尊敬的客户🙂，" * 40 + "{name}：{codes}"
     templates = tmp_path / "long.toml"
     templates.write_text(
-        (Path(__file__).parent.parent / "config/templates/zh-CN.toml").read_text(encoding="utf-8")
+        (Path(__file__).parent.parent / "config/templates/zh-CN.toml")
+        .read_text(encoding="utf-8")
         .replace('help = "您好，欢迎使用{name}。请回复以下代码：{codes}。"', f'help = "{long_help}"'),
         encoding="utf-8",
     )
     await start_gateway(gateway__templates=str(templates), smpp__long_messages=long_messages)
     await sim.send_mo(SUBSCRIBER, "10001", "?")
     [mt] = await sim.wait_for_mts(1)
-    expected = "尊敬的客户🙂，" * 40 + "10001短信营业厅：101查本月话费，102查余额，103查上月账单，108查流量，0000查询已订业务"
+    expected = (
+        "尊敬的客户🙂，" * 40
+        + "10001短信营业厅：101查本月话费，102查余额，103查上月账单，108查流量，0000查询已订业务"
+    )
     assert mt.text == expected
     assert mt.parts == 6  # 373 UTF-16 units at 67 (66 for udh16) per part
 
@@ -108,7 +120,9 @@ async def test_delivery_receipt_is_matched_by_hex_or_decimal_id(sim: SmscSimulat
     await sim.send_mo("13900139000", "10001", "102")
     first, second = await sim.wait_for_mts(2)
     await asyncio.sleep(0.2)  # the gateway records the message ids after the submit_sm_resp
-    assert await sim.send_receipt(first.message_ids[0], stat="DELIVRD", id_format="decimal") == Status.ESME_ROK
+    assert (
+        await sim.send_receipt(first.message_ids[0], stat="DELIVRD", id_format="decimal") == Status.ESME_ROK
+    )
     assert await sim.send_receipt(second.message_ids[0], stat="UNDELIV", id_format="hex") == Status.ESME_ROK
     await asyncio.sleep(0.3)
     assert await rows(gateway, "SELECT destination_addr, status, delivery_stat FROM mt ORDER BY id") == [
@@ -135,7 +149,9 @@ async def test_permanent_refusal_marks_the_mt_failed(sim: SmscSimulator, gateway
     sim.faults.reject_status = Status.ESME_RINVDSTADR
     await sim.send_mo(SUBSCRIBER, "10001", "102")
     await asyncio.sleep(0.5)
-    assert await rows(gateway, "SELECT status, command_status FROM mt") == [("failed", Status.ESME_RINVDSTADR)]
+    assert await rows(gateway, "SELECT status, command_status FROM mt") == [
+        ("failed", Status.ESME_RINVDSTADR)
+    ]
     assert sim.mts == []
 
 
@@ -156,7 +172,9 @@ async def test_smsc_vanishing_mid_window_loses_nothing(sim: SmscSimulator, gatew
     assert gateway.link.reconnects >= 1
 
 
-async def test_refused_binds_are_retried_with_backoff(sim: SmscSimulator, start_gateway: StartGateway) -> None:
+async def test_refused_binds_are_retried_with_backoff(
+    sim: SmscSimulator, start_gateway: StartGateway
+) -> None:
     sim.faults.refuse_binds = 3
     gateway = await start_gateway(wait_bound=False)
     await gateway.link.wait_bound(5.0)
@@ -166,10 +184,12 @@ async def test_refused_binds_are_retried_with_backoff(sim: SmscSimulator, start_
     await sim.wait_for_mts(1)
 
 
-async def test_garbage_from_the_smsc_is_nacked_and_the_link_stays_up(sim: SmscSimulator, gateway: Gateway) -> None:
+async def test_garbage_from_the_smsc_is_nacked_and_the_link_stays_up(
+    sim: SmscSimulator, gateway: Gateway
+) -> None:
     # A well-framed PDU with an unknown command id, then one whose body does not decode.
-    await sim.send_garbage(bytes.fromhex("00000010" "000000ff" "00000000" "00000007"))
-    await sim.send_garbage(bytes.fromhex("00000014" "00000005" "00000000" "00000008" "41424344"))
+    await sim.send_garbage(bytes.fromhex("00000010000000ff0000000000000007"))
+    await sim.send_garbage(bytes.fromhex("0000001400000005000000000000000841424344"))
     await asyncio.sleep(0.3)
     assert sim.generic_nacks_received == 2
     assert gateway.link.reconnects == 0
@@ -222,10 +242,14 @@ async def rows_after_stop(gateway: Gateway) -> list[tuple[object, ...]]:
 
 async def test_raw_deliver_sm_with_message_payload(sim: SmscSimulator, gateway: Gateway) -> None:
     payload = "查余额".encode("utf-16-be")
-    status = await sim.send_deliver(ShortMessage(
-        source_addr=SUBSCRIBER, destination_addr="10001", data_coding=DataCoding.UCS2,
-        tlvs=((0x0424, payload),),
-    ))
+    status = await sim.send_deliver(
+        ShortMessage(
+            source_addr=SUBSCRIBER,
+            destination_addr="10001",
+            data_coding=DataCoding.UCS2,
+            tlvs=((0x0424, payload),),
+        )
+    )
     assert status == Status.ESME_ROK
     await sim.wait_for_mts(1)
     assert await rows(gateway, "SELECT text FROM mo") == [("查余额",)]

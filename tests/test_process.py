@@ -17,14 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def gateway_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env.update({
-        "GATEWAY_SMPP__PORT": str(port),
-        "GATEWAY_SMPP__RECONNECT_MIN": "0.05",
-        "GATEWAY_SMPP__RECONNECT_MAX": "0.3",
-        "GATEWAY_LEDGER__PATH": str(tmp_path / "gateway.db"),
-        "GATEWAY_GATEWAY__SHUTDOWN_TIMEOUT": "3",
-        **extra,
-    })
+    env.update(
+        {
+            "GATEWAY_SMPP__PORT": str(port),
+            "GATEWAY_SMPP__RECONNECT_MIN": "0.05",
+            "GATEWAY_SMPP__RECONNECT_MAX": "0.3",
+            "GATEWAY_LEDGER__PATH": str(tmp_path / "gateway.db"),
+            "GATEWAY_GATEWAY__SHUTDOWN_TIMEOUT": "3",
+            **extra,
+        }
+    )
     return env
 
 
@@ -32,8 +34,14 @@ async def spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
     log_path = Path(env["GATEWAY_LEDGER__PATH"]).with_suffix(".log")
     with open(log_path, "ab") as log:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway", "run", cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=log,
+            sys.executable,
+            "-m",
+            "gateway",
+            "run",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log,
         )
 
 
@@ -83,17 +91,32 @@ async def test_sigterm_drains_unbinds_and_exits_zero(sim: SmscSimulator, tmp_pat
 
 def test_bad_config_stops_start_up_with_one_line_naming_the_key(tmp_path: Path) -> None:
     env = gateway_env(tmp_path, 2775, GATEWAY_SMPP__PORT="abc")
-    result = subprocess.run([sys.executable, "-m", "gateway", "run"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
-    assert result.stderr == "gateway: config error: smpp.port: must be an integer, got 'abc' (from GATEWAY_SMPP__PORT)\n"
+    assert (
+        result.stderr
+        == "gateway: config error: smpp.port: must be an integer, got 'abc' (from GATEWAY_SMPP__PORT)\n"
+    )
 
 
 def test_unknown_config_key_is_named(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text('[smpp]\nprot = 2775\n', encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "gateway", "--config", str(config), "run"], cwd=ROOT,
-                            env=gateway_env(tmp_path, 2775), capture_output=True, text=True, timeout=30)
+    config.write_text("[smpp]\nprot = 2775\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "--config", str(config), "run"],
+        cwd=ROOT,
+        env=gateway_env(tmp_path, 2775),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("gateway: config error: smpp.prot: unknown key (known: ")
     assert result.stderr.count("\n") == 1

@@ -65,7 +65,8 @@ def reassemble(parts: list[OutPart]) -> str:
     assert len(total) == 1
     assert len(references) == 1
     joined, missing = join_parts(
-        [(info.seqno, r.payload) for info, r in zip(infos, read, strict=True) if info is not None], total.pop()
+        [(info.seqno, r.payload) for info, r in zip(infos, read, strict=True) if info is not None],
+        total.pop(),
     )
     assert missing == []
     return decode_payload(read[0].data_coding, joined)
@@ -112,7 +113,9 @@ def octets_on_air(part: OutPart) -> int:
     ids=["empty", "short ASCII", "160 ASCII", "GSM-only characters", "80 escapes"],
 )
 def test_gsm_text_that_fits_is_one_part(text: str, short_message: bytes) -> None:
-    assert split_text(text, reference=0x2A) == [OutPart(data_coding=GSM, esm_class=0, short_message=short_message)]
+    assert split_text(text, reference=0x2A) == [
+        OutPart(data_coding=GSM, esm_class=0, short_message=short_message)
+    ]
 
 
 def test_161_ascii_is_two_parts_of_153_and_8_septets() -> None:
@@ -204,7 +207,9 @@ def test_emojis_only_never_end_a_part_on_a_high_surrogate() -> None:
             Concat.UDH16,
             "查" * 71,
             [
-                OutPart(data_coding=UCS2, esm_class=UDHI, short_message=udh16(0x1234, 2, 1) + ucs2("查" * 66)),
+                OutPart(
+                    data_coding=UCS2, esm_class=UDHI, short_message=udh16(0x1234, 2, 1) + ucs2("查" * 66)
+                ),
                 OutPart(data_coding=UCS2, esm_class=UDHI, short_message=udh16(0x1234, 2, 2) + ucs2("查" * 5)),
             ],
         ),
@@ -328,19 +333,21 @@ def test_describe_parts() -> None:
             UCS2,
             udh16(0x1234, 3, 2) + ucs2("查"),
             (),
-            InPart(data_coding=UCS2, payload=ucs2("查"), concat=ConcatInfo(reference=0x1234, total=3, seqno=2)),
+            InPart(
+                data_coding=UCS2, payload=ucs2("查"), concat=ConcatInfo(reference=0x1234, total=3, seqno=2)
+            ),
         ),
         (
             UDHI,
             GSM,
-            bytes.fromhex("0b" "05040b8423f0" "00032a0201") + b"x",  # port addressing IE, then concat IE
+            bytes.fromhex("0b 05040b8423f0 00032a0201") + b"x",  # port addressing IE, then concat IE
             (),
             InPart(data_coding=GSM, payload=b"x", concat=ConcatInfo(reference=0x2A, total=2, seqno=1)),
         ),
         (
             UDHI,
             GSM,
-            bytes.fromhex("06" "05040b8423f0") + b"x",  # a UDH without a concat IE
+            bytes.fromhex("06 05040b8423f0") + b"x",  # a UDH without a concat IE
             (),
             InPart(data_coding=GSM, payload=b"x", concat=None),
         ),
@@ -361,7 +368,7 @@ def test_describe_parts() -> None:
         (
             UDHI,
             GSM,
-            bytes.fromhex("0b0003"),  # UDHL says 11 octets, only 2 follow
+            bytes.fromhex("0b 0003"),  # UDHL says 11 octets, only 2 follow
             (),
             InPart(data_coding=GSM, payload=b"", concat=None),
         ),
@@ -388,7 +395,9 @@ def test_read_short_message(
     tlvs: tuple[tuple[int, bytes], ...],
     expected: InPart,
 ) -> None:
-    got = read_short_message(esm_class=esm_class, data_coding=data_coding, short_message=short_message, tlvs=tlvs)
+    got = read_short_message(
+        esm_class=esm_class, data_coding=data_coding, short_message=short_message, tlvs=tlvs
+    )
     assert got == expected
 
 

@@ -173,7 +173,9 @@ def response_id(command_id: CommandId) -> CommandId | None:
 def encode_pdu(pdu: Pdu) -> bytes:
     """The wire octets of ``pdu``. Raises LocalProtocolError for values that do not fit their field."""
     body = _encode_body(pdu.body)
-    return HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, pdu.command_status, pdu.sequence_number) + body
+    return (
+        HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, pdu.command_status, pdu.sequence_number) + body
+    )
 
 
 def _encode_body(body: Body) -> bytes:
@@ -219,23 +221,30 @@ def decode_pdu(frame: bytes) -> Pdu:
     sequence number, so the caller can send a generic_nack and keep the link.
     """
     if len(frame) < HEADER_SIZE:
-        raise FramingError(f"PDU of {len(frame)} octets is shorter than a header", command_status=Status.ESME_RINVCMDLEN)
+        raise FramingError(
+            f"PDU of {len(frame)} octets is shorter than a header", command_status=Status.ESME_RINVCMDLEN
+        )
     length, raw_id, status, sequence = HEADER.unpack_from(frame)
     if length != len(frame):
         raise RemoteProtocolError(
-            f"command_length {length} but {len(frame)} octets", command_status=Status.ESME_RINVCMDLEN,
+            f"command_length {length} but {len(frame)} octets",
+            command_status=Status.ESME_RINVCMDLEN,
             sequence_number=sequence,
         )
     try:
         command_id = CommandId(raw_id)
     except ValueError:
         raise RemoteProtocolError(
-            f"unknown command_id 0x{raw_id:08X}", command_status=Status.ESME_RINVCMDID, sequence_number=sequence
+            f"unknown command_id 0x{raw_id:08X}",
+            command_status=Status.ESME_RINVCMDID,
+            sequence_number=sequence,
         ) from None
     body_type = _BODY_TYPES.get(command_id, Opaque)
     raw_body = frame[HEADER_SIZE:]
     if body_type is Opaque:
-        return Pdu(command_id=command_id, sequence_number=sequence, command_status=status, body=Opaque(raw=raw_body))
+        return Pdu(
+            command_id=command_id, sequence_number=sequence, command_status=status, body=Opaque(raw=raw_body)
+        )
     if not raw_body and command_id.is_response:
         # §3.3: a response with a non-zero status may come without a body; so do some SMSCs' OK ones.
         return Pdu(command_id=command_id, sequence_number=sequence, command_status=status, body=body_type())
@@ -243,7 +252,8 @@ def decode_pdu(frame: bytes) -> Pdu:
         body = _decode_body(body_type, raw_body)
     except (IndexError, ValueError, struct.error) as exc:
         raise RemoteProtocolError(
-            f"{command_id.name} body does not decode: {exc}", command_status=Status.ESME_RINVMSGLEN,
+            f"{command_id.name} body does not decode: {exc}",
+            command_status=Status.ESME_RINVMSGLEN,
             sequence_number=sequence,
         ) from None
     return Pdu(command_id=command_id, sequence_number=sequence, command_status=status, body=body)
@@ -311,7 +321,9 @@ class PduReader:
             return None
         length = int.from_bytes(buffer[:4], "big")
         if length < HEADER_SIZE or length > MAX_PDU_SIZE:
-            raise FramingError(f"command_length {length} is impossible", command_status=Status.ESME_RINVCMDLEN)
+            raise FramingError(
+                f"command_length {length} is impossible", command_status=Status.ESME_RINVCMDLEN
+            )
         if len(buffer) < length:
             return None
         frame = bytes(buffer[:length])

@@ -13,8 +13,16 @@ from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import EsmClass, Tag
 
 _FIELD = re.compile(r"(id|stat|err):\s*([^\s]+)", re.IGNORECASE)
-_STATES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD", 7: "UNKNOWN",
-           8: "REJECTD"}
+_STATES = {
+    1: "ENROUTE",
+    2: "DELIVRD",
+    3: "EXPIRED",
+    4: "DELETED",
+    5: "UNDELIV",
+    6: "ACCEPTD",
+    7: "UNKNOWN",
+    8: "REJECTD",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from gateway.errors import FramingError, LocalProtocolError, RemoteProtocolError
 from gateway.smpp.codec import (
     Bind,
+    BindResp,
     Body,
     Empty,
-    BindResp,
     MessageIdResp,
     Pdu,
     PduReader,
@@ -171,6 +171,7 @@ class EsmeSession:
         self._out = bytearray()
         self._sequence = 0
         self._outstanding: dict[int, _Outstanding] = {}
+        self._enquire_sequence = 0
         self._submits = 0
         self._last_received = now
         self._tokens = self._bucket_size
@@ -201,10 +202,15 @@ class EsmeSession:
 
     def next_deadline(self) -> float | None:
         """When :meth:`timer` has something to do: a response deadline or the next enquire_link."""
-        deadlines = [o.deadline for o in self._outstanding.values()]
-        if self.bound:
-            deadlines.append(self._last_received + self.config.enquire_link_interval)
-        return min(deadlines) if deadlines else None
+        # Every request gets the same timeout, so the oldest outstanding one (dicts keep insertion
+        # order) has the earliest deadline.
+        oldest = next(iter(self._outstanding.values()), None)
+        response_due = oldest.deadline if oldest is not None else None
+        # While an enquire_link is outstanding the keepalive time is already past: only its deadline counts.
+        if not self.bound or self._enquiring:
+            return response_due
+        keepalive = self._last_received + self.config.enquire_link_interval
+        return keepalive if response_due is None else min(response_due, keepalive)
 
     def submit_ready_at(self, now: float) -> float | None:
         """When one more submit_sm may go: ``now`` if it may go at once, None while the window is full."""
@@ -259,14 +265,19 @@ class EsmeSession:
 
     def timer(self, now: float) -> list[Event]:
         for sequence, outstanding in self._outstanding.items():
-            if outstanding.deadline <= now:
-                name = outstanding.command_id.name
-                self.state = BindState.CLOSED
-                return [LinkFailed(reason=f"no {name}_resp within {self.config.response_timeout:g}s (seq {sequence})")]
-        if self.bound and now >= self._last_received + self.config.enquire_link_interval:
-            if not any(o.command_id is CommandId.enquire_link for o in self._outstanding.values()):
-                self._request(CommandId.enquire_link, _EMPTY, now)
+            if outstanding.deadline > now:
+                break  # the rest were sent later
+            name = outstanding.command_id.name
+            self.state = BindState.CLOSED
+            return [LinkFailed(reason=f"no {name}_resp within {self.config.response_timeout:g}s (seq {sequence})")]
+        idle = now >= self._last_received + self.config.enquire_link_interval
+        if self.bound and idle and not self._enquiring:
+            self._request(CommandId.enquire_link, _EMPTY, now)
         return []
+
+    @property
+    def _enquiring(self) -> bool:
+        return self._enquire_sequence in self._outstanding
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         self._reader.feed(data)
@@ -328,8 +339,12 @@ class EsmeSession:
     def _on_response(self, pdu: Pdu, now: float) -> list[Event]:
         outstanding = self._outstanding.pop(pdu.sequence_number, None)
         if outstanding is None:
-            return [PeerError(reason=f"{pdu.command_id.name} for unknown seq {pdu.sequence_number}",
-                              command_status=pdu.command_status)]
+            return [
+                PeerError(
+                    reason=f"{pdu.command_id.name} for unknown seq {pdu.sequence_number}",
+                    command_status=pdu.command_status,
+                )
+            ]
         request = outstanding.command_id
         status = pdu.command_status
         if request is CommandId.submit_sm:
@@ -380,9 +395,12 @@ class EsmeSession:
     def _request(self, command_id: CommandId, body: Body, now: float, *, ref: int | None = None) -> None:
         if command_id not in _ALLOWED.get((_SEND, self.state), frozenset()):
             raise LocalProtocolError(
-                f"{command_id.name} may not be sent in state {self.state.value}", command_status=Status.ESME_RINVBNDSTS
+                f"{command_id.name} may not be sent in state {self.state.value}",
+                command_status=Status.ESME_RINVBNDSTS,
             )
         sequence = self._next_sequence()
+        if command_id is CommandId.enquire_link:
+            self._enquire_sequence = sequence
         self._out += encode_pdu(Pdu(command_id=command_id, sequence_number=sequence, body=body))
         self._outstanding[sequence] = _Outstanding(command_id, now + self.config.response_timeout, ref)
 

@@ -5,7 +5,6 @@ demo and the CLI use (start/stop, sending MOs and receipts, waiting for MTs, inj
 """
 
 # The timeout= parameters are part of the simulator's agreed API (tests call them that way).
-# ruff: noqa: ASYNC109
 
 from __future__ import annotations
 
@@ -162,7 +161,11 @@ class SmscSimulator:
         self.port = self._server.sockets[0].getsockname()[1]
         if self.control_port is not None:
             self._control = ControlServer(self)
-            self.control_url = await self._control.start(self.control_port)
+            try:
+                self.control_url = await self._control.start(self.control_port)
+            except BaseException:
+                await self.stop()
+                raise
 
     async def stop(self) -> None:
         if self._control is not None:
