@@ -80,6 +80,10 @@ def _optional(body: Mapping[str, object], name: str, kind: type[T], default: T) 
     return _typed(body[name], kind, name) if name in body and body[name] is not None else default
 
 
+def _optional_int(body: Mapping[str, object], name: str) -> int | None:
+    return None if body.get(name) is None else _typed(body[name], int, name)
+
+
 def mt_json(mt: Mt) -> dict[str, Any]:
     return dataclasses.asdict(mt) | {"message_ids": list(mt.message_ids)}
 
@@ -147,8 +151,8 @@ class ControlServer:
             _required(body, "text", str),
             concat=_optional(body, "concat", str, "udh8"),
             drop_parts=[_typed(n, int, "drop_parts[]") for n in drop_parts],
-            reference=_optional(body, "reference", int, -1) if "reference" in body else None,
-            data_coding=_optional(body, "data_coding", int, -1) if "data_coding" in body else None,
+            reference=_optional_int(body, "reference"),
+            data_coding=_optional_int(body, "data_coding"),
         )
         return web.json_response({"statuses": statuses})
 
@@ -162,9 +166,7 @@ class ControlServer:
             raise BadRequest("bad_field", "since must not be negative")
         mts = self._simulator.mts
         selected = [
-            mt_json(mt)
-            for mt in mts[since:]
-            if destination_addr is None or mt.destination_addr == destination_addr
+            mt_json(mt) for mt in mts[since:] if destination_addr is None or mt.destination_addr == destination_addr
         ]
         return web.json_response({"mts": selected, "next": len(mts)})
 

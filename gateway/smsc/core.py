@@ -235,9 +235,7 @@ class SmscConnection:
         expected = response_id(command_id)
         if expected is not None:
             self._outstanding[sequence] = expected
-        return sequence, encode_pdu(
-            Pdu(command_id=command_id, sequence_number=sequence, body=body or Empty())
-        )
+        return sequence, encode_pdu(Pdu(command_id=command_id, sequence_number=sequence, body=body or Empty()))
 
     def forget(self, sequence_number: int) -> None:
         """Stop waiting for the answer to one of our requests (it timed out)."""
@@ -270,9 +268,7 @@ class SmscConnection:
             return [self._respond(CommandId.generic_nack, pdu.sequence_number, Status.ESME_RINVCMDID)]
         return handler(self, pdu)
 
-    def _respond(
-        self, command_id: CommandId, sequence_number: int, status: int = 0, body: Body | None = None
-    ) -> Send:
+    def _respond(self, command_id: CommandId, sequence_number: int, status: int = 0, body: Body | None = None) -> Send:
         pdu = Pdu(
             command_id=command_id,
             sequence_number=sequence_number,
@@ -292,9 +288,7 @@ class SmscConnection:
             system_id=pdu.body.system_id,
             bind_type=_BIND_TYPES[pdu.command_id],
         )
-        body = BindResp(
-            system_id=SMSC_SYSTEM_ID, tlvs=((Tag.sc_interface_version, bytes([INTERFACE_VERSION])),)
-        )
+        body = BindResp(system_id=SMSC_SYSTEM_ID, tlvs=((Tag.sc_interface_version, bytes([INTERFACE_VERSION])),))
         return [self._respond(resp_id, pdu.sequence_number, body=body)]
 
     def _on_submit(self, pdu: Pdu) -> list[Output]:
@@ -310,9 +304,7 @@ class SmscConnection:
             command_status=status,
             body=MessageIdResp(message_id=message_id),
         )
-        wants_receipt = (
-            status == Status.ESME_ROK and self._state.auto_receipts and pdu.body.registered_delivery & 1
-        )
+        wants_receipt = status == Status.ESME_ROK and self._state.auto_receipts and pdu.body.registered_delivery & 1
         return [
             SubmitAnswer(
                 data=encode_pdu(resp),

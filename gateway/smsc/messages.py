@@ -52,9 +52,7 @@ def mo_parts(
     """
     if concat == PAYLOAD:
         coding, payload = _encode(text, data_coding)
-        part = OutPart(
-            data_coding=coding, esm_class=0, short_message=b"", tlvs=((Tag.message_payload, payload),)
-        )
+        part = OutPart(data_coding=coding, esm_class=0, short_message=b"", tlvs=((Tag.message_payload, payload),))
         out = [part]
     else:
         try:
@@ -108,9 +106,7 @@ def _split_forced(text: str, data_coding: int, concat: Concat, reference: int) -
     return [_concat_part(chunk, coding, concat, reference, total, n) for n, chunk in enumerate(chunks, 1)]
 
 
-def _concat_part(
-    chunk: bytes, coding: int, concat: Concat, reference: int, total: int, seqno: int
-) -> OutPart:
+def _concat_part(chunk: bytes, coding: int, concat: Concat, reference: int, total: int, seqno: int) -> OutPart:
     """One part with its concatenation header, written independently of the gateway's own splitter."""
     if concat is Concat.SAR:
         tlvs: Tlvs = (

@@ -4,8 +4,6 @@ Every decision is taken by :mod:`gateway.smsc.core`; :class:`SmscSimulator` is t
 demo and the CLI use (start/stop, sending MOs and receipts, waiting for MTs, injecting faults).
 """
 
-# The timeout= parameters are part of the simulator's agreed API (tests call them that way).
-
 from __future__ import annotations
 
 import asyncio
@@ -277,13 +275,9 @@ class SmscSimulator:
     async def wait_bound(self, timeout: float = 5.0, *, count: int = 1) -> None:
         await self._wait_until(lambda: len(self.sessions) >= count, timeout, f"no {count} bound session(s)")
 
-    async def wait_for_mts(
-        self, count: int, *, destination_addr: str | None = None, timeout: float = 5.0
-    ) -> list[Mt]:
+    async def wait_for_mts(self, count: int, *, destination_addr: str | None = None, timeout: float = 5.0) -> list[Mt]:
         def matching() -> list[Mt]:
-            return [
-                mt for mt in self.mts if destination_addr is None or mt.destination_addr == destination_addr
-            ]
+            return [mt for mt in self.mts if destination_addr is None or mt.destination_addr == destination_addr]
 
         await self._wait_until(lambda: len(matching()) >= count, timeout, f"fewer than {count} MTs")
         return matching()[:count]
@@ -294,9 +288,7 @@ class SmscSimulator:
         return [p for p in self._protocols.values() if p.connection.session is not None]
 
     def _next_receiver(self) -> _EsmeProtocol:
-        receivers = [
-            p for p in self._bound() if p.connection.session and p.connection.session.bind_type.can_receive
-        ]
+        receivers = [p for p in self._bound() if p.connection.session and p.connection.session.bind_type.can_receive]
         if not receivers:
             raise ConnectionError("no ESME is bound as receiver or transceiver")
         self._round_robin += 1
@@ -346,9 +338,7 @@ class SmscSimulator:
         submitted = self._state.submitted.get(message_id)
         now = self._state.wall_clock()
         body = receipt(
-            message_id=convert_message_id(
-                message_id, from_format=self._state.message_id_format, to_format=id_format
-            ),
+            message_id=convert_message_id(message_id, from_format=self._state.message_id_format, to_format=id_format),
             stat=stat,
             source_addr=submitted.destination_addr if submitted else "",
             destination_addr=submitted.source_addr if submitted else "",
@@ -386,13 +376,9 @@ class SmscSimulator:
         await self._close_connections(abort=True)
 
 
-async def run_simulator(
-    host: str, port: int, control_port: int | None, system_id: str, password: str
-) -> None:
+async def run_simulator(host: str, port: int, control_port: int | None, system_id: str, password: str) -> None:
     """Run a simulator until cancelled (``gateway smsc-sim``)."""
-    simulator = SmscSimulator(
-        host=host, port=port, control_port=control_port, system_id=system_id, password=password
-    )
+    simulator = SmscSimulator(host=host, port=port, control_port=control_port, system_id=system_id, password=password)
     await simulator.start()
     control = f", control API on {simulator.control_url}" if simulator.control_url else ""
     print(f"SMSC simulator: SMPP on {host}:{simulator.port}{control}", flush=True)

@@ -96,9 +96,13 @@ class RawEsme:
     ) -> Pdu:
         return await self.request(command_id, Bind(system_id=system_id, password=password))
 
-    async def submit(self, text: str = "hello", **fields: object) -> Pdu:
-        septets = text.encode("ascii")
-        body = ShortMessage(source_addr=SERVICE, destination_addr=SUBSCRIBER, short_message=septets, **fields)  # type: ignore[arg-type]
+    async def submit(self, text: str = "hello", *, registered_delivery: int = 0) -> Pdu:
+        body = ShortMessage(
+            source_addr=SERVICE,
+            destination_addr=SUBSCRIBER,
+            registered_delivery=registered_delivery,
+            short_message=text.encode("ascii"),
+        )
         return await self.request(CommandId.submit_sm, body)
 
     async def at_eof(self, within: float = READ_TIMEOUT) -> bool:
@@ -666,7 +670,9 @@ async def test_control_api(sim: SmscSimulator, bound_esme: BoundEsme) -> None:
 
         faults = {"throttle_every": 5, "respond_delay": 0.5, "hold_submits": True}
         status, current = await call("POST", "/faults", faults)
-        assert (status, current) == (200, {**current, **faults})  # type: ignore[dict-item]
+        assert status == 200 and isinstance(current, dict)
+        assert {name: current[name] for name in faults} == faults
+        assert current["throttle_status"] == Status.ESME_RTHROTTLED
         assert (sim.faults.throttle_every, sim.faults.hold_submits) == (5, True)
         status, error = await call("POST", "/faults", {"throttle_every": "often"})
         assert (status, error) == (400, {"code": "bad_field", "message": "throttle_every must be int"})
