@@ -252,17 +252,16 @@ class Link:
 
     def pump(self, conn: _Connection) -> None:
         """Move queued parts into this connection's window while the session allows."""
-        if self._stopping or not conn.session.bound:
-            return
         session = conn.session
-        now = conn.loop.time()
-        pending = self._pending
-        while pending and session.can_submit(now):
-            ref, message = pending.popleft()
-            if ref in self._parts:
-                session.submit(ref, message, now)
+        if not self._stopping and session.bound:
+            now = conn.loop.time()
+            pending = self._pending
+            while pending and session.can_submit(now):
+                ref, message = pending.popleft()
+                if ref in self._parts:
+                    session.submit(ref, message, now)
         if not session.in_flight:
-            self._idle.set()
+            self._idle.set()  # stop() may be waiting for the window to drain
 
     def requeue(self, refs: list[int]) -> None:
         """Unanswered or throttled parts go back to the front, in their order."""
