@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-_MSISDN = re.compile(r"(?<!\d)((?:\+?86)?1\d{2})\d{4}(\d{4})(?!\d)")
+_MSISDN = re.compile(r"(?<!\d)((?:(?:\+|00)?86)?1\d{2})\d{4}(\d{4})(?!\d)")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -27,6 +27,19 @@ def mask_msisdn(msisdn: str) -> str:
     if len(msisdn) <= 7:
         return "*" * len(msisdn)
     return f"{msisdn[:3]}****{msisdn[-4:]}"
+
+
+def _json_safe(value: Any) -> Any:
+    """A number that looks like an MSISDN becomes its masked text, so the masked line is still JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = json.dumps(value)
+        masked = mask(text)
+        return masked if masked != text else value
+    return value
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -45,7 +58,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return mask(json.dumps(entry, ensure_ascii=False, default=str))
+        return mask(json.dumps(_json_safe(entry), ensure_ascii=False, default=str))
 
 
 class TextFormatter(logging.Formatter):

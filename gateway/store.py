@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,11 +90,11 @@ _STATEMENTS: dict[str, str] = {
     "insert_mt_part": "INSERT OR REPLACE INTO mt_part VALUES (?, ?, ?)",
     "insert_receipt": (
         "INSERT INTO receipt (message_id, stat, received_at, mt_id) VALUES (?, ?, ?,"
-        " (SELECT mt_id FROM mt_part WHERE message_id IN (?, ?, ?) LIMIT 1))"
+        " (SELECT mt_id FROM mt_part WHERE message_id IN (?, ?, ?) ORDER BY message_id <> ? LIMIT 1))"
     ),
     "mt_delivered": (
         "UPDATE mt SET delivery_stat = ?"
-        " WHERE id = (SELECT mt_id FROM mt_part WHERE message_id IN (?, ?, ?) LIMIT 1)"
+        " WHERE id = (SELECT mt_id FROM mt_part WHERE message_id IN (?, ?, ?) ORDER BY message_id <> ? LIMIT 1)"
     ),
 }
 
@@ -261,8 +262,10 @@ class Store:
         await self._apply([("mt_done", ("failed", now, command_status, mt_id))])
 
     async def add_receipt(self, message_id: str, stat: str, *, now: float) -> None:
-        keys = message_id_keys(message_id)
-        await self._apply([("insert_receipt", (keys[0], stat, now, *keys)), ("mt_delivered", (stat, *keys))])
+        keys = message_id_keys(message_id)  # the id exactly as given wins over its hex/decimal readings
+        await self._apply(
+            [("insert_receipt", (keys[0], stat, now, *keys, keys[0])), ("mt_delivered", (stat, *keys, keys[0]))]
+        )
 
     # --- reads (start-up and inspection) ------------------------------------------------------
 
@@ -340,7 +343,8 @@ class Store:
             await self._db.commit()
         except Exception as exc:  # every waiter learns of the failure; the writer goes on
             log.exception("commit failed")
-            await self._db.rollback()
+            with suppress(Exception):  # e.g. the connection is gone: the waiters still get ``exc``
+                await self._db.rollback()
             for operation in batch:
                 if not operation.done.done():
                     operation.done.set_exception(exc)

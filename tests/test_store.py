@@ -1,0 +1,329 @@
+"""gateway.store: the inbox and outbox in SQLite, written with group commits (real aiosqlite, tmp files)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway.store import Store, StoredPart, message_id_keys, normal_id
+from gateway.types import InboundMessage, OutboundMessage, Reply
+
+SUBSCRIBER = "13800138000"
+OTHER = "13900139000"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> str:
+    return str(tmp_path / "ledger.db")
+
+
+@pytest.fixture
+async def store(db_path: str) -> AsyncIterator[Store]:
+    opened = await Store.open(db_path)
+    yield opened
+    async with asyncio.timeout(5):
+        await opened.close()
+
+
+async def add(store: Store, text: str = "102", *, source: str = SUBSCRIBER, at: float = 100.0) -> InboundMessage:
+    return await store.add_mo(source_addr=source, destination_addr="10001", text=text, received_at=at)
+
+
+def reply_to(mo: InboundMessage, text: str) -> Reply:
+    return Reply(text=text, destination_addr=mo.source_addr, source_addr=mo.destination_addr)
+
+
+def part(seqno: int, *, reference: int = 7, total: int = 3, payload: bytes = b"", at: float = 100.0) -> StoredPart:
+    return StoredPart(
+        source_addr=SUBSCRIBER,
+        destination_addr="10086",
+        reference=reference,
+        total=total,
+        seqno=seqno,
+        data_coding=8,
+        payload=payload or f"第{seqno}段".encode("utf-16-be"),
+        received_at=at + seqno,
+    )
+
+
+# --- MOs and MTs ---------------------------------------------------------------------------------
+
+
+async def test_add_mo_finish_mo_round_trip(store: Store) -> None:
+    first = await add(store, "102", at=100.0)
+    second = await store.add_mo(
+        source_addr=OTHER, destination_addr="12345", text="半条", received_at=101.5, complete=False
+    )
+    assert first == InboundMessage(
+        id=1, source_addr=SUBSCRIBER, destination_addr="10001", text="102", received_at=100.0, complete=True
+    )
+    assert second == InboundMessage(
+        id=2, source_addr=OTHER, destination_addr="12345", text="半条", received_at=101.5, complete=False
+    )
+    assert await store.unanswered_mos() == [first, second]
+    assert await store.queued_mts() == []
+
+    mts = await store.finish_mo(first, [reply_to(first, "余额10.00元"), reply_to(first, "谢谢")], now=102.0)
+    assert mts == [
+        OutboundMessage(id=1, source_addr="10001", destination_addr=SUBSCRIBER, text="余额10.00元"),
+        OutboundMessage(id=2, source_addr="10001", destination_addr=SUBSCRIBER, text="谢谢"),
+    ]
+    assert await store.finish_mo(second, [], now=103.0) == []
+
+    assert await store.unanswered_mos() == []
+    assert await store.queued_mts() == mts
+    assert await store.fetch("SELECT id, text, complete, status, handled_at FROM mo ORDER BY id") == [
+        (1, "102", 1, "answered", 102.0),
+        (2, "半条", 0, "ignored", 103.0),
+    ]
+    assert await store.fetch("SELECT id, mo_id, status, created_at, sent_at FROM mt ORDER BY id") == [
+        (1, 1, "queued", 102.0, None),
+        (2, 1, "queued", 102.0, None),
+    ]
+
+
+async def test_sent_and_failed_mts_leave_the_queue(store: Store) -> None:
+    mo = await add(store)
+    sent, failed = await store.finish_mo(mo, [reply_to(mo, "一"), reply_to(mo, "二")], now=1.0)
+    await store.mt_sent(sent.id, ["1A", "1B"], now=2.0)
+    await store.mt_failed(failed.id, 0x0B, now=3.0)
+    assert await store.queued_mts() == []
+    assert await store.fetch("SELECT id, status, sent_at, command_status FROM mt ORDER BY id") == [
+        (1, "sent", 2.0, 0),
+        (2, "failed", 3.0, 0x0B),
+    ]
+    assert await store.fetch("SELECT mt_id, seqno, message_id FROM mt_part ORDER BY seqno") == [
+        (1, 1, "1a"),
+        (1, 2, "1b"),
+    ]
+
+
+async def test_ids_continue_after_reopening(db_path: str) -> None:
+    store = await Store.open(db_path)
+    first = await add(store, "101")
+    second = await add(store, "102")
+    [mt] = await store.finish_mo(first, [reply_to(first, "话费")], now=5.0)
+    await store.close()
+
+    store = await Store.open(db_path)
+    try:
+        assert await store.unanswered_mos() == [second]
+        assert await store.queued_mts() == [mt]
+        third = await add(store, "103")
+        assert third.id == 3
+        [next_mt] = await store.finish_mo(second, [reply_to(second, "余额")], now=6.0)
+        assert next_mt.id == 2
+        assert await store.fetch("SELECT id, text FROM mo ORDER BY id") == [(1, "101"), (2, "102"), (3, "103")]
+    finally:
+        await store.close()
+
+
+# --- group commits -------------------------------------------------------------------------------
+
+
+async def test_concurrent_writes_share_commits(store: Store) -> None:
+    senders = [f"1390000{n:04d}" for n in range(200)]
+    async with asyncio.timeout(10):
+        mos = await asyncio.gather(*(add(store, source=s) for s in senders))
+    assert store.commits < 20
+    assert sorted(mo.id for mo in mos) == list(range(1, 201))
+    assert [mo.source_addr for mo in mos] == senders
+    assert await store.fetch("SELECT COUNT(*), COUNT(DISTINCT source_addr), MIN(id), MAX(id) FROM mo") == [
+        (200, 200, 1, 200)
+    ]
+
+
+async def test_a_commit_takes_at_most_batch_max_operations(db_path: str) -> None:
+    store = await Store.open(db_path, batch_max=16)
+    try:
+        async with asyncio.timeout(10):
+            await asyncio.gather(*(add(store, source=f"1390000{n:04d}") for n in range(200)))
+        assert store.commits == 13  # ceil(200 / 16)
+        assert await store.fetch("SELECT COUNT(*) FROM mo") == [(200,)]
+    finally:
+        await store.close()
+
+
+async def test_each_awaited_write_is_on_disk(store: Store, db_path: str) -> None:
+    await add(store, "CXYE")
+    with sqlite3.connect(db_path) as other:
+        assert other.execute("SELECT id, text FROM mo").fetchall() == [(1, "CXYE")]
+    other.close()
+
+
+# --- parts of concatenated MOs ------------------------------------------------------------------
+
+
+async def test_parts_are_stored_and_dropped_with_the_joined_mo(store: Store) -> None:
+    await store.add_part(part(1))
+    await store.add_part(part(2))
+    await store.add_part(part(2))  # redelivered: replaces, does not add
+    other = part(1, reference=8, at=200.0)
+    await store.add_part(other)
+    assert await store.stored_parts() == [part(1), part(2), other]
+
+    mo = await store.add_mo(
+        source_addr=SUBSCRIBER,
+        destination_addr="10086",
+        text="第1段第2段第3段",
+        received_at=101.0,
+        parts_done=part(1),
+    )
+    assert mo.id == 1
+    assert await store.stored_parts() == [other]  # only reference 7's parts are gone
+    assert await store.fetch("SELECT text, complete FROM mo") == [("第1段第2段第3段", 1)]
+
+
+# --- message ids and receipts --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "normal"),
+    [("0a1B", "a1b"), (" 00123 ", "123"), ("000", "0"), ("0", "0"), ("", ""), ("ABC-1", "abc-1")],
+)
+def test_normal_id(given: str, normal: str) -> None:
+    assert normal_id(given) == normal
+
+
+@pytest.mark.parametrize(
+    ("given", "keys"),
+    [
+        ("1a", ("1a", "1a", "26")),
+        ("26", ("26", "1a", "38")),
+        ("0026", ("26", "1a", "38")),
+        ("FF", ("ff", "ff", "255")),
+        ("075BCD15", ("75bcd15", "75bcd15", "123456789")),
+        ("123456789", ("123456789", "75bcd15", "4886718345")),
+        ("0", ("0", "0", "0")),
+        ("msg-1", ("msg-1", "msg-1", "msg-1")),
+    ],
+)
+def test_message_id_keys(given: str, keys: tuple[str, str, str]) -> None:
+    assert message_id_keys(given) == keys
+
+
+async def sent_mts(store: Store, message_ids: list[str]) -> None:
+    """One answered MO per id, each MT sent with that message id."""
+    for n, message_id in enumerate(message_ids):
+        mo = await add(store, source=f"1370000{n:04d}")
+        [mt] = await store.finish_mo(mo, [reply_to(mo, "好")], now=1.0)
+        await store.mt_sent(mt.id, [message_id], now=2.0)
+
+
+@pytest.mark.parametrize(
+    ("submitted", "in_receipt"),
+    [
+        ("1a", "1a"),  # as given
+        ("1a", "26"),  # hex at submit, decimal in the receipt
+        ("26", "1A"),  # decimal at submit, hex in the receipt
+        ("0000001A", "26"),  # leading zeros at submit
+        ("1a", "00001A"),  # leading zeros in the receipt
+        ("075BCD15", "123456789"),
+        ("123456789", "075bcd15"),
+        ("msg-1", "MSG-1"),
+    ],
+)
+async def test_a_receipt_finds_its_mt_by_hex_decimal_or_leading_zero_form(
+    store: Store, submitted: str, in_receipt: str
+) -> None:
+    await sent_mts(store, ["ffff", submitted])  # a first MT the receipt must not match
+    await store.add_receipt(in_receipt, "DELIVRD", now=3.0)
+    assert await store.fetch("SELECT message_id, stat, mt_id, received_at FROM receipt") == [
+        (normal_id(in_receipt), "DELIVRD", 2, 3.0)
+    ]
+    assert await store.fetch("SELECT id, delivery_stat FROM mt ORDER BY id") == [(1, None), (2, "DELIVRD")]
+
+
+@pytest.mark.parametrize(
+    ("ids", "in_receipt", "mt_id"),
+    [
+        (["10", "16"], "16", 2),  # decimal SMSC: "16" is also the decimal reading of hex "10"
+        (["10", "16"], "10", 1),
+        (["a", "10"], "a", 1),  # hex SMSC: "a" is also the hex reading of decimal "10"
+        (["a", "10"], "10", 2),
+    ],
+)
+async def test_the_id_exactly_as_given_wins_over_its_other_readings(
+    store: Store, ids: list[str], in_receipt: str, mt_id: int
+) -> None:
+    await sent_mts(store, ids)
+    await store.add_receipt(in_receipt, "UNDELIV", now=3.0)
+    assert await store.fetch("SELECT message_id, mt_id FROM receipt") == [(in_receipt, mt_id)]
+    assert await store.fetch("SELECT id FROM mt WHERE delivery_stat = 'UNDELIV'") == [(mt_id,)]
+
+
+async def test_a_receipt_for_an_unknown_id_is_kept_without_an_mt(store: Store) -> None:
+    await sent_mts(store, ["1a"])
+    await store.add_receipt("00FFEE", "EXPIRED", now=4.0)
+    assert await store.fetch("SELECT id, message_id, stat, mt_id, received_at FROM receipt") == [
+        (1, "ffee", "EXPIRED", None, 4.0)
+    ]
+    assert await store.fetch("SELECT delivery_stat FROM mt") == [(None,)]
+
+
+async def test_every_receipt_for_one_id_is_kept_and_the_last_stat_wins(store: Store) -> None:
+    await sent_mts(store, ["1a"])
+    await store.add_receipt("1a", "ENROUTE", now=3.0)
+    await store.add_receipt("26", "DELIVRD", now=4.0)
+    assert await store.fetch("SELECT message_id, stat, mt_id FROM receipt ORDER BY id") == [
+        ("1a", "ENROUTE", 1),
+        ("26", "DELIVRD", 1),
+    ]
+    assert await store.fetch("SELECT delivery_stat FROM mt") == [("DELIVRD",)]
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+async def test_a_failing_statement_reaches_its_caller_and_the_writer_goes_on(store: Store, db_path: str) -> None:
+    await add(store, "first")
+    with sqlite3.connect(db_path) as other:  # takes the id the store hands out next
+        other.execute(
+            "INSERT INTO mo (id, source_addr, destination_addr, text, received_at) VALUES (2, 'x', 'y', 'z', 0)"
+        )
+    other.close()
+    commits = store.commits
+    async with asyncio.timeout(5):
+        with pytest.raises(sqlite3.IntegrityError, match=r"^UNIQUE constraint failed: mo\.id$"):
+            await add(store, "clash")
+    assert store.commits == commits
+
+    async with asyncio.timeout(5):
+        later = await add(store, "later")
+        [mt] = await store.finish_mo(later, [reply_to(later, "好")], now=1.0)
+    assert (later.id, mt.id) == (3, 1)
+    assert store.commits == commits + 2
+    assert await store.fetch("SELECT id, text, status FROM mo ORDER BY id") == [
+        (1, "first", "new"),
+        (2, "z", "new"),
+        (3, "later", "answered"),
+    ]
+
+
+async def test_a_failed_batch_is_rolled_back_for_every_operation_in_it(store: Store, db_path: str) -> None:
+    await add(store, "first")
+    with sqlite3.connect(db_path) as other:
+        other.execute(
+            "INSERT INTO mo (id, source_addr, destination_addr, text, received_at) VALUES (3, 'x', 'y', 'z', 0)"
+        )
+    other.close()
+    async with asyncio.timeout(5):
+        outcomes = await asyncio.gather(add(store, "two"), add(store, "three"), return_exceptions=True)
+    assert [type(o) for o in outcomes] == [sqlite3.IntegrityError, sqlite3.IntegrityError]
+    assert await store.fetch("SELECT id, text FROM mo ORDER BY id") == [(1, "first"), (3, "z")]
+    async with asyncio.timeout(5):
+        assert (await add(store, "four")).id == 4
+
+
+async def test_a_closed_connection_fails_the_callers_instead_of_hanging(store: Store) -> None:
+    await add(store, "first")
+    await store._db.close()  # the database goes away underneath the writer
+    async with asyncio.timeout(5):
+        with pytest.raises(ValueError, match=r"^no active connection$"):
+            await add(store, "lost")
+        with pytest.raises(ValueError, match=r"^no active connection$"):  # the writer is still there
+            await store.add_receipt("1a", "DELIVRD", now=1.0)
