@@ -55,9 +55,7 @@ class Gateway:
 
     async def start(self) -> None:
         config = self.config
-        self.store = await Store.open(
-            str(config.resolve(config.ledger.path)), batch_max=config.ledger.batch_max
-        )
+        self.store = await Store.open(str(config.resolve(config.ledger.path)), batch_max=config.ledger.batch_max)
         self.inbox = Inbox(
             store=self.store,
             clock=self.clock,
@@ -94,9 +92,7 @@ class Gateway:
         for mo in unanswered:
             self.dispatcher.put(mo)
         if queued or unanswered:
-            log.info(
-                "resuming after restart", extra={"unanswered_mos": len(unanswered), "queued_mts": len(queued)}
-            )
+            log.info("resuming after restart", extra={"unanswered_mos": len(unanswered), "queued_mts": len(queued)})
 
     async def answer(self, mo: InboundMessage) -> None:
         """Run the MO's command and commit its reply together with the MO's 'answered' mark."""

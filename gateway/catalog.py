@@ -38,9 +38,7 @@ def load_catalogs(folder: Path, service_numbers: list[str], known_commands: set[
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(
-                f"gateway.service_numbers: no catalog {path} for service number {number}"
-            ) from None
+            raise ConfigError(f"gateway.service_numbers: no catalog {path} for service number {number}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"gateway.catalogs: {path} is not valid TOML: {exc}") from None
         catalogs[number] = _catalog(path, number, raw, known_commands)
@@ -49,9 +47,7 @@ def load_catalogs(folder: Path, service_numbers: list[str], known_commands: set[
 
 def _catalog(path: Path, number: str, raw: dict[str, object], known_commands: set[str]) -> Catalog:
     if raw.get("service_number") != number:
-        raise ConfigError(
-            f"gateway.catalogs: {path} has service_number {raw.get('service_number')!r}, not {number!r}"
-        )
+        raise ConfigError(f"gateway.catalogs: {path} has service_number {raw.get('service_number')!r}, not {number!r}")
     entries = []
     codes = raw.get("codes", [])
     if not isinstance(codes, list):
@@ -59,9 +55,7 @@ def _catalog(path: Path, number: str, raw: dict[str, object], known_commands: se
     for item in codes:
         command = str(item.get("command", "help"))
         if command not in known_commands:
-            raise ConfigError(
-                f"gateway.catalogs: {path}: code {item.get('code')!r} names unknown command {command!r}"
-            )
+            raise ConfigError(f"gateway.catalogs: {path}: code {item.get('code')!r} names unknown command {command!r}")
         entries.append(
             CodeEntry(
                 code=str(item["code"]).upper(),

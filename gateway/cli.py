@@ -18,9 +18,7 @@ from gateway.logs import setup_logging
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gateway", description="USSD/SMS self-service command gateway")
-    parser.add_argument(
-        "--config", type=Path, help="config file (default config/gateway.toml or $GATEWAY_CONFIG)"
-    )
+    parser.add_argument("--config", type=Path, help="config file (default config/gateway.toml or $GATEWAY_CONFIG)")
     parser.add_argument("--log-format", choices=["json", "text"], help="override log.format")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the gateway (the default)")

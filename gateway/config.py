@@ -38,6 +38,8 @@ def not_empty(v: Any) -> str | None:
 
 
 def digits_list(v: Any) -> str | None:
+    if not v:
+        return "must list at least one service number"
     bad = [n for n in v if not (isinstance(n, str) and n.isdigit())]
     return f"must list service numbers as digit strings, not {bad[0]!r}" if bad else None
 
@@ -130,13 +132,23 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     for name in raw:
         if name not in sections:
             raise ConfigError(f"[{name}]: unknown section (known: {', '.join(sections)})")
-    built = {
-        f.name: _section(f.name, _section_type(f.name), raw.get(f.name, {}), environ) for f in fields(Config)
-    }
+    _check_env_names(environ)
+    built = {f.name: _section(f.name, _section_type(f.name), raw.get(f.name, {}), environ) for f in fields(Config)}
     config = Config(**built)
     if config.smpp.reconnect_min > config.smpp.reconnect_max:
         raise ConfigError("smpp.reconnect_min: must not exceed smpp.reconnect_max")
     return config
+
+
+def _check_env_names(environ: Mapping[str, str]) -> None:
+    """A GATEWAY_<SECTION>__<KEY> variable that names no key is a typo that would silently do nothing."""
+    for env_name in environ:
+        if not env_name.startswith(ENV_PREFIX) or "__" not in env_name:
+            continue
+        section, _, name = env_name[len(ENV_PREFIX) :].lower().partition("__")
+        section_fields = {f.name: f for f in fields(Config)}
+        if section not in section_fields or name not in {f.name for f in fields(_section_type(section))}:
+            raise ConfigError(f"{section}.{name}: unknown key (from {env_name})")
 
 
 def _section_type(name: str) -> type:

@@ -47,9 +47,7 @@ async def run_demo(*, msisdn: str, service_number: str) -> None:
         await gateway.start()
         try:
             await gateway.link.wait_bound(10.0)
-            print(
-                BANNER.format(port=sim.port, ledger=ledger, msisdn=msisdn, service=service_number), flush=True
-            )
+            print(BANNER.format(port=sim.port, ledger=ledger, msisdn=msisdn, service=service_number), flush=True)
             await _prompt(sim, msisdn, service_number)
         finally:
             await gateway.stop()

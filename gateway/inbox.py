@@ -50,6 +50,7 @@ class Inbox:
         self._dispatch = dispatch
         self._timeout = reassembly_timeout
         self._partials: dict[PartKey, _Partial] = {}
+        self._joined: dict[PartKey, float] = {}  # recently joined sets: a late copy of a part is dropped
         self._tasks = Background("inbox")
         self.accepting = True
         self.received = 0
@@ -72,6 +73,9 @@ class Inbox:
     def expire(self) -> None:
         """Hand on, marked incomplete, every concatenated MO whose parts stopped coming."""
         now = self._clock.now()
+        for key, joined_at in list(self._joined.items()):
+            if now - joined_at >= self._timeout:
+                del self._joined[key]
         for key, partial in list(self._partials.items()):
             if now - partial.first.received_at >= self._timeout:
                 del self._partials[key]
@@ -118,9 +122,15 @@ class Inbox:
             payload=part.payload,
             received_at=now,
         )
+        key = (stored.source_addr, stored.destination_addr, stored.reference, stored.total)
+        if key in self._joined:
+            log.info("late copy of a part of a joined mo dropped", extra={"seqno": stored.seqno})
+            self._answer(handle, Status.ESME_ROK)
+            return
         key, partial = self._remember(stored)
         if len(partial.payloads) >= stored.total:
             del self._partials[key]
+            self._joined[key] = now
             await self._join(handle, key, partial, complete=True)
         else:
             await self._store.add_part(stored)
@@ -132,9 +142,7 @@ class Inbox:
         partial.payloads[part.seqno] = part.payload
         return key, partial
 
-    async def _join(
-        self, handle: DeliverHandle | None, key: PartKey, partial: _Partial, *, complete: bool
-    ) -> None:
+    async def _join(self, handle: DeliverHandle | None, key: PartKey, partial: _Partial, *, complete: bool) -> None:
         first = partial.first
         payload, missing = join_parts(partial.payloads.items(), first.total)
         if missing:

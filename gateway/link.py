@@ -188,9 +188,7 @@ class Link:
 
     @property
     def bound(self) -> bool:
-        return (
-            all(conn.session.bound for conn in self._connections) and len(self._connections) == self._wanted
-        )
+        return all(conn.session.bound for conn in self._connections) and len(self._connections) == self._wanted
 
     @property
     def in_flight(self) -> int:

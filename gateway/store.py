@@ -230,14 +230,10 @@ class Store:
             ]
         )
 
-    async def finish_mo(
-        self, mo: InboundMessage, replies: Sequence[Reply], *, now: float
-    ) -> list[OutboundMessage]:
+    async def finish_mo(self, mo: InboundMessage, replies: Sequence[Reply], *, now: float) -> list[OutboundMessage]:
         """Mark the MO handled and put its replies in the outbox, in one commit."""
         outbound = []
-        rows: list[tuple[str, tuple[Any, ...]]] = [
-            ("finish_mo", ("answered" if replies else "ignored", now, mo.id))
-        ]
+        rows: list[tuple[str, tuple[Any, ...]]] = [("finish_mo", ("answered" if replies else "ignored", now, mo.id))]
         for reply in replies:
             mt = OutboundMessage(
                 id=self._next_mt,
@@ -253,9 +249,7 @@ class Store:
 
     async def mt_sent(self, mt_id: int, message_ids: Iterable[str], *, now: float) -> None:
         rows: list[tuple[str, tuple[Any, ...]]] = [("mt_done", ("sent", now, 0, mt_id))]
-        rows += [
-            ("insert_mt_part", (mt_id, seqno, normal_id(mid))) for seqno, mid in enumerate(message_ids, 1)
-        ]
+        rows += [("insert_mt_part", (mt_id, seqno, normal_id(mid))) for seqno, mid in enumerate(message_ids, 1)]
         await self._apply(rows)
 
     async def mt_failed(self, mt_id: int, command_status: int, *, now: float) -> None:

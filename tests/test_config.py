@@ -176,6 +176,13 @@ def test_variables_without_the_prefix_or_the_double_underscore_are_ignored() -> 
 # --- bad values ----------------------------------------------------------------------------------
 
 BAD_ENV: list[tuple[dict[str, str], str]] = [
+    ({"GATEWAY_SMPP__PROT": "2775"}, "smpp.prot: unknown key (from GATEWAY_SMPP__PROT)"),
+    ({"GATEWAY_SMS__PORT": "2775"}, "sms.port: unknown key (from GATEWAY_SMS__PORT)"),
+    (
+        {"GATEWAY_GATEWAY__SERVICE_NUMBERS": " , "},
+        "gateway.service_numbers: must list at least one service number, got [] "
+        "(from GATEWAY_GATEWAY__SERVICE_NUMBERS)",
+    ),
     ({"GATEWAY_SMPP__PORT": "abc"}, "smpp.port: must be an integer, got 'abc' (from GATEWAY_SMPP__PORT)"),
     ({"GATEWAY_SMPP__PORT": "27.75"}, "smpp.port: must be an integer, got '27.75' (from GATEWAY_SMPP__PORT)"),
     (

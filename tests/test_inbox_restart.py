@@ -9,6 +9,7 @@ from conftest import SUBSCRIBER, StartGateway
 from test_pipeline_e2e import HELP_10086
 
 from gateway.app import Gateway
+from gateway.clock import ManualClock
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import DataCoding, Status
 from gateway.smpp.text import Concat, split_text
@@ -93,3 +94,17 @@ async def test_a_part_redelivered_after_a_restart_does_not_break_the_join(
     assert await rows(after, "SELECT seqno FROM mo_part ORDER BY seqno") == [(1,), (2,)]
     await send(sim, third)
     await assert_answered_once(sim, after)
+
+
+async def test_a_part_redelivered_after_the_join_gets_no_second_answer(
+    sim: SmscSimulator, start_gateway: StartGateway
+) -> None:
+    clock = ManualClock(1_795_000_000.0)
+    gateway = await start_gateway(clock=clock)
+    first, second, third = deliver_parts()
+    await send(sim, first, second, third)
+    await sim.wait_for_mts(1)
+    await send(sim, third)  # the SMSC lost our deliver_sm_resp and tries again
+    clock.advance(61)  # past the reassembly timeout: a stray part would now be answered as incomplete
+    await asyncio.sleep(1.5)  # the expiry check runs every second
+    await assert_answered_once(sim, gateway)

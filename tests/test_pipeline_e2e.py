@@ -19,7 +19,8 @@ HELP_10086 = (
     "KTGPRS10开通10元流量包，0000查询/退订已订业务。"
 )
 HELP_10001 = (
-    "您好，欢迎使用10001短信营业厅。请回复以下代码：101查本月话费，102查余额，103查上月账单，108查流量，0000查询已订业务。"
+    "您好，欢迎使用10001短信营业厅。请回复以下代码："
+    "101查本月话费，102查余额，103查上月账单，108查流量，0000查询已订业务。"
 )
 INCOMPLETE = "您好，您发送的长短信没有收全，请重新发送。"
 
@@ -28,9 +29,7 @@ async def rows(gateway: Gateway, sql: str) -> list[tuple[object, ...]]:
     return await gateway.store.fetch(sql)
 
 
-async def test_ascii_mo_gets_the_help_answer_split_in_two_ucs2_parts(
-    sim: SmscSimulator, gateway: Gateway
-) -> None:
+async def test_ascii_mo_gets_the_help_answer_split_in_two_ucs2_parts(sim: SmscSimulator, gateway: Gateway) -> None:
     assert await sim.send_mo(SUBSCRIBER, "10086", "hello") == [Status.ESME_ROK]
     [mt] = await sim.wait_for_mts(1)
     assert (mt.source_addr, mt.destination_addr, mt.text) == ("10086", SUBSCRIBER, HELP_10086)
@@ -38,9 +37,7 @@ async def test_ascii_mo_gets_the_help_answer_split_in_two_ucs2_parts(
     assert mt.data_coding == DataCoding.UCS2
 
 
-async def test_chinese_mo_to_10001_is_answered_from_the_10001_catalog(
-    sim: SmscSimulator, gateway: Gateway
-) -> None:
+async def test_chinese_mo_to_10001_is_answered_from_the_10001_catalog(sim: SmscSimulator, gateway: Gateway) -> None:
     assert await sim.send_mo(SUBSCRIBER, "10001", "查询话费") == [Status.ESME_ROK]
     [mt] = await sim.wait_for_mts(1)
     assert (mt.source_addr, mt.text) == ("10001", HELP_10001)
@@ -48,9 +45,7 @@ async def test_chinese_mo_to_10001_is_answered_from_the_10001_catalog(
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\u3000"])
-async def test_empty_or_blank_mo_gets_help_not_silence(
-    sim: SmscSimulator, gateway: Gateway, text: str
-) -> None:
+async def test_empty_or_blank_mo_gets_help_not_silence(sim: SmscSimulator, gateway: Gateway, text: str) -> None:
     await sim.send_mo(SUBSCRIBER, "10086", text)
     [mt] = await sim.wait_for_mts(1)
     assert mt.text == HELP_10086
@@ -72,8 +67,7 @@ async def test_long_reply_reassembles_to_the_exact_text(
     await sim.send_mo(SUBSCRIBER, "10001", "?")
     [mt] = await sim.wait_for_mts(1)
     expected = (
-        "尊敬的客户🙂，" * 40
-        + "10001短信营业厅：101查本月话费，102查余额，103查上月账单，108查流量，0000查询已订业务"
+        "尊敬的客户🙂，" * 40 + "10001短信营业厅：101查本月话费，102查余额，103查上月账单，108查流量，0000查询已订业务"
     )
     assert mt.text == expected
     assert mt.parts == 6  # 373 UTF-16 units at 67 (66 for udh16) per part
@@ -120,9 +114,7 @@ async def test_delivery_receipt_is_matched_by_hex_or_decimal_id(sim: SmscSimulat
     await sim.send_mo("13900139000", "10001", "102")
     first, second = await sim.wait_for_mts(2)
     await asyncio.sleep(0.2)  # the gateway records the message ids after the submit_sm_resp
-    assert (
-        await sim.send_receipt(first.message_ids[0], stat="DELIVRD", id_format="decimal") == Status.ESME_ROK
-    )
+    assert await sim.send_receipt(first.message_ids[0], stat="DELIVRD", id_format="decimal") == Status.ESME_ROK
     assert await sim.send_receipt(second.message_ids[0], stat="UNDELIV", id_format="hex") == Status.ESME_ROK
     await asyncio.sleep(0.3)
     assert await rows(gateway, "SELECT destination_addr, status, delivery_stat FROM mt ORDER BY id") == [
@@ -131,9 +123,7 @@ async def test_delivery_receipt_is_matched_by_hex_or_decimal_id(sim: SmscSimulat
     ]
 
 
-async def test_throttled_submits_are_retried_and_every_mo_answered_once(
-    sim: SmscSimulator, gateway: Gateway
-) -> None:
+async def test_throttled_submits_are_retried_and_every_mo_answered_once(sim: SmscSimulator, gateway: Gateway) -> None:
     sim.faults.throttle_every = 5
     senders = [f"1390000{n:04d}" for n in range(20)]
     await asyncio.gather(*(sim.send_mo(s, "10001", "102") for s in senders))
@@ -149,9 +139,7 @@ async def test_permanent_refusal_marks_the_mt_failed(sim: SmscSimulator, gateway
     sim.faults.reject_status = Status.ESME_RINVDSTADR
     await sim.send_mo(SUBSCRIBER, "10001", "102")
     await asyncio.sleep(0.5)
-    assert await rows(gateway, "SELECT status, command_status FROM mt") == [
-        ("failed", Status.ESME_RINVDSTADR)
-    ]
+    assert await rows(gateway, "SELECT status, command_status FROM mt") == [("failed", Status.ESME_RINVDSTADR)]
     assert sim.mts == []
 
 
@@ -172,9 +160,7 @@ async def test_smsc_vanishing_mid_window_loses_nothing(sim: SmscSimulator, gatew
     assert gateway.link.reconnects >= 1
 
 
-async def test_refused_binds_are_retried_with_backoff(
-    sim: SmscSimulator, start_gateway: StartGateway
-) -> None:
+async def test_refused_binds_are_retried_with_backoff(sim: SmscSimulator, start_gateway: StartGateway) -> None:
     sim.faults.refuse_binds = 3
     gateway = await start_gateway(wait_bound=False)
     await gateway.link.wait_bound(5.0)
@@ -184,9 +170,7 @@ async def test_refused_binds_are_retried_with_backoff(
     await sim.wait_for_mts(1)
 
 
-async def test_garbage_from_the_smsc_is_nacked_and_the_link_stays_up(
-    sim: SmscSimulator, gateway: Gateway
-) -> None:
+async def test_garbage_from_the_smsc_is_nacked_and_the_link_stays_up(sim: SmscSimulator, gateway: Gateway) -> None:
     # A well-framed PDU with an unknown command id, then one whose body does not decode.
     await sim.send_garbage(bytes.fromhex("00000010000000ff0000000000000007"))
     await sim.send_garbage(bytes.fromhex("0000001400000005000000000000000841424344"))

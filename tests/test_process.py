@@ -101,8 +101,7 @@ def test_bad_config_stops_start_up_with_one_line_naming_the_key(tmp_path: Path) 
     )
     assert result.returncode == 2
     assert (
-        result.stderr
-        == "gateway: config error: smpp.port: must be an integer, got 'abc' (from GATEWAY_SMPP__PORT)\n"
+        result.stderr == "gateway: config error: smpp.port: must be an integer, got 'abc' (from GATEWAY_SMPP__PORT)\n"
     )
 
 

@@ -58,9 +58,7 @@ MT = ShortMessage(source_addr="10086", dest_addr_ton=1, dest_addr_npi=1, destina
 
 
 def pdu(command_id: CommandId, sequence_number: int, command_status: int = 0, body: Body = EMPTY) -> Pdu:
-    return Pdu(
-        command_id=command_id, sequence_number=sequence_number, command_status=command_status, body=body
-    )
+    return Pdu(command_id=command_id, sequence_number=sequence_number, command_status=command_status, body=body)
 
 
 def smsc(*pdus: Pdu) -> bytes:

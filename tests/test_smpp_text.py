@@ -51,9 +51,7 @@ def ucs2(text: str) -> bytes:
 def reassemble(parts: list[OutPart]) -> str:
     """What the handset (or our own MO path) makes of the parts: read each, join, decode."""
     read = [
-        read_short_message(
-            esm_class=p.esm_class, data_coding=p.data_coding, short_message=p.short_message, tlvs=p.tlvs
-        )
+        read_short_message(esm_class=p.esm_class, data_coding=p.data_coding, short_message=p.short_message, tlvs=p.tlvs)
         for p in parts
     ]
     if len(read) == 1 and read[0].concat is None:
@@ -113,9 +111,7 @@ def octets_on_air(part: OutPart) -> int:
     ids=["empty", "short ASCII", "160 ASCII", "GSM-only characters", "80 escapes"],
 )
 def test_gsm_text_that_fits_is_one_part(text: str, short_message: bytes) -> None:
-    assert split_text(text, reference=0x2A) == [
-        OutPart(data_coding=GSM, esm_class=0, short_message=short_message)
-    ]
+    assert split_text(text, reference=0x2A) == [OutPart(data_coding=GSM, esm_class=0, short_message=short_message)]
 
 
 def test_161_ascii_is_two_parts_of_153_and_8_septets() -> None:
@@ -207,9 +203,7 @@ def test_emojis_only_never_end_a_part_on_a_high_surrogate() -> None:
             Concat.UDH16,
             "查" * 71,
             [
-                OutPart(
-                    data_coding=UCS2, esm_class=UDHI, short_message=udh16(0x1234, 2, 1) + ucs2("查" * 66)
-                ),
+                OutPart(data_coding=UCS2, esm_class=UDHI, short_message=udh16(0x1234, 2, 1) + ucs2("查" * 66)),
                 OutPart(data_coding=UCS2, esm_class=UDHI, short_message=udh16(0x1234, 2, 2) + ucs2("查" * 5)),
             ],
         ),
@@ -333,9 +327,7 @@ def test_describe_parts() -> None:
             UCS2,
             udh16(0x1234, 3, 2) + ucs2("查"),
             (),
-            InPart(
-                data_coding=UCS2, payload=ucs2("查"), concat=ConcatInfo(reference=0x1234, total=3, seqno=2)
-            ),
+            InPart(data_coding=UCS2, payload=ucs2("查"), concat=ConcatInfo(reference=0x1234, total=3, seqno=2)),
         ),
         (
             UDHI,
@@ -395,9 +387,7 @@ def test_read_short_message(
     tlvs: tuple[tuple[int, bytes], ...],
     expected: InPart,
 ) -> None:
-    got = read_short_message(
-        esm_class=esm_class, data_coding=data_coding, short_message=short_message, tlvs=tlvs
-    )
+    got = read_short_message(esm_class=esm_class, data_coding=data_coding, short_message=short_message, tlvs=tlvs)
     assert got == expected
 
 

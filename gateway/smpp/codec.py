@@ -173,9 +173,7 @@ def response_id(command_id: CommandId) -> CommandId | None:
 def encode_pdu(pdu: Pdu) -> bytes:
     """The wire octets of ``pdu``. Raises LocalProtocolError for values that do not fit their field."""
     body = _encode_body(pdu.body)
-    return (
-        HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, pdu.command_status, pdu.sequence_number) + body
-    )
+    return HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, pdu.command_status, pdu.sequence_number) + body
 
 
 def _encode_body(body: Body) -> bytes:
@@ -242,9 +240,7 @@ def decode_pdu(frame: bytes) -> Pdu:
     body_type = _BODY_TYPES.get(command_id, Opaque)
     raw_body = frame[HEADER_SIZE:]
     if body_type is Opaque:
-        return Pdu(
-            command_id=command_id, sequence_number=sequence, command_status=status, body=Opaque(raw=raw_body)
-        )
+        return Pdu(command_id=command_id, sequence_number=sequence, command_status=status, body=Opaque(raw=raw_body))
     if not raw_body and command_id.is_response:
         # §3.3: a response with a non-zero status may come without a body; so do some SMSCs' OK ones.
         return Pdu(command_id=command_id, sequence_number=sequence, command_status=status, body=body_type())
@@ -321,9 +317,7 @@ class PduReader:
             return None
         length = int.from_bytes(buffer[:4], "big")
         if length < HEADER_SIZE or length > MAX_PDU_SIZE:
-            raise FramingError(
-                f"command_length {length} is impossible", command_status=Status.ESME_RINVCMDLEN
-            )
+            raise FramingError(f"command_length {length} is impossible", command_status=Status.ESME_RINVCMDLEN)
         if len(buffer) < length:
             return None
         frame = bytes(buffer[:length])

@@ -104,14 +104,10 @@ def split_text(text: str, *, reference: int, concat: Concat = Concat.UDH8) -> li
     if len(chunks) > MAX_PARTS:
         raise MessageTooLong(f"text needs {len(chunks)} parts, at most {MAX_PARTS} are possible")
     total = len(chunks)
-    return [
-        _with_concat(chunk, coding, concat, reference, total, seqno) for seqno, chunk in enumerate(chunks, 1)
-    ]
+    return [_with_concat(chunk, coding, concat, reference, total, seqno) for seqno, chunk in enumerate(chunks, 1)]
 
 
-def _with_concat(
-    chunk: bytes, coding: int, concat: Concat, reference: int, total: int, seqno: int
-) -> OutPart:
+def _with_concat(chunk: bytes, coding: int, concat: Concat, reference: int, total: int, seqno: int) -> OutPart:
     if concat is Concat.SAR:
         tlvs = (
             u16_tlv(Tag.sar_msg_ref_num, reference & 0xFFFF),
