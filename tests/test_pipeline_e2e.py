@@ -240,3 +240,30 @@ async def test_raw_deliver_sm_with_message_payload(sim: SmscSimulator, gateway: 
     assert status == Status.ESME_ROK
     await sim.wait_for_mts(1)
     assert await rows(gateway, "SELECT text FROM mo") == [("查余额",)]
+
+
+async def test_unanswered_submits_reset_the_link_after_the_response_timeout(
+    sim: SmscSimulator, start_gateway: StartGateway
+) -> None:
+    gateway = await start_gateway(smpp__response_timeout="0.3")
+    sim.faults.hold_submits = True
+    await sim.send_mo(SUBSCRIBER, "10001", "102")
+    async with asyncio.timeout(5):
+        while gateway.link.reconnects < 1:
+            await asyncio.sleep(0.02)
+    sim.faults.hold_submits = False
+    [mt] = await sim.wait_for_mts(1, timeout=5)
+    assert mt.text == HELP_10001
+    await asyncio.sleep(0.3)
+    assert len(sim.mts) == 1
+
+
+async def test_tps_limit_counts_every_part(sim: SmscSimulator, start_gateway: StartGateway) -> None:
+    gateway = await start_gateway(smpp__tps="20")
+    await asyncio.gather(*(sim.send_mo(f"1380000{n:04d}", "10086", "?") for n in range(5)))  # 2 parts each
+    mts = await sim.wait_for_mts(5, timeout=10)
+    assert [mt.parts for mt in mts] == [2] * 5
+    # 10 PDUs at 20/s after a burst of 2: the first MT is whole after its 2nd PDU, the last after the
+    # 10th, which cannot leave sooner than 8 / 20 s after the 2nd. A busy machine only adds to this.
+    assert mts[-1].received_at - mts[0].received_at >= 0.35
+    assert gateway.link.throttled == 0
