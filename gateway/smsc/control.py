@@ -7,6 +7,8 @@ bound, no answer in time), is answered 400 with ``{"code": ..., "message": ...}`
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +21,12 @@ if TYPE_CHECKING:
     from gateway.smsc.server import SmscSimulator
 
 CONTROL_HOST = "127.0.0.1"
+
+
+def _json(data: object, *, status: int = 200) -> web.Response:
+    """JSON with Chinese left readable (``curl`` shows 余额, not \\u4f59\\u989d)."""
+    return web.json_response(data, status=status, dumps=functools.partial(json.dumps, ensure_ascii=False))
+
 
 T = TypeVar("T")
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -34,7 +42,7 @@ class BadRequest(Exception):
 
 
 def _error(code: str, message: str) -> web.Response:
-    return web.json_response({"code": code, "message": message}, status=400)
+    return _json({"code": code, "message": message}, status=400)
 
 
 @web.middleware
@@ -154,7 +162,7 @@ class ControlServer:
             reference=_optional_int(body, "reference"),
             data_coding=_optional_int(body, "data_coding"),
         )
-        return web.json_response({"statuses": statuses})
+        return _json({"statuses": statuses})
 
     async def get_mt(self, request: web.Request) -> web.Response:
         destination_addr = request.query.get("destination_addr") or None
@@ -168,18 +176,18 @@ class ControlServer:
         selected = [
             mt_json(mt) for mt in mts[since:] if destination_addr is None or mt.destination_addr == destination_addr
         ]
-        return web.json_response({"mts": selected, "next": len(mts)})
+        return _json({"mts": selected, "next": len(mts)})
 
     async def post_faults(self, request: web.Request) -> web.Response:
         faults = self._simulator.faults
         changed = _changed_faults(faults, await _json_object(request))
         for name in _FAULT_TYPES:  # in place: whoever holds the Faults object sees the change
             setattr(faults, name, getattr(changed, name))
-        return web.json_response(faults_json(faults))
+        return _json(faults_json(faults))
 
     async def post_drop(self, request: web.Request) -> web.Response:
         await self._simulator.drop_connections()
-        return web.json_response({})
+        return _json({})
 
     async def post_garbage(self, request: web.Request) -> web.Response:
         text = _required(await _json_object(request), "hex", str)
@@ -188,7 +196,7 @@ class ControlServer:
         except ValueError:
             raise BadRequest("bad_field", "hex must be hexadecimal octets") from None
         await self._simulator.send_garbage(data)
-        return web.json_response({})
+        return _json({})
 
     async def post_receipt(self, request: web.Request) -> web.Response:
         body = await _json_object(request)
@@ -198,15 +206,15 @@ class ControlServer:
             id_format=_optional(body, "id_format", str, "hex"),
             use_tlv=_optional(body, "use_tlv", bool, True),
         )
-        return web.json_response({"status": status})
+        return _json({"status": status})
 
     async def post_enquire_link(self, request: web.Request) -> web.Response:
         await self._simulator.send_enquire_link()
-        return web.json_response({})
+        return _json({})
 
     async def get_status(self, request: web.Request) -> web.Response:
         simulator = self._simulator
-        return web.json_response(
+        return _json(
             {
                 "bound": len(simulator.sessions),
                 "submits": simulator.submits,
