@@ -223,15 +223,21 @@ class Link:
                 await asyncio.sleep(0.02)
 
     async def stop(self, drain_timeout: float) -> None:
-        """Stop sending new parts, wait for the window to drain, unbind, close."""
-        self._stopping = True
+        """Send what is queued and let the window drain (for at most ``drain_timeout``), then unbind.
+
+        What is still queued after that stays in the outbox and is sent after the next start.
+        """
         try:
             async with asyncio.timeout(drain_timeout):
-                while self.in_flight:
+                while self._pending or self.in_flight:
                     self._idle.clear()
                     await self._idle.wait()
         except TimeoutError:
-            log.warning("window did not drain before shutdown", extra={"in_flight": self.in_flight})
+            log.warning(
+                "window did not drain before shutdown",
+                extra={"in_flight": self.in_flight, "queued": len(self._pending)},
+            )
+        self._stopping = True
         loop = asyncio.get_running_loop()
         for conn in list(self._connections):
             if conn.session.bound:
@@ -251,14 +257,14 @@ class Link:
     def pump(self, conn: _Connection) -> None:
         """Move queued parts into this connection's window while the session allows."""
         session = conn.session
+        pending = self._pending
         if not self._stopping and session.bound:
             now = conn.loop.time()
-            pending = self._pending
             while pending and session.can_submit(now):
                 ref, message = pending.popleft()
                 if ref in self._parts:
                     session.submit(ref, message, now)
-        if not session.in_flight:
+        if not pending and not self.in_flight:
             self._idle.set()  # stop() may be waiting for the window to drain
 
     def requeue(self, refs: list[int]) -> None:

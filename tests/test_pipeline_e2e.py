@@ -267,3 +267,16 @@ async def test_tps_limit_counts_every_part(sim: SmscSimulator, start_gateway: St
     # 10th, which cannot leave sooner than 8 / 20 s after the 2nd. A busy machine only adds to this.
     assert mts[-1].received_at - mts[0].received_at >= 0.35
     assert gateway.link.throttled == 0
+
+
+async def test_stop_sends_what_is_queued_before_unbinding(sim: SmscSimulator, start_gateway: StartGateway) -> None:
+    gateway = await start_gateway(smpp__window="1")
+    sim.faults.respond_delay = 0.1
+    senders = [f"1350000{n:04d}" for n in range(4)]
+    await asyncio.gather(*(sim.send_mo(s, "10001", "102") for s in senders))
+    async with asyncio.timeout(5):
+        while sim.submits < 1:
+            await asyncio.sleep(0.01)
+    await gateway.stop()  # one part in the window, three queued behind it
+    assert sorted(mt.destination_addr for mt in sim.mts) == senders
+    assert sim.received_unbinds == 1
