@@ -95,12 +95,7 @@ class Inbox:
     async def _mo(self, handle: DeliverHandle, message: ShortMessage) -> None:
         self.received += 1
         now = self._clock.now()
-        part = read_short_message(
-            esm_class=message.esm_class,
-            data_coding=message.data_coding,
-            short_message=message.short_message,
-            tlvs=message.tlvs,
-        )
+        part = read_short_message(message)
         concat = part.concat
         if concat is None or concat.total <= 1:
             mo = await self._store.add_mo(

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import MessageTooLong
+from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import DataCoding, EsmClass, Tag
 from gateway.smpp.text import (
     Concat,
@@ -51,7 +52,9 @@ def ucs2(text: str) -> bytes:
 def reassemble(parts: list[OutPart]) -> str:
     """What the handset (or our own MO path) makes of the parts: read each, join, decode."""
     read = [
-        read_short_message(esm_class=p.esm_class, data_coding=p.data_coding, short_message=p.short_message, tlvs=p.tlvs)
+        read_short_message(
+            ShortMessage(esm_class=p.esm_class, data_coding=p.data_coding, short_message=p.short_message, tlvs=p.tlvs)
+        )
         for p in parts
     ]
     if len(read) == 1 and read[0].concat is None:
@@ -387,7 +390,9 @@ def test_read_short_message(
     tlvs: tuple[tuple[int, bytes], ...],
     expected: InPart,
 ) -> None:
-    got = read_short_message(esm_class=esm_class, data_coding=data_coding, short_message=short_message, tlvs=tlvs)
+    got = read_short_message(
+        ShortMessage(esm_class=esm_class, data_coding=data_coding, short_message=short_message, tlvs=tlvs)
+    )
     assert got == expected
 
 

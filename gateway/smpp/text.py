@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
 from gateway.errors import MessageTooLong
-from gateway.smpp.codec import Tlvs, find_tlv, u8_tlv, u16_tlv
+from gateway.smpp.codec import ShortMessage, Tlvs, find_tlv, u8_tlv, u16_tlv
 from gateway.smpp.constants import DataCoding, EsmClass, Tag
 
 GSM_CODEC = "gsm03.38"
@@ -154,15 +154,17 @@ def _split_ucs2(units: bytes, room_units: int) -> list[bytes]:
 # --- incoming ---------------------------------------------------------------------------------
 
 
-def read_short_message(*, esm_class: int, data_coding: int, short_message: bytes, tlvs: Tlvs) -> InPart:
-    """The payload octets and concatenation header of an MO (deliver_sm)."""
+def read_short_message(message: ShortMessage) -> InPart:
+    """The payload octets and concatenation header of an MO (deliver_sm) or an MT (submit_sm)."""
+    esm_class, tlvs = message.esm_class, message.tlvs
+    short_message = message.short_message
     payload = short_message or find_tlv(tlvs, Tag.message_payload) or b""
     concat: ConcatInfo | None = None
     if esm_class & EsmClass.UDHI and payload:
         concat, payload = _strip_udh(payload)
     if concat is None:
         concat = _sar(tlvs)
-    return InPart(data_coding=data_coding, payload=payload, concat=concat)
+    return InPart(data_coding=message.data_coding, payload=payload, concat=concat)
 
 
 def _strip_udh(payload: bytes) -> tuple[ConcatInfo | None, bytes]:

@@ -60,12 +60,7 @@ class MtCollector:
 
     def add(self, message_id: str, message: ShortMessage) -> None:
         """Take in one accepted submit_sm; an MT is appended to :attr:`mts` once all its parts are in."""
-        part = read_short_message(
-            esm_class=message.esm_class,
-            data_coding=message.data_coding,
-            short_message=message.short_message,
-            tlvs=message.tlvs,
-        )
+        part = read_short_message(message)
         concat = part.concat
         if concat is None or concat.total <= 1 or not 1 <= concat.seqno <= concat.total:
             single = _Group.first_of(message, total=1)

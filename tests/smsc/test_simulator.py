@@ -750,9 +750,7 @@ async def test_smpplib_client_submits_and_receives(sim: SmscSimulator) -> None:
 
 
 def _read_part(body: ShortMessage) -> InPart:
-    return read_short_message(
-        esm_class=body.esm_class, data_coding=body.data_coding, short_message=body.short_message, tlvs=body.tlvs
-    )
+    return read_short_message(body)
 
 
 async def test_run_simulator_prints_its_ports_and_runs_until_cancelled(
