@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from gateway.smpp.codec import ShortMessage
+from gateway.smpp.constants import status_name
 from gateway.smpp.session import (
     BindMode,
     BindRejected,
@@ -142,7 +143,7 @@ class _Connection(asyncio.Protocol):
             case SubmitRejected(ref=ref, command_status=status, transient=True):
                 link.requeue([ref])
                 link.throttled += 1
-                log.warning("smsc asked to slow down", extra={"status": status})
+                log.warning("smsc asked to slow down", extra={"status": status_name(status)})
             case SubmitRejected(ref=ref, command_status=status):
                 link.handler.submit_failed(ref, status)
             case Bound():
