@@ -1,4 +1,4 @@
-"""What a command gets: who asks, on which service number, what they sent, and the reply templates."""
+"""What a command gets: who asks, on which service number, what they sent, the ledger and the templates."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from gateway.catalog import Catalog
 from gateway.clock import Clock
+from gateway.errors import SubscriberTerminated
+from gateway.ledger.models import Account, Subscriber
+from gateway.ledger.reads import Ledger
 from gateway.templates import Templates
 
 
@@ -17,6 +20,21 @@ class CommandContext:
     text: str  # normalised
     templates: Templates
     clock: Clock
+    ledger: Ledger
+
+    def render(self, template: str, /, **values: object) -> str:
+        return self.templates.render(template, **values)
+
+    async def holder(self) -> tuple[Subscriber, Account]:
+        """The asking subscriber and their account, if they may be told about it.
+
+        Raises UnknownSubscriber for a number that is not ours and SubscriberTerminated for a closed one;
+        the router answers both with their own templates, so no figure leaks.
+        """
+        subscriber, account = await self.ledger.subscriber(self.msisdn)
+        if subscriber.status == "terminated":
+            raise SubscriberTerminated(self.msisdn)
+        return subscriber, account
 
 
 Command = Callable[[CommandContext], Awaitable[str]]

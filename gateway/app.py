@@ -20,6 +20,9 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.dispatch import Dispatcher
 from gateway.inbox import Inbox, expire_periodically
+from gateway.ledger.calendar import Calendar
+from gateway.ledger.products import Products
+from gateway.ledger.reads import Ledger
 from gateway.link import DeliverHandle, Link, LinkSettings
 from gateway.outbox import Addressing, Outbox
 from gateway.router import Router
@@ -43,11 +46,14 @@ class Gateway:
         self.clock = clock or SystemClock()
         g = config.gateway
         self.templates = Templates.load(config.resolve(g.templates))
-        catalogs = load_catalogs(config.resolve(g.catalogs), g.service_numbers, set(COMMANDS))
-        self.router = Router(catalogs=catalogs, commands=COMMANDS, templates=self.templates, clock=self.clock)
+        self.catalogs = load_catalogs(config.resolve(g.catalogs), g.service_numbers, set(COMMANDS))
+        self.products = Products.load(config.resolve(g.products))
+        self.calendar = Calendar.named(g.timezone)
         self.link = Link(_link_settings(config), self)
         self.dispatcher = Dispatcher(self.answer)
         self.store: Store
+        self.ledger: Ledger
+        self.router: Router
         self.inbox: Inbox
         self.outbox: Outbox
         self._tasks: list[asyncio.Task[None]] = []
@@ -55,7 +61,12 @@ class Gateway:
 
     async def start(self) -> None:
         config = self.config
-        self.store = await Store.open(str(config.resolve(config.ledger.path)), batch_max=config.ledger.batch_max)
+        path = str(config.resolve(config.ledger.path))
+        self.store = await Store.open(path, batch_max=config.ledger.batch_max)
+        self.ledger = await Ledger.open(path, products=self.products, calendar=self.calendar)
+        self.router = Router(
+            catalogs=self.catalogs, commands=COMMANDS, templates=self.templates, clock=self.clock, ledger=self.ledger
+        )
         self.inbox = Inbox(
             store=self.store,
             clock=self.clock,
@@ -120,6 +131,7 @@ class Gateway:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.ledger.close()
         await self.store.close()
         self.stopped = True
         log.info("gateway stopped")

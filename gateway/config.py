@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.errors import ConfigError
 
@@ -42,6 +43,14 @@ def digits_list(v: Any) -> str | None:
         return "must list at least one service number"
     bad = [n for n in v if not (isinstance(n, str) and n.isdigit())]
     return f"must list service numbers as digit strings, not {bad[0]!r}" if bad else None
+
+
+def known_zone(v: Any) -> str | None:
+    try:
+        ZoneInfo(v)
+    except (ValueError, ZoneInfoNotFoundError):
+        return "must be an IANA time zone name such as Asia/Shanghai"
+    return None
 
 
 def key(default: Any, check: Check | None = None) -> Any:
@@ -91,8 +100,9 @@ class GatewaySection:
     service_numbers: list[str] = key(["10086", "10001"], digits_list)
     catalogs: str = key("config/catalogs", not_empty)
     templates: str = key("config/templates/zh-CN.toml", not_empty)
+    products: str = key("config/products.toml", not_empty)
     reassembly_timeout: float = key(60.0, between(1, 86400))
-    timezone: str = key("Asia/Shanghai", not_empty)
+    timezone: str = key("Asia/Shanghai", known_zone)
     shutdown_timeout: float = key(10.0, between(0, 600))
 
 

@@ -38,3 +38,28 @@ class LocalProtocolError(ProtocolError):
 
 class MessageTooLong(GatewayError):
     """A text needs more than 255 concatenated parts."""
+
+
+class LedgerError(GatewayError):
+    """A ledger fact does not allow what was asked."""
+
+
+class UnknownSubscriber(LedgerError):
+    """The number is not a subscriber of this operator."""
+
+
+class SubscriberTerminated(LedgerError):
+    """The number was closed (销户): nothing about it is told any more."""
+
+
+class ImportRejected(LedgerError):
+    """Subscribers could not be loaded and nothing was written; ``problems`` names each one.
+
+    Each problem is one line such as ``"line 7: balance '12.345' has more than 2 decimals"`` (the header of
+    a CSV file is line 1). Problems never quote a password or an ID number.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        count = len(problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''}: " + "; ".join(problems[:3]))
+        self.problems = problems

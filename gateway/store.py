@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from gateway.ledger.schema import SCHEMA as LEDGER_SCHEMA
 from gateway.types import InboundMessage, OutboundMessage, Reply
 
 log = logging.getLogger("gateway.store")
@@ -138,6 +139,17 @@ def normal_id(message_id: str) -> str:
     return stripped or ("0" if message_id.strip() else "")
 
 
+async def open_database(path: str) -> aiosqlite.Connection:
+    """The gateway's SQLite file in WAL mode, with every table (inbox, outbox, ledger) in place."""
+    db = await aiosqlite.connect(path)
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    await db.execute("PRAGMA busy_timeout=5000")
+    await db.executescript(SCHEMA + LEDGER_SCHEMA)
+    await db.commit()
+    return db
+
+
 class Store:
     def __init__(self, db: aiosqlite.Connection, *, batch_max: int) -> None:
         self._db = db
@@ -152,11 +164,7 @@ class Store:
 
     @classmethod
     async def open(cls, path: str, *, batch_max: int = 512) -> Store:
-        db = await aiosqlite.connect(path)
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.executescript(SCHEMA)
-        await db.commit()
+        db = await open_database(path)
         store = cls(db, batch_max=batch_max)
         store._next_mo = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mo")
         store._next_mt = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mt")

@@ -10,7 +10,53 @@ from typing import Any
 
 from gateway.errors import ConfigError
 
-REQUIRED = ("help", "help_code", "help_code_separator", "incomplete_message", "system_error")
+# Every template the code renders: a file that lacks one stops start-up instead of failing a reply.
+REQUIRED = (
+    "help",
+    "help_code",
+    "help_code_separator",
+    "incomplete_message",
+    "system_error",
+    "not_a_subscriber",
+    "subscriber_terminated",
+    "as_of",
+    "list_separator",
+    "item_separator",
+    "category_plan",
+    "category_vas",
+    "category_voice",
+    "category_sms",
+    "category_mms",
+    "category_data",
+    "charge_line",
+    "charge_lines",
+    "arrears_note",
+    "balance",
+    "gift_expiry",
+    "credit_limit",
+    "charges_this_month",
+    "last_bill",
+    "last_bill_none",
+    "bill_history",
+    "bill_history_month",
+    "bill_history_none",
+    "points",
+    "data_usage",
+    "data_package",
+    "data_usage_no_package",
+    "data_charge_cap",
+    "data_volume_cap",
+    "payments",
+    "payment_item",
+    "payments_none",
+    "current_plan",
+    "current_plan_services",
+    "current_plan_no_services",
+    "service_fee",
+    "ordered_services",
+    "ordered_service",
+    "ordered_services_none",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "gateway.service_numbers": ("10086, 10010 ,1008611,", ["10086", "10010", "1008611"]),
     "gateway.catalogs": ("/etc/gateway/catalogs", "/etc/gateway/catalogs"),
     "gateway.templates": ("/etc/gateway/zh-CN.toml", "/etc/gateway/zh-CN.toml"),
+    "gateway.products": ("/etc/gateway/products.toml", "/etc/gateway/products.toml"),
     "gateway.reassembly_timeout": ("120", 120.0),
     "gateway.timezone": ("UTC", "UTC"),
     "gateway.shutdown_timeout": ("0", 0.0),
@@ -176,6 +177,11 @@ def test_variables_without_the_prefix_or_the_double_underscore_are_ignored() -> 
 # --- bad values ----------------------------------------------------------------------------------
 
 BAD_ENV: list[tuple[dict[str, str], str]] = [
+    (
+        {"GATEWAY_GATEWAY__TIMEZONE": "Mars/Olympus"},
+        "gateway.timezone: must be an IANA time zone name such as Asia/Shanghai, got 'Mars/Olympus' "
+        "(from GATEWAY_GATEWAY__TIMEZONE)",
+    ),
     ({"GATEWAY_SMPP__PROT": "2775"}, "smpp.prot: unknown key (from GATEWAY_SMPP__PROT)"),
     ({"GATEWAY_SMS__PORT": "2775"}, "sms.port: unknown key (from GATEWAY_SMS__PORT)"),
     (

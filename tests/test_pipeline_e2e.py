@@ -15,13 +15,13 @@ from gateway.smpp.constants import DataCoding, Status
 from gateway.smsc import SmscSimulator
 
 HELP_10086 = (
-    "您好，欢迎使用中国移动10086短信营业厅。请回复以下代码：CXYE查余额，CXHF查话费，CXLL查流量，"
-    "KTGPRS10开通10元流量包，0000查询/退订已订业务。"
+    "您好，欢迎使用中国移动10086短信营业厅。请回复以下代码：CXYE查余额，CXHF查话费，CXLL查流量，0000查已订业务。"
 )
 HELP_10001 = (
-    "您好，欢迎使用10001短信营业厅。请回复以下代码："
-    "101查本月话费，102查余额，103查上月账单，108查流量，0000查询已订业务。"
+    "您好，欢迎使用10001短信营业厅。请回复以下代码：101当月话费，102账户余额，103上月账单，104历史账单，"
+    "105积分查询，108流量查询，110缴费记录，501当前套餐，0000已订业务。"
 )
+NOT_A_SUBSCRIBER = "您好，您的号码不是本网用户，无法办理此项查询。"
 INCOMPLETE = "您好，您发送的长短信没有收全，请重新发送。"
 
 
@@ -30,9 +30,9 @@ async def rows(gateway: Gateway, sql: str) -> list[tuple[object, ...]]:
 
 
 async def test_ascii_mo_gets_the_help_answer_split_in_two_ucs2_parts(sim: SmscSimulator, gateway: Gateway) -> None:
-    assert await sim.send_mo(SUBSCRIBER, "10086", "hello") == [Status.ESME_ROK]
+    assert await sim.send_mo(SUBSCRIBER, "10001", "hello") == [Status.ESME_ROK]
     [mt] = await sim.wait_for_mts(1)
-    assert (mt.source_addr, mt.destination_addr, mt.text) == ("10086", SUBSCRIBER, HELP_10086)
+    assert (mt.source_addr, mt.destination_addr, mt.text) == ("10001", SUBSCRIBER, HELP_10001)
     assert mt.parts == 2
     assert mt.data_coding == DataCoding.UCS2
 
@@ -66,11 +66,12 @@ async def test_long_reply_reassembles_to_the_exact_text(
     await start_gateway(gateway__templates=str(templates), smpp__long_messages=long_messages)
     await sim.send_mo(SUBSCRIBER, "10001", "?")
     [mt] = await sim.wait_for_mts(1)
-    expected = (
-        "尊敬的客户🙂，" * 40 + "10001短信营业厅：101查本月话费，102查余额，103查上月账单，108查流量，0000查询已订业务"
+    expected = "尊敬的客户🙂，" * 40 + (
+        "10001短信营业厅：101当月话费，102账户余额，103上月账单，104历史账单，105积分查询，108流量查询，"
+        "110缴费记录，501当前套餐，0000已订业务"
     )
     assert mt.text == expected
-    assert mt.parts == 6  # 373 UTF-16 units at 67 (66 for udh16) per part
+    assert mt.parts == 7  # 403 UTF-16 units at 67 (66 for udh16) per part
 
 
 async def test_concatenated_mo_is_answered_once(sim: SmscSimulator, gateway: Gateway) -> None:
@@ -129,7 +130,7 @@ async def test_throttled_submits_are_retried_and_every_mo_answered_once(sim: Sms
     await asyncio.gather(*(sim.send_mo(s, "10001", "102") for s in senders))
     mts = await sim.wait_for_mts(20, timeout=10)
     assert sorted(mt.destination_addr for mt in mts) == sorted(senders)
-    assert {mt.text for mt in mts} == {HELP_10001}
+    assert {mt.text for mt in mts} == {NOT_A_SUBSCRIBER}
     assert gateway.link.throttled >= 4
     await asyncio.sleep(0.3)
     assert len(sim.mts) == 20
@@ -202,7 +203,7 @@ async def test_transmitter_and_receiver_binds(sim: SmscSimulator, start_gateway:
     await sim.wait_bound(count=2)
     await sim.send_mo(SUBSCRIBER, "10001", "102")
     [mt] = await sim.wait_for_mts(1)
-    assert mt.text == HELP_10001
+    assert mt.text == NOT_A_SUBSCRIBER
 
 
 async def test_stop_drains_the_window_then_unbinds(
@@ -253,14 +254,14 @@ async def test_unanswered_submits_reset_the_link_after_the_response_timeout(
             await asyncio.sleep(0.02)
     sim.faults.hold_submits = False
     [mt] = await sim.wait_for_mts(1, timeout=5)
-    assert mt.text == HELP_10001
+    assert mt.text == NOT_A_SUBSCRIBER
     await asyncio.sleep(0.3)
     assert len(sim.mts) == 1
 
 
 async def test_tps_limit_counts_every_part(sim: SmscSimulator, start_gateway: StartGateway) -> None:
     gateway = await start_gateway(smpp__tps="20")
-    await asyncio.gather(*(sim.send_mo(f"1380000{n:04d}", "10086", "?") for n in range(5)))  # 2 parts each
+    await asyncio.gather(*(sim.send_mo(f"1380000{n:04d}", "10001", "?") for n in range(5)))  # help: 2 parts each
     mts = await sim.wait_for_mts(5, timeout=10)
     assert [mt.parts for mt in mts] == [2] * 5
     # 10 PDUs at 20/s after a burst of 2: the first MT is whole after its 2nd PDU, the last after the

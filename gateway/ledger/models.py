@@ -1,0 +1,71 @@
+"""What the ledger returns: frozen facts, never None-for-failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from gateway.types import Fen
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscriber:
+    msisdn: str
+    name: str
+    brand: str
+    vip: str
+    plan: str
+    status: str
+    created_on: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    cash: Fen
+    gift: Fen
+    gift_expires: date | None
+    credit_limit: Fen
+    valid_until: date | None
+    points: int
+
+    def gift_on(self, day: date) -> Fen:
+        """The gift book as it stands on ``day``: an expired gift balance is forfeited (seed 001)."""
+        if self.gift_expires is not None and day > self.gift_expires:
+            return Fen(0)
+        return self.gift
+
+    def balance_on(self, day: date) -> Fen:
+        return Fen(self.cash + self.gift_on(day))
+
+    def available_on(self, day: date) -> Fen:
+        """Cash + gift + credit limit (0 for prepaid)."""
+        return Fen(self.balance_on(day) + self.credit_limit)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription:
+    id: int
+    product: str
+    started_at: float
+    ends_at: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    category: str
+    quantity: int
+    charged: Fen
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bill:
+    cycle: str
+    total: Fen
+    lines: tuple[tuple[str, Fen], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Payment:
+    amount: Fen
+    channel: str
+    paid_at: float

@@ -1,0 +1,113 @@
+"""The product catalog from ``config/products.toml``: plans, packages and the codes that order them."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from gateway.errors import ConfigError
+
+PackageKind = Literal["data", "sms", "vas"]
+_KINDS = ("data", "sms", "vas")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    code: str
+    name: str
+    brand: str
+    payment: Literal["prepaid", "postpaid"]
+    monthly_fee_fen: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Package:
+    code: str
+    name: str
+    kind: PackageKind
+    monthly_fee_fen: int
+    quota_kb: int = 0
+    quota_sms: int = 0
+    order: tuple[str, ...] = ()
+    cancel: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataCaps:
+    charge_fen: int
+    volume_kb: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Products:
+    default_plan: str
+    plans: dict[str, Plan]
+    packages: dict[str, Package]
+    data_caps: DataCaps
+
+    def plan(self, code: str) -> Plan:
+        return self.plans[code]
+
+    def package(self, code: str) -> Package:
+        return self.packages[code]
+
+    @classmethod
+    def load(cls, path: Path) -> Products:
+        where = f"gateway.products: {path}"
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{where}: cannot read: {exc}") from None
+        try:
+            plans = {p["code"]: _plan(p) for p in raw.get("plans", [])}
+            packages = {p["code"]: _package(p) for p in raw.get("packages", [])}
+            caps = raw["data_caps"]
+            data_caps = DataCaps(charge_fen=_fen(caps, "charge_fen"), volume_kb=int(caps["volume_kb"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: bad product entry: {exc}") from None
+        default_plan = raw.get("default_plan", "")
+        if default_plan not in plans:
+            raise ConfigError(f"{where}: default_plan {default_plan!r} is not one of the plans")
+        codes = [c for p in packages.values() for c in (*p.order, *p.cancel)]
+        doubled = sorted({c for c in codes if codes.count(c) > 1})
+        if doubled:
+            raise ConfigError(f"{where}: order/cancel codes used twice: {', '.join(doubled)}")
+        return cls(default_plan=default_plan, plans=plans, packages=packages, data_caps=data_caps)
+
+
+def _plan(entry: dict[str, Any]) -> Plan:
+    payment = entry["payment"]
+    if payment not in ("prepaid", "postpaid"):
+        raise ValueError(f"plan {entry['code']}: payment must be prepaid or postpaid")
+    return Plan(
+        code=entry["code"],
+        name=entry["name"],
+        brand=entry["brand"],
+        payment=payment,
+        monthly_fee_fen=_fen(entry, "monthly_fee_fen"),
+    )
+
+
+def _package(entry: dict[str, Any]) -> Package:
+    kind = entry["kind"]
+    if kind not in _KINDS:
+        raise ValueError(f"package {entry['code']}: kind must be one of {', '.join(_KINDS)}")
+    return Package(
+        code=entry["code"],
+        name=entry["name"],
+        kind=kind,
+        monthly_fee_fen=_fen(entry, "monthly_fee_fen"),
+        quota_kb=int(entry.get("quota_kb", 0)),
+        quota_sms=int(entry.get("quota_sms", 0)),
+        order=tuple(str(c).upper() for c in entry.get("order", [])),
+        cancel=tuple(str(c).upper() for c in entry.get("cancel", [])),
+    )
+
+
+def _fen(entry: dict[str, Any], key: str) -> int:
+    value = entry[key]
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{entry.get('code')}: {key} must be a whole number of fen, not {value!r}")
+    return value
