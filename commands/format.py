@@ -16,21 +16,27 @@ def yuan(fen: int) -> str:
 
 
 def data(kb: int) -> str:
-    """KB for less than 1MB, else MB, or GB from 1GB on, two decimals rounded half up.
+    """``0MB``; KB below 1MB; else MB, or GB once the MB would round to 1024.00; two decimals, half up.
 
     Below 1MB the exact KB are shown, so an amount that is not zero never reads as ``0.00MB``.
     """
     if kb < 0:
         return "-" + data(-kb)
+    if kb == 0:
+        return "0MB"
     if kb < KB_PER_MB:
         return f"{kb}KB"
-    if kb < KB_PER_GB:
-        return f"{_two_decimals(kb, KB_PER_MB)}MB"
-    return f"{_two_decimals(kb, KB_PER_GB)}GB"
+    hundredths = _hundredths(kb, KB_PER_MB)
+    if hundredths < 1024 * 100:
+        return f"{_two_decimals(hundredths)}MB"
+    return f"{_two_decimals(_hundredths(kb, KB_PER_GB))}GB"
 
 
-def _two_decimals(amount: int, unit: int) -> str:
-    hundredths = (amount * 100 * 2 + unit) // (unit * 2)  # round half up, in integers
+def _hundredths(amount: int, unit: int) -> int:
+    return (amount * 100 * 2 + unit) // (unit * 2)  # round half up, in integers
+
+
+def _two_decimals(hundredths: int) -> str:
     whole, frac = divmod(hundredths, 100)
     return f"{whole}.{frac:02d}"
 

@@ -99,7 +99,7 @@ async def bill_history(ctx: CommandContext) -> str:
     if not bills:
         return ctx.render("bill_history_none", months=BILL_HISTORY_MONTHS)
     items = [ctx.render("bill_history_month", cycle=cycle_cn(b.cycle), total=yuan(b.total)) for b in bills]
-    return ctx.render("bill_history", count=len(bills), months=ctx.render("item_separator").join(items))
+    return ctx.render("bill_history", months=BILL_HISTORY_MONTHS, bills=ctx.render("item_separator").join(items))
 
 
 async def points(ctx: CommandContext) -> str:

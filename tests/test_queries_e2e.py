@@ -1,0 +1,409 @@
+"""The query commands end to end: a seeded ledger, the gateway bound to the simulator, one MO in, the exact
+answer out. The clock stands at 2026-11-23 10:13:20 in Shanghai: this cycle is 2026-11, the last 2026-10."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import SUBSCRIBER, StartGateway
+
+from gateway.clock import ManualClock
+from gateway.ledger.writes import (
+    NewSubscriber,
+    add_bill,
+    add_fee,
+    add_payment,
+    add_subscribers,
+    add_subscription,
+    add_usage,
+)
+from gateway.smsc import SmscSimulator
+from gateway.store import open_database
+
+NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> float:
+    """The epoch instant of a Shanghai wall-clock time."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).timestamp()
+
+
+END_OF_NOVEMBER = at(2026, 12, 1)  # where a package cancelled this month stops
+
+MAIN = SUBSCRIBER  # 动感地带, cash and gift, packages (one cancelled), fees, usage, bills, payments
+EMPTY = "13800000001"  # nothing at all
+GIFT_ONLY = "13800000002"  # gift balance only, last day today
+GIFT_EXPIRED = "13800000003"  # gift balance that expired yesterday
+ARREARS = "13800000004"  # suspended, below zero
+POSTPAID = "13800000005"  # 全球通 with a credit limit, bills with a gap
+POSTPAID_OVER = "13800000006"  # 全球通 beyond its credit limit
+DATA_15GB = "13800000007"  # GPRS200 and 15GB: both caps
+NO_DATA_PACKAGE = "13800000008"  # missed-call alerts and an SMS pack, data without a package
+DATA_CHARGE_CAP = "13800000009"  # no package, data charges at the 500元 cap
+TERMINATED = "13800000010"  # closed, with figures that must not leak
+STRANGER = "13999999999"  # not in the ledger
+
+
+def person(msisdn: str, plan: str = "SZX", brand: str = "神州行", **account: Any) -> NewSubscriber:
+    return NewSubscriber(msisdn=msisdn, name="测试用户", brand=brand, plan=plan, created_on=date(2026, 1, 1), **account)
+
+
+async def seed(path: Path) -> None:
+    db = await open_database(str(path))
+    await add_subscribers(
+        db,
+        [
+            person(MAIN, "DGDD28", "动感地带", cash=5630, gift=1000, gift_expires=date(2026, 12, 31), points=1288),
+            person(EMPTY),
+            person(GIFT_ONLY, gift=2000, gift_expires=date(2026, 11, 23)),
+            person(GIFT_EXPIRED, cash=1500, gift=800, gift_expires=date(2026, 11, 22)),
+            person(ARREARS, status="suspended", cash=-320, points=12),
+            person(POSTPAID, "QQT88", "全球通", vip="gold", cash=-4500, credit_limit=10000),
+            person(POSTPAID_OVER, "QQT138", "全球通", cash=-12000, credit_limit=10000),
+            person(DATA_15GB, "QQT138", "全球通", credit_limit=100000),
+            person(NO_DATA_PACKAGE, cash=3000),
+            person(DATA_CHARGE_CAP, cash=1000),
+            person(TERMINATED, "DGDD28", "动感地带", status="terminated", cash=5000, gift=700, points=300),
+        ],
+    )
+
+    # MAIN: subscriptions, oldest first: LDTX; CL ended before this month; GPRS3 cancelled this month;
+    # GPRS10 on the 15th at 23:59:59 (whole quota); GPRS5 on the 16th at 00:00:00 (half quota).
+    await add_subscription(db, MAIN, "GPRS5", at(2026, 11, 16))
+    await add_subscription(db, MAIN, "LDTX", at(2026, 5, 3, 9))
+    await add_subscription(db, MAIN, "CL", at(2026, 3, 1, 10), ends_at=at(2026, 9, 1))
+    await add_subscription(db, MAIN, "GPRS10", at(2026, 11, 15, 23, 59, 59))
+    await add_subscription(db, MAIN, "GPRS3", at(2026, 8, 10, 12), ends_at=END_OF_NOVEMBER)
+    for category, product, amount in [
+        ("data", "GPRS10", 1000),
+        ("data", "GPRS5", 250),
+        ("vas", "LDTX", 300),
+        ("plan", "DGDD28", 2800),
+        ("data", "GPRS3", 300),
+    ]:
+        await add_fee(db, MAIN, "2026-11", category, product, amount, at(2026, 11, 1, 0, 5))
+    await add_fee(db, MAIN, "2026-10", "plan", "DGDD28", 2800, at(2026, 10, 1, 0, 5))
+    await add_usage(db, MAIN, "2026-11", "data", 30000)
+    await add_usage(db, MAIN, "2026-11", "voice", 3000, 1200)
+    await add_usage(db, MAIN, "2026-11", "voice", 600, 320)  # adds up: 3600 s, 15.20元
+    await add_usage(db, MAIN, "2026-11", "sms", 40)  # within the SMS allowance: no line
+    await add_usage(db, MAIN, "2026-11", "mms", 3, 90)
+    await add_usage(db, MAIN, "2026-10", "data", 999999, 12345)
+    for cycle, lines in [
+        ("2026-07", {"plan": 2800, "mms": 30}),
+        ("2026-03", {"plan": 2800}),
+        ("2026-10", {"data": 1000, "voice": 0, "sms": 120, "plan": 2800, "vas": 300}),
+        ("2026-05", {"plan": 2800, "data": 1000}),
+        ("2026-09", {"plan": 2800, "vas": 300, "data": 5000}),
+        ("2026-04", {"plan": 2800, "sms": 50}),
+        ("2026-08", {"plan": 2800, "vas": 300}),
+        ("2026-06", {"plan": 2800, "voice": 1234}),
+    ]:
+        await add_bill(db, MAIN, cycle, lines)
+    for amount, channel, paid_at in [
+        (10000, "营业厅", at(2026, 11, 1, 0, 30)),  # 2026-10-31 16:30 UTC: the 1st in Shanghai
+        (3000, "网上营业厅", at(2026, 6, 2, 10)),
+        (3000, "微信", at(2026, 11, 20, 14)),
+        (5000, "营业厅", at(2026, 5, 2, 9)),
+        (2000, "充值卡", at(2026, 8, 20, 18)),
+        (10000, "银行代扣", at(2026, 7, 15, 12)),
+        (5000, "支付宝", at(2026, 10, 1, 7)),  # 2026-09-30 23:00 UTC
+    ]:
+        await add_payment(db, MAIN, amount, channel, paid_at)
+
+    await add_usage(db, ARREARS, "2026-11", "voice", 600, 320)
+
+    await add_fee(db, POSTPAID, "2026-11", "plan", "QQT88", 8800, at(2026, 11, 1, 0, 5))
+    await add_bill(db, POSTPAID, "2026-10", {"plan": 8800})
+    await add_bill(db, POSTPAID, "2026-08", {"plan": 8800, "voice": 550})
+    await add_bill(db, POSTPAID, "2026-02", {"plan": 8800})  # older than six months
+
+    await add_subscription(db, DATA_15GB, "GPRS200", at(2026, 9, 1, 9))
+    await add_usage(db, DATA_15GB, "2026-11", "data", 15728640, 50000)
+
+    await add_subscription(db, NO_DATA_PACKAGE, "LDTX", at(2026, 9, 1, 8))
+    await add_subscription(db, NO_DATA_PACKAGE, "DX3", at(2026, 10, 5, 8))
+    await add_usage(db, NO_DATA_PACKAGE, "2026-11", "data", 2048, 2048)
+
+    await add_usage(db, DATA_CHARGE_CAP, "2026-11", "data", 10485760, 50000)
+
+    await add_subscription(db, TERMINATED, "LDTX", at(2026, 9, 1, 8))
+    await add_fee(db, TERMINATED, "2026-11", "plan", "DGDD28", 2800, at(2026, 11, 1, 0, 5))
+    await add_usage(db, TERMINATED, "2026-11", "data", 4096, 0)
+    await add_bill(db, TERMINATED, "2026-10", {"plan": 2800})
+    await add_payment(db, TERMINATED, 5000, "营业厅", at(2026, 10, 3, 9))
+    await db.commit()
+    await db.close()
+
+
+# --- the answers, written out ----------------------------------------------------------------------
+
+HELP_10001 = (
+    "您好，欢迎使用10001短信营业厅。请回复以下代码：101当月话费，102账户余额，103上月账单，104历史账单，"
+    "105积分查询，108流量查询，110缴费记录，501当前套餐，0000已订业务。"
+)
+HELP_10086 = (
+    "您好，欢迎使用中国移动10086短信营业厅。请回复以下代码：CXYE查余额，CXHF查话费，CXLL查流量，0000查已订业务。"
+)
+NOT_A_SUBSCRIBER = "您好，您的号码不是本网用户，无法办理此项查询。"
+TERMINATED_ANSWER = "您好，您的号码已销户，无法办理此项查询。如有疑问请拨打客服热线。"
+ARREARS_NOTE = "您已欠费，请及时缴费以免影响使用。"
+
+MAIN_101 = (
+    "您好，截至11月23日10时，您本月已产生费用62.60元，其中套餐月费28.00元、增值业务费3.00元、语音通话费15.20元、"
+    "彩信费0.90元、上网流量费15.50元。当前账户余额66.30元，可用余额66.30元。"
+)
+MAIN_102 = "您好，您的账户余额为66.30元，其中现金余额56.30元，赠送余额10.00元（2026年12月31日到期）；可用余额66.30元。"
+MAIN_103 = (
+    "您好，您2026年10月的账单合计42.20元，其中套餐月费28.00元、增值业务费3.00元、短信费1.20元、上网流量费10.00元。"
+)
+MAIN_104 = (
+    "您好，您近6个月的账单：2026年10月42.20元；2026年9月81.00元；2026年8月31.00元；2026年7月28.30元；"
+    "2026年6月40.34元；2026年5月38.00元。"
+)
+MAIN_105 = "您好，您当前的积分为1288分。"
+MAIN_108 = (
+    "您好，截至11月23日10时，您本月流量套餐使用情况：GPRS3元包已用20.00MB，剩余0MB；GPRS10元包已用9.30MB，"
+    "剩余60.70MB；GPRS5元包已用0MB，剩余15.00MB；合计剩余75.70MB。套餐外流量0MB，流量费0.00元。"
+)
+MAIN_110 = (
+    "您好，您最近5笔缴费记录：2026年11月20日缴费30.00元（微信）；2026年11月1日缴费100.00元（营业厅）；"
+    "2026年10月1日缴费50.00元（支付宝）；2026年8月20日缴费20.00元（充值卡）；2026年7月15日缴费100.00元（银行代扣）。"
+)
+MAIN_501 = (
+    "您好，您当前的套餐为动感地带28元套餐（月费28.00元）。已订购业务：来电提醒3.00元/月、GPRS10元包10.00元/月、"
+    "GPRS5元包5.00元/月。"
+)
+MAIN_0000 = "您好，您已订购以下业务：1：来电提醒（3.00元/月）；2：GPRS10元包（10.00元/月）；3：GPRS5元包（5.00元/月）。"
+
+CASES = [
+    # MAIN on 10001: every query code
+    pytest.param(MAIN, "10001", "101", MAIN_101, id="main-101"),
+    pytest.param(MAIN, "10001", "102", MAIN_102, id="main-102"),
+    pytest.param(MAIN, "10001", "103", MAIN_103, id="main-103-lines-in-category-order"),
+    pytest.param(MAIN, "10001", "104", MAIN_104, id="main-104-six-newest-of-eight"),
+    pytest.param(MAIN, "10001", "105", MAIN_105, id="main-105"),
+    pytest.param(MAIN, "10001", "108", MAIN_108, id="main-108-cancelled-15th-16th"),
+    pytest.param(MAIN, "10001", "110", MAIN_110, id="main-110-five-newest-of-seven"),
+    pytest.param(MAIN, "10001", "501", MAIN_501, id="main-501"),
+    pytest.param(MAIN, "10001", "0000", MAIN_0000, id="main-0000"),
+    # MAIN on 10086: letter codes and the numeric aliases
+    pytest.param(MAIN, "10086", "CXYE", MAIN_102, id="10086-CXYE"),
+    pytest.param(MAIN, "10086", "CXHF", MAIN_101, id="10086-CXHF"),
+    pytest.param(MAIN, "10086", "CXLL", MAIN_108, id="10086-CXLL"),
+    pytest.param(MAIN, "10086", "101", MAIN_101, id="10086-alias-101"),
+    pytest.param(MAIN, "10086", "102", MAIN_102, id="10086-alias-102"),
+    pytest.param(MAIN, "10086", "108", MAIN_108, id="10086-alias-108"),
+    pytest.param(MAIN, "10086", "0000", MAIN_0000, id="10086-0000"),
+    pytest.param(MAIN, "10086", "103", HELP_10086, id="10086-has-no-103"),
+    pytest.param(MAIN, "10001", "CXYE", HELP_10001, id="10001-has-no-CXYE"),
+    # input normalisation
+    pytest.param(MAIN, "10001", "１０２", MAIN_102, id="full-width-102"),
+    pytest.param(MAIN, "10086", " cx ye ", MAIN_102, id="spaced-lower-cx-ye"),
+    pytest.param(MAIN, "10086", "cxll", MAIN_108, id="lower-cxll"),
+    pytest.param(MAIN, "10001", "102#", MAIN_102, id="102-hash"),
+    pytest.param(MAIN, "10086", "+ＣＸＨＦ", MAIN_101, id="plus-full-width-CXHF"),
+    # nothing at all
+    pytest.param(
+        EMPTY,
+        "10001",
+        "101",
+        "您好，截至11月23日10时，您本月已产生费用0.00元。当前账户余额0.00元，可用余额0.00元。",
+        id="empty-101",
+    ),
+    pytest.param(
+        EMPTY,
+        "10001",
+        "102",
+        "您好，您的账户余额为0.00元，其中现金余额0.00元，赠送余额0.00元；可用余额0.00元。",
+        id="empty-102",
+    ),
+    pytest.param(EMPTY, "10001", "103", "您好，暂未查到您2026年10月的账单。", id="empty-103"),
+    pytest.param(EMPTY, "10001", "104", "您好，暂未查到您近6个月的账单。", id="empty-104"),
+    pytest.param(EMPTY, "10001", "105", "您好，您当前的积分为0分。", id="empty-105"),
+    pytest.param(
+        EMPTY,
+        "10001",
+        "108",
+        "您好，截至11月23日10时，您未订购流量套餐，本月已用流量0MB，流量费0.00元。",
+        id="empty-108",
+    ),
+    pytest.param(EMPTY, "10001", "110", "您好，暂未查到您的缴费记录。", id="empty-110"),
+    pytest.param(
+        EMPTY, "10001", "501", "您好，您当前的套餐为神州行畅听卡（月费0.00元）。您当前未订购其他业务。", id="empty-501"
+    ),
+    pytest.param(EMPTY, "10001", "0000", "您好，您当前没有订购任何业务。", id="empty-0000"),
+    # gift balance
+    pytest.param(
+        GIFT_ONLY,
+        "10001",
+        "102",
+        "您好，您的账户余额为20.00元，其中现金余额0.00元，赠送余额20.00元（2026年11月23日到期）；可用余额20.00元。",
+        id="gift-only-last-day-102",
+    ),
+    pytest.param(
+        GIFT_ONLY,
+        "10086",
+        "CXHF",
+        "您好，截至11月23日10时，您本月已产生费用0.00元。当前账户余额20.00元，可用余额20.00元。",
+        id="gift-only-CXHF",
+    ),
+    pytest.param(
+        GIFT_EXPIRED,
+        "10001",
+        "102",
+        "您好，您的账户余额为15.00元，其中现金余额15.00元，赠送余额0.00元；可用余额15.00元。",
+        id="gift-expired-yesterday-102",
+    ),
+    pytest.param(
+        GIFT_EXPIRED,
+        "10001",
+        "101",
+        "您好，截至11月23日10时，您本月已产生费用0.00元。当前账户余额15.00元，可用余额15.00元。",
+        id="gift-expired-yesterday-101",
+    ),
+    # below zero (and suspended: still told the figures)
+    pytest.param(
+        ARREARS,
+        "10001",
+        "102",
+        "您好，您的账户余额为-3.20元，其中现金余额-3.20元，赠送余额0.00元；可用余额-3.20元。" + ARREARS_NOTE,
+        id="arrears-suspended-102",
+    ),
+    pytest.param(
+        ARREARS,
+        "10001",
+        "101",
+        "您好，截至11月23日10时，您本月已产生费用3.20元，其中语音通话费3.20元。当前账户余额-3.20元，可用余额-3.20元。"
+        + ARREARS_NOTE,
+        id="arrears-suspended-101",
+    ),
+    pytest.param(ARREARS, "10001", "105", "您好，您当前的积分为12分。", id="arrears-suspended-105"),
+    # postpaid with a credit limit
+    pytest.param(
+        POSTPAID,
+        "10001",
+        "102",
+        "您好，您的账户余额为-45.00元，其中现金余额-45.00元，赠送余额0.00元；信用额度100.00元，可用余额55.00元。",
+        id="postpaid-credit-102",
+    ),
+    pytest.param(
+        POSTPAID,
+        "10001",
+        "101",
+        "您好，截至11月23日10时，您本月已产生费用88.00元，其中套餐月费88.00元。当前账户余额-45.00元，可用余额55.00元。",
+        id="postpaid-credit-101",
+    ),
+    pytest.param(
+        POSTPAID,
+        "10001",
+        "103",
+        "您好，您2026年10月的账单合计88.00元，其中套餐月费88.00元。",
+        id="postpaid-103",
+    ),
+    pytest.param(
+        POSTPAID,
+        "10001",
+        "104",
+        "您好，您近6个月的账单：2026年10月88.00元；2026年8月93.50元。",
+        id="postpaid-104-two-bills-with-a-gap",
+    ),
+    pytest.param(
+        POSTPAID,
+        "10001",
+        "501",
+        "您好，您当前的套餐为全球通88元套餐（月费88.00元）。您当前未订购其他业务。",
+        id="postpaid-501",
+    ),
+    pytest.param(
+        POSTPAID_OVER,
+        "10001",
+        "102",
+        "您好，您的账户余额为-120.00元，其中现金余额-120.00元，赠送余额0.00元；信用额度100.00元，可用余额-20.00元。"
+        + ARREARS_NOTE,
+        id="postpaid-beyond-credit-102",
+    ),
+    # data
+    pytest.param(
+        DATA_15GB,
+        "10001",
+        "108",
+        "您好，截至11月23日10时，您本月流量套餐使用情况：GPRS200元包已用5.00GB，剩余0MB；合计剩余0MB。"
+        "套餐外流量10.00GB，流量费500.00元。本月流量费已达500.00元封顶。本月流量已达15.00GB上限。",
+        id="data-15GB-both-caps-108",
+    ),
+    pytest.param(
+        DATA_CHARGE_CAP,
+        "10086",
+        "CXLL",
+        "您好，截至11月23日10时，您未订购流量套餐，本月已用流量10.00GB，流量费500.00元。本月流量费已达500.00元封顶。",
+        id="no-package-charge-cap-CXLL",
+    ),
+    pytest.param(
+        NO_DATA_PACKAGE,
+        "10001",
+        "108",
+        "您好，截至11月23日10时，您未订购流量套餐，本月已用流量2.00MB，流量费20.48元。",
+        id="vas-and-sms-pack-only-108",
+    ),
+    pytest.param(
+        NO_DATA_PACKAGE,
+        "10001",
+        "501",
+        "您好，您当前的套餐为神州行畅听卡（月费0.00元）。已订购业务：来电提醒3.00元/月、3元短信包3.00元/月。",
+        id="vas-and-sms-pack-501",
+    ),
+    pytest.param(
+        NO_DATA_PACKAGE,
+        "10001",
+        "0000",
+        "您好，您已订购以下业务：1：来电提醒（3.00元/月）；2：3元短信包（3.00元/月）。",
+        id="vas-and-sms-pack-0000",
+    ),
+]
+
+QUERIES_10001 = ["101", "102", "103", "104", "105", "108", "110", "501", "0000"]
+QUERIES_10086 = ["CXYE", "CXHF", "CXLL", "101", "102", "108", "0000"]
+
+
+@pytest.fixture
+async def seeded(sim: SmscSimulator, start_gateway: StartGateway, tmp_path: Path) -> SmscSimulator:
+    """The simulator, with a gateway bound to it over the seeded ledger and the clock at NOW."""
+    await seed(tmp_path / "gateway.db")
+    await start_gateway(clock=ManualClock(NOW))
+    return sim
+
+
+async def ask(sim: SmscSimulator, msisdn: str, service_number: str, text: str) -> str:
+    """Send one MO and return the text of the answer it gets."""
+    before = len(sim.mts)
+    await sim.send_mo(msisdn, service_number, text)
+    mt = (await sim.wait_for_mts(before + 1))[-1]
+    assert (mt.source_addr, mt.destination_addr) == (service_number, msisdn)
+    return mt.text
+
+
+@pytest.mark.parametrize(("msisdn", "service_number", "text", "answer"), CASES)
+async def test_query_answer(seeded: SmscSimulator, msisdn: str, service_number: str, text: str, answer: str) -> None:
+    assert await ask(seeded, msisdn, service_number, text) == answer
+
+
+@pytest.mark.parametrize(
+    ("msisdn", "refusal"),
+    [
+        pytest.param(STRANGER, NOT_A_SUBSCRIBER, id="not-in-ledger"),
+        pytest.param(TERMINATED, TERMINATED_ANSWER, id="terminated"),
+    ],
+)
+async def test_every_query_code_is_refused_without_figures(seeded: SmscSimulator, msisdn: str, refusal: str) -> None:
+    asked = [("10001", code) for code in QUERIES_10001] + [("10086", code) for code in QUERIES_10086]
+    answers = [(service, code, await ask(seeded, msisdn, service, code)) for service, code in asked]
+    assert answers == [(service, code, refusal) for service, code in asked]
+    # an unknown code still gets the help answer, which tells nothing about any account
+    assert await ask(seeded, msisdn, "10001", "999") == HELP_10001
+    assert await ask(seeded, msisdn, "10086", "hello") == HELP_10086
