@@ -1,13 +1,19 @@
 """MO → reply benchmark: answers per second and latency, simulator-injected MO to MT received.
 
 The gateway runs as its own process (``python -m gateway run``, default config, window 64, durable
-inbox/outbox in a fresh SQLite file); the simulator runs in this process and injects MOs from distinct
-subscribers, so each MT is matched to its MO by destination address. Two phases:
+inbox/outbox and ledger in a fresh SQLite file); the simulator runs in this process and injects MOs.
+Each MT is matched to its subscriber's oldest unanswered MO (a subscriber's MOs are answered in order).
+
+With ``--subscribers N`` the ledger is first seeded with N subscribers (13000000000, 13000000001, ...)
+and the MOs (``--text``, default ``102``) come from them in turn, so every answer reads the ledger.
+With ``--subscribers 0`` the MOs come from numbers the ledger does not know.
+
+Two phases:
 
 * saturation: ``--count`` MOs with ``--concurrency`` outstanding deliver_sm; answers/s over the phase;
 * paced: ``--rate`` MOs per second for ``--paced-seconds``; latency without queueing.
 
-Usage: ``python bench/mo_reply.py [--count 20000] [--concurrency 256] [--rate 500] [--paced-seconds 5]``
+Usage: ``python bench/mo_reply.py [--subscribers 100000] [--count 20000] [--concurrency 256] [--rate 500]``
 """
 
 from __future__ import annotations
@@ -21,11 +27,19 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 
+from gateway.clock import SystemClock
+from gateway.config import load_config
+from gateway.ledger.calendar import Calendar
+from gateway.ledger.products import Products
+from gateway.ledger.seed import seed_bulk
 from gateway.smsc import SmscSimulator
+from gateway.store import open_database
 
 ROOT = Path(__file__).resolve().parent.parent
+FIRST_MSISDN = 13000000000
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -33,12 +47,28 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
-async def start_gateway(port: int, folder: str) -> asyncio.subprocess.Process:
+async def seed(path: str, count: int) -> float:
+    config = load_config(environ={})
+    started = time.monotonic()
+    db = await open_database(path)
+    await seed_bulk(
+        db,
+        count=count,
+        now=SystemClock().now(),
+        products=Products.load(config.resolve(config.gateway.products)),
+        calendar=Calendar.named(config.gateway.timezone),
+        start_msisdn=FIRST_MSISDN,
+    )
+    await db.close()
+    return time.monotonic() - started
+
+
+async def start_gateway(port: int, path: str) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update(
         {
             "GATEWAY_SMPP__PORT": str(port),
-            "GATEWAY_LEDGER__PATH": f"{folder}/bench.db",
+            "GATEWAY_LEDGER__PATH": path,
             "GATEWAY_LOG__LEVEL": "warning",
             "GATEWAY_SMPP__WINDOW": "64",
         }
@@ -46,55 +76,68 @@ async def start_gateway(port: int, folder: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "gateway", "run", cwd=ROOT, env=env)
 
 
-async def inject(sim: SmscSimulator, numbers: list[str], concurrency: int, sent_at: dict[str, float]) -> None:
-    queue = iter(numbers)
+class Meter:
+    """Send times per subscriber; each MT answers that subscriber's oldest unanswered MO."""
+
+    def __init__(self, sim: SmscSimulator) -> None:
+        self.sim = sim
+        self.sent: dict[str, deque[float]] = {}
+        self.first_sent = 0.0
+        self.seen = len(sim.mts)
+        self.latencies: list[float] = []
+        self.last_received = 0.0
+
+    async def send(self, msisdn: str, text: str) -> None:
+        now = time.monotonic()
+        self.first_sent = self.first_sent or now
+        self.sent.setdefault(msisdn, deque()).append(now)
+        await self.sim.send_mo(msisdn, "10001", text, timeout=30)
+
+    async def collect(self, expected: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.latencies) < expected:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(self.latencies)} of {expected} answers arrived")
+            for mt in self.sim.mts[self.seen :]:
+                self.latencies.append((mt.received_at - self.sent[mt.destination_addr].popleft()) * 1000)
+                self.last_received = max(self.last_received, mt.received_at)
+            self.seen = len(self.sim.mts)
+            await asyncio.sleep(0.05)
+
+    def report(self, name: str) -> None:
+        count = len(self.latencies)
+        rate = count / (self.last_received - self.first_sent)
+        print(
+            f"{name:<16} {count:>7} answers  {rate:>8.0f}/s  p50 {percentile(self.latencies, 0.5):>7.1f} ms"
+            f"  p99 {percentile(self.latencies, 0.99):>7.1f} ms  mean {statistics.fmean(self.latencies):>7.1f} ms"
+        )
+
+
+def numbers(args: argparse.Namespace, count: int, offset: int) -> list[str]:
+    if args.subscribers:
+        return [str(FIRST_MSISDN + (offset + i) * 7919 % args.subscribers) for i in range(count)]
+    return [f"139{offset + i:08d}" for i in range(count)]
+
+
+async def saturate(meter: Meter, msisdns: list[str], text: str, concurrency: int) -> None:
+    queue = iter(msisdns)
 
     async def worker() -> None:
-        for number in queue:
-            sent_at[number] = time.monotonic()
-            await sim.send_mo(number, "10001", "102", timeout=30)
+        for msisdn in queue:
+            await meter.send(msisdn, text)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def paced(sim: SmscSimulator, numbers: list[str], rate: float, sent_at: dict[str, float]) -> None:
+async def pace(meter: Meter, msisdns: list[str], text: str, rate: float) -> None:
     start = time.monotonic()
     tasks = []
-    for i, number in enumerate(numbers):
+    for i, msisdn in enumerate(msisdns):
         delay = start + i / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        sent_at[number] = time.monotonic()
-        tasks.append(asyncio.create_task(sim.send_mo(number, "10001", "102", timeout=30)))
+        tasks.append(asyncio.create_task(meter.send(msisdn, text)))
     await asyncio.gather(*tasks)
-
-
-async def collect(sim: SmscSimulator, first: int, numbers: list[str], timeout: float) -> dict[str, float]:
-    wanted = set(numbers)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = {mt.destination_addr: mt.received_at for mt in sim.mts[first:] if mt.destination_addr in wanted}
-        if len(got) == len(wanted):
-            return got
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"only {len(got)} of {len(wanted)} answers arrived")
-
-
-def report(name: str, sent_at: dict[str, float], received: dict[str, float]) -> dict[str, float]:
-    latencies = [(received[n] - sent_at[n]) * 1000 for n in received]
-    span = max(received.values()) - min(sent_at.values())
-    row = {
-        "answers": len(received),
-        "per_second": len(received) / span,
-        "p50_ms": percentile(latencies, 0.50),
-        "p99_ms": percentile(latencies, 0.99),
-        "mean_ms": statistics.fmean(latencies),
-    }
-    print(
-        f"{name:<12} {row['answers']:>7} answers  {row['per_second']:>8.0f}/s  "
-        f"p50 {row['p50_ms']:>7.1f} ms  p99 {row['p99_ms']:>7.1f} ms"
-    )
-    return row
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -102,38 +145,41 @@ async def main(args: argparse.Namespace) -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}"
     )
-    sim = SmscSimulator(port=0)
-    await sim.start()
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        gateway = await start_gateway(sim.port, folder)
+        path = f"{folder}/bench.db"
+        if args.subscribers:
+            print(f"seeded {args.subscribers} subscribers in {await seed(path, args.subscribers):.1f} s")
+        sim = SmscSimulator(port=0)
+        await sim.start()
+        gateway = await start_gateway(sim.port, path)
         try:
             await sim.wait_bound(15.0)
-            warm = [f"1350000{n:04d}" for n in range(200)]
-            await inject(sim, warm, 32, {})
-            await collect(sim, 0, warm, 30)
+            warm = Meter(sim)
+            await saturate(warm, numbers(args, 500, 10**6), args.text, 32)
+            await warm.collect(500, 30)
 
-            numbers = [f"139{n:08d}" for n in range(args.count)]
-            sent_at: dict[str, float] = {}
-            first = len(sim.mts)
-            await inject(sim, numbers, args.concurrency, sent_at)
-            report("saturation", sent_at, await collect(sim, first, numbers, 120))
+            meter = Meter(sim)
+            await saturate(meter, numbers(args, args.count, 0), args.text, args.concurrency)
+            await meter.collect(args.count, 120)
+            meter.report(f"saturation c={args.concurrency}")
 
-            numbers = [f"137{n:08d}" for n in range(int(args.rate * args.paced_seconds))]
-            sent_at = {}
-            first = len(sim.mts)
-            await paced(sim, numbers, args.rate, sent_at)
-            report(f"paced {args.rate:g}/s", sent_at, await collect(sim, first, numbers, 60))
-            duplicates = len(sim.mts) - len({mt.destination_addr for mt in sim.mts})
-            print(f"duplicated answers: {duplicates}")
+            meter = Meter(sim)
+            paced = int(args.rate * args.paced_seconds)
+            await pace(meter, numbers(args, paced, args.count), args.text, args.rate)
+            await meter.collect(paced, 60)
+            meter.report(f"paced {args.rate:g}/s")
+            print(f"sample answer: {sim.mts[-1].text}")
         finally:
             gateway.send_signal(signal.SIGTERM)
             await asyncio.wait_for(gateway.wait(), 30)
-    await sim.stop()
+            await sim.stop()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=20000)
+    parser.add_argument("--subscribers", type=int, default=100_000, help="seed this many (0: unknown numbers)")
+    parser.add_argument("--text", default="102")
+    parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--paced-seconds", type=float, default=5)

@@ -13,6 +13,7 @@ from typing import Any
 from gateway.app import EXIT_CONFIG, EXIT_OK, Gateway
 from gateway.config import load_config
 from gateway.errors import ConfigError
+from gateway.ledger.cli import add_ledger_commands, run_ledger_command
 from gateway.logs import setup_logging
 
 
@@ -31,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="simulator + gateway + a handset prompt, in one process")
     demo.add_argument("--msisdn", default="13800138000", help="the subscriber you type as")
     demo.add_argument("--to", default="10086", help="the service number you text")
+    add_ledger_commands(commands)
     args = parser.parse_args(argv)
 
     if args.command == "smsc-sim":
@@ -47,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"gateway: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command == "ledger":
+        return run_ledger_command(args, config)
     setup_logging(config.log.level, args.log_format or config.log.format)
     try:
         gateway = Gateway(config)

@@ -16,15 +16,18 @@ import time
 
 from gateway.app import Gateway
 from gateway.config import load_config
+from gateway.ledger.seed import seed_demo
 from gateway.logs import setup_logging
 from gateway.smsc import SmscSimulator
+from gateway.store import open_database
 
 ANSWER_WAIT = 5.0
 MORE_WAIT = 0.3
 
 BANNER = """\
 SMS self-service gateway demo: simulator on 127.0.0.1:{port}, gateway bound, ledger in {ledger}
-You are {msisdn}, texting {service}. Type a code (e.g. CXYE, 102, KTGPRS10) and press Enter.
+You are {msisdn}, texting {service}. Type a code (e.g. CXYE, CXLL, 0000; on 10001: 101 to 110, 501)
+and press Enter. The ledger holds a demo set: try /from 13900139000 (全球通, credit limit) too.
 Commands: /to NUMBER (service number), /from MSISDN, /quit. Ctrl-D also quits.
 """
 
@@ -44,6 +47,7 @@ async def run_demo(*, msisdn: str, service_number: str) -> None:
             "GATEWAY_LEDGER__PATH": ledger,
         }
         gateway = Gateway(load_config(environ=environ))
+        await _seed(ledger, gateway)
         await gateway.start()
         try:
             await gateway.link.wait_bound(10.0)
@@ -52,6 +56,15 @@ async def run_demo(*, msisdn: str, service_number: str) -> None:
         finally:
             await gateway.stop()
             await sim.stop()
+
+
+async def _seed(path: str, gateway: Gateway) -> None:
+    """The demo people (13800138000 first) in the throw-away ledger, before the gateway opens it."""
+    db = await open_database(path)
+    try:
+        await seed_demo(db, now=gateway.clock.now(), products=gateway.products, calendar=gateway.calendar)
+    finally:
+        await db.close()
 
 
 async def _prompt(sim: SmscSimulator, msisdn: str, service_number: str) -> None:

@@ -6,9 +6,13 @@ import os
 import re
 import subprocess
 import sys
+import time
+from datetime import date, timedelta
 from pathlib import Path
 
-from test_pipeline_e2e import HELP_10001, HELP_10086
+from test_pipeline_e2e import HELP_10086
+
+from gateway.ledger.calendar import Calendar
 
 ROOT = Path(__file__).resolve().parent.parent
 BANNER = re.compile(
@@ -33,36 +37,46 @@ def run_demo(stdin: str) -> subprocess.CompletedProcess[str]:
 
 
 def transcript(stdout: str) -> list[str]:
-    """The lines after the banner (three lines and a blank one)."""
+    """The lines after the banner (four lines and a blank one)."""
     lines = stdout.splitlines()
-    assert lines[1:4] == [
-        "You are 13800138000, texting 10086. Type a code (e.g. CXYE, 102, KTGPRS10) and press Enter.",
+    assert lines[1:5] == [
+        "You are 13800138000, texting 10086. Type a code (e.g. CXYE, CXLL, 0000; on 10001: 101 to 110, 501)",
+        "and press Enter. The ledger holds a demo set: try /from 13900139000 (全球通, credit limit) too.",
         "Commands: /to NUMBER (service number), /from MSISDN, /quit. Ctrl-D also quits.",
         "",
     ]
-    return lines[4:]
+    return lines[5:]
 
 
-def test_codes_piped_to_the_demo_are_answered_by_each_service_number() -> None:
-    done = run_demo("CXYE\n/to 10001\n102\n/quit\n")
+def end_of_next_month() -> str:
+    """The demo subscriber's gift book expires on the last day of next month (seed_demo)."""
+    today = Calendar.named("Asia/Shanghai").today(time.time())
+    first_after = date(today.year + (today.month + 1) // 12, (today.month + 1) % 12 + 1, 1)
+    last = first_after - timedelta(days=1)
+    return f"{last.year}年{last.month}月{last.day}日"
+
+
+def test_codes_piped_to_the_demo_are_answered_from_the_demo_ledger() -> None:
+    done = run_demo("CXYE\n/to 10001\n105\n/quit\n")
     assert (done.returncode, done.stderr) == (0, "")
     banner = BANNER.fullmatch(done.stdout.splitlines()[0])
     assert banner is not None
     assert transcript(done.stdout) == [
         "13800138000 → 10086> CXYE",
-        f"  10086 → 13800138000: {HELP_10086}",
-        "13800138000 → 10001> 102",
-        f"  10001 → 13800138000: {HELP_10001}",
+        "  10086 → 13800138000: 您好，您的账户余额为78.90元，其中现金余额58.90元，"
+        f"赠送余额20.00元（{end_of_next_month()}到期）；可用余额78.90元。",
+        "13800138000 → 10001> 105",
+        "  10001 → 13800138000: 您好，您当前的积分为1286分。",
     ]
     assert not Path(banner["ledger"]).exists()  # the throw-away ledger went with the demo
 
 
 def test_from_switches_the_subscriber_and_end_of_input_quits() -> None:
-    done = run_demo("/from 13900139000\n\n101\n/to 10086\nKTGPRS10\n")  # no /quit: end of input leaves
+    done = run_demo("/from 13900139000\n\n501\n/to 10086\nhello\n")  # no /quit: end of input leaves
     assert (done.returncode, done.stderr) == (0, "")
     assert transcript(done.stdout) == [
-        "13900139000 → 10086> 101",
+        "13900139000 → 10086> 501",
         f"  10086 → 13900139000: {HELP_10086}",
-        "13900139000 → 10086> KTGPRS10",
+        "13900139000 → 10086> hello",
         f"  10086 → 13900139000: {HELP_10086}",
     ]

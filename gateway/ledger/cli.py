@@ -1,0 +1,147 @@
+"""``gateway ledger import|seed|show``: loading and looking at the ledger from the command line.
+
+Exit codes: 0 done, 1 the ledger said no (a rejected file, an unknown number, numbers already taken;
+the ledger is then unchanged), 2 a configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiosqlite
+
+from gateway.clock import SystemClock
+from gateway.config import Config
+from gateway.errors import ConfigError, ImportRejected, UnknownSubscriber
+from gateway.ledger.calendar import Calendar
+from gateway.ledger.importer import import_subscribers, parse_subscribers
+from gateway.ledger.products import Products
+from gateway.ledger.reads import Ledger
+from gateway.ledger.seed import seed_bulk, seed_demo
+from gateway.ledger.show import describe
+from gateway.store import open_database
+
+EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 2
+
+
+def add_ledger_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``ledger`` and its sub-commands, on the ``gateway`` parser's sub-commands."""
+    ledger = subparsers.add_parser("ledger", help="import, seed or show subscribers of the ledger")
+    actions = ledger.add_subparsers(dest="ledger_command", required=True, metavar="{import,seed,show}")
+    load = actions.add_parser("import", help="import subscribers from a CSV file (all or nothing)")
+    load.add_argument("file", type=Path, help="UTF-8 CSV: msisdn,name,brand,vip,plan,balance[,...]")
+    seed = actions.add_parser("seed", help="fill the ledger with demo or benchmark subscribers")
+    what = seed.add_mutually_exclusive_group(required=True)
+    what.add_argument("--demo", action="store_true", help="the demo people (13800138000 and a few dozen more)")
+    what.add_argument("--count", type=_positive, metavar="N", help="N plain subscribers for benchmarks")
+    seed.add_argument("--start", type=int, default=13_000_000_000, help="first number of --count (13000000000)")
+    show = actions.add_parser("show", help="one subscriber's account, this cycle, bills and payments")
+    show.add_argument("msisdn")
+
+
+def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
+    """Run the parsed ``gateway ledger ...`` command; the exit code."""
+    try:
+        products = Products.load(config.resolve(config.gateway.products))
+    except ConfigError as exc:
+        return _fail(f"gateway: config error: {exc}", EXIT_CONFIG)
+    calendar = Calendar.named(config.gateway.timezone)  # load_config has checked the zone
+    path = str(config.resolve(config.ledger.path))
+    action: Callable[[aiosqlite.Connection], Awaitable[int]]
+    if args.ledger_command == "import":
+        try:
+            text = args.file.read_bytes().decode("utf-8")
+        except OSError as exc:
+            return _fail(f"gateway: cannot read {args.file}: {exc.strerror}", EXIT_REFUSED)
+        except UnicodeDecodeError as exc:
+            return _fail(f"gateway: {args.file}: not UTF-8 text (byte {exc.start}); save it as UTF-8", EXIT_REFUSED)
+        action = _importer(text, args.file, products, calendar)
+    elif args.ledger_command == "seed":
+        action = _seeder(args.count, args.start, products, calendar)
+    else:
+        action = _shower(args.msisdn, products, calendar)
+    return asyncio.run(_with_ledger(path, action))
+
+
+async def _with_ledger(path: str, action: Callable[[aiosqlite.Connection], Awaitable[int]]) -> int:
+    try:
+        db = await open_database(path)
+    except sqlite3.Error as exc:
+        return _fail(f"gateway: ledger {path}: {exc}", EXIT_REFUSED)
+    try:
+        return await action(db)
+    except ImportRejected as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return _fail(f"gateway: nothing was written ({len(exc.problems)} problem(s))", EXIT_REFUSED)
+    except UnknownSubscriber as exc:
+        return _fail(f"gateway: {exc} is not in the ledger", EXIT_REFUSED)
+    except sqlite3.Error as exc:  # e.g. locked by another writer for longer than busy_timeout
+        return _fail(f"gateway: ledger {path}: {exc}", EXIT_REFUSED)
+    finally:
+        await db.close()
+
+
+def _importer(
+    text: str, file: Path, products: Products, calendar: Calendar
+) -> Callable[[aiosqlite.Connection], Awaitable[int]]:
+    async def run(db: aiosqlite.Connection) -> int:
+        subscribers = parse_subscribers(text, products=products, today=calendar.today(SystemClock().now()))
+        count = await import_subscribers(db, subscribers)
+        print(f"imported {count} subscribers from {file}")
+        return EXIT_OK
+
+    return run
+
+
+def _seeder(
+    count: int | None, start: int, products: Products, calendar: Calendar
+) -> Callable[[aiosqlite.Connection], Awaitable[int]]:
+    """``--count N`` plain subscribers, else (``--demo``) the demo people."""
+
+    async def run(db: aiosqlite.Connection) -> int:
+        now = SystemClock().now()
+        began = time.perf_counter()
+        if count is None:
+            numbers = await seed_demo(db, now=now, products=products, calendar=calendar)
+            print(f"seeded {len(numbers)} demo subscribers ({', '.join(numbers[:2])}, ...) in {calendar.cycle(now)}")
+            return EXIT_OK
+        try:
+            seeded = await seed_bulk(db, count=count, now=now, products=products, calendar=calendar, start_msisdn=start)
+        except ValueError as exc:
+            return _fail(f"gateway: {exc}", EXIT_REFUSED)
+        last = start + seeded - 1
+        print(f"seeded {seeded} subscribers {start} to {last} in {time.perf_counter() - began:.1f} s")
+        return EXIT_OK
+
+    return run
+
+
+def _shower(msisdn: str, products: Products, calendar: Calendar) -> Callable[[aiosqlite.Connection], Awaitable[int]]:
+    async def run(db: aiosqlite.Connection) -> int:
+        ledger = Ledger(db, products=products, calendar=calendar)
+        print("\n".join(await describe(ledger, db, msisdn, now=SystemClock().now())))
+        return EXIT_OK
+
+    return run
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _fail(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
