@@ -150,6 +150,21 @@ async def open_database(path: str) -> aiosqlite.Connection:
     return db
 
 
+CHECKPOINT_INTERVAL = 1.0
+
+
+async def _checkpoint_periodically(path: str) -> None:
+    """Copy committed WAL pages back into the database file, beside the writer (PASSIVE never blocks it)."""
+    async with aiosqlite.connect(path) as db:
+        await db.execute("PRAGMA busy_timeout = 5000")
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL)
+            try:
+                await db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except aiosqlite.Error:
+                log.warning("checkpoint failed; will try again", exc_info=True)
+
+
 class Store:
     def __init__(self, db: aiosqlite.Connection, *, batch_max: int) -> None:
         self._db = db
@@ -158,6 +173,7 @@ class Store:
         self._committing: list[_Operation] = []
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
         self._next_mo = 1
         self._next_mt = 1
         self.commits = 0
@@ -165,7 +181,13 @@ class Store:
     @classmethod
     async def open(cls, path: str, *, batch_max: int = 512) -> Store:
         db = await open_database(path)
+        # Fold a large WAL left by an import or a seed back into the file now, not in the middle of traffic.
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # From here on the checkpoints (and their fsync) run on a connection of their own, so a commit
+        # never waits for one.
+        await db.execute("PRAGMA wal_autocheckpoint = 0")
         store = cls(db, batch_max=batch_max)
+        store._checkpointer = asyncio.create_task(_checkpoint_periodically(path))
         store._next_mo = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mo")
         store._next_mt = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mt")
         store._writer = asyncio.create_task(store._write_loop())
@@ -177,6 +199,9 @@ class Store:
             await asyncio.gather(*unfinished, return_exceptions=True)
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            await asyncio.gather(self._checkpointer, return_exceptions=True)
         await self._db.close()
 
     # --- writes -------------------------------------------------------------------------------

@@ -6,20 +6,22 @@ waits behind a group commit and never sees a transaction that is still open.
 
 from __future__ import annotations
 
-from datetime import date
-
 import aiosqlite
 
-from gateway.errors import UnknownSubscriber
 from gateway.ledger.calendar import Calendar
+from gateway.ledger.lookup import SubscriberLookup
 from gateway.ledger.models import Account, Bill, Payment, Subscriber, Subscription, Usage
 from gateway.ledger.products import Products
 from gateway.types import Fen
+
+READ_MMAP_BYTES = 1 << 30
+READ_CACHE_KIB = 65536
 
 
 class Ledger:
     def __init__(self, db: aiosqlite.Connection, *, products: Products, calendar: Calendar) -> None:
         self._db = db
+        self._lookup = SubscriberLookup(db)
         self.products = products
         self.calendar = calendar
 
@@ -28,6 +30,10 @@ class Ledger:
         db = await aiosqlite.connect(path)
         await db.execute("PRAGMA query_only = 1")
         await db.execute("PRAGMA busy_timeout = 5000")
+        # Look-ups by number touch a few pages of a large file at random: map the file and keep a large
+        # page cache, so a ledger of a million subscribers answers as fast as one of a thousand.
+        await db.execute(f"PRAGMA mmap_size = {READ_MMAP_BYTES}")
+        await db.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
         return cls(db, products=products, calendar=calendar)
 
     async def close(self) -> None:
@@ -35,32 +41,7 @@ class Ledger:
 
     async def subscriber(self, msisdn: str) -> tuple[Subscriber, Account]:
         """The subscriber and their account; UnknownSubscriber if the number is not ours."""
-        rows = await self._db.execute_fetchall(
-            "SELECT s.msisdn, s.name, s.brand, s.vip, s.plan, s.status, s.created_on,"
-            " a.cash, a.gift, a.gift_expires, a.credit_limit, a.valid_until, a.points"
-            " FROM subscriber s JOIN account a ON a.msisdn = s.msisdn WHERE s.msisdn = ?",
-            (msisdn,),
-        )
-        for r in rows:
-            subscriber = Subscriber(
-                msisdn=r[0],
-                name=r[1],
-                brand=r[2],
-                vip=r[3],
-                plan=r[4],
-                status=r[5],
-                created_on=date.fromisoformat(r[6]),
-            )
-            account = Account(
-                cash=Fen(r[7]),
-                gift=Fen(r[8]),
-                gift_expires=_day(r[9]),
-                credit_limit=Fen(r[10]),
-                valid_until=_day(r[11]),
-                points=r[12],
-            )
-            return subscriber, account
-        raise UnknownSubscriber(msisdn)
+        return await self._lookup.get(msisdn)
 
     async def usage(self, msisdn: str, cycle: str) -> dict[str, Usage]:
         rows = await self._db.execute_fetchall(
@@ -117,7 +98,3 @@ class Ledger:
             (msisdn, limit),
         )
         return [Payment(amount=Fen(r[0]), channel=r[1], paid_at=r[2]) for r in rows]
-
-
-def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
