@@ -168,9 +168,9 @@ async def current_plan(ctx: CommandContext) -> str:
     products = ctx.ledger.products
     plan = products.plans.get(subscriber.plan)
     name, fee = (plan.name, plan.monthly_fee_fen) if plan else (subscriber.plan, 0)
-    ordered = await _ordered(ctx)
+    ordered = await ordered_packages(ctx)
     if ordered:
-        items = [ctx.render("service_fee", name=n, fee=yuan(f)) for n, f in ordered]
+        items = [ctx.render("service_fee", name=p.name, fee=yuan(p.monthly_fee_fen)) for p in ordered]
         services = ctx.render("current_plan_services", items=ctx.render("list_separator").join(items))
     else:
         services = ctx.render("current_plan_no_services")
@@ -180,15 +180,23 @@ async def current_plan(ctx: CommandContext) -> str:
 async def ordered_services(ctx: CommandContext) -> str:
     """0000: a numbered list of ordered services with their fees."""
     await ctx.holder()
-    ordered = await _ordered(ctx)
+    ordered = await ordered_packages(ctx)
     if not ordered:
         return ctx.render("ordered_services_none")
-    items = [ctx.render("ordered_service", number=i, name=n, fee=yuan(f)) for i, (n, f) in enumerate(ordered, 1)]
+    return ordered_list(ctx, ordered)
+
+
+def ordered_list(ctx: CommandContext, ordered: list[Package]) -> str:
+    """The numbered list of 0000; the numbers are what the subscriber replies to cancel one."""
+    items = [
+        ctx.render("ordered_service", number=i, name=p.name, fee=yuan(p.monthly_fee_fen))
+        for i, p in enumerate(ordered, 1)
+    ]
     return ctx.render("ordered_services", items=ctx.render("item_separator").join(items))
 
 
-async def _ordered(ctx: CommandContext) -> list[tuple[str, int]]:
-    """(name, monthly fee) of the services still ordered (not cancelled), oldest first."""
+async def ordered_packages(ctx: CommandContext) -> list[Package]:
+    """The packages still ordered (not cancelled), oldest first."""
     products = ctx.ledger.products
     subscriptions = await ctx.ledger.subscriptions(ctx.msisdn, _cycle(ctx))
     ordered = []
@@ -197,5 +205,5 @@ async def _ordered(ctx: CommandContext) -> list[tuple[str, int]]:
             continue  # cancelled: runs to the end of the month, but is no longer ordered
         package = products.packages.get(s.product)
         if package is not None:
-            ordered.append((package.name, package.monthly_fee_fen))
+            ordered.append(package)
     return ordered

@@ -1,10 +1,16 @@
-"""Every command by the name catalogs use for it. Add a command here and name it in a catalog."""
+"""Every command by the name catalogs use for it. Add a command here and name it in a catalog.
+
+``COMMANDS`` answer from the ledger and change nothing. ``DIALOG_STARTERS`` begin a dialog (and may
+change the ledger later, in the dialog's transaction); ``CONTINUATIONS`` take a dialog's next reply, by
+dialog kind.
+"""
 
 from __future__ import annotations
 
-from commands import queries
+from commands import orders, queries
 from commands.context import Command
 from commands.help import help_answer
+from gateway.dialog.turn import Continuation, Starter
 
 COMMANDS: dict[str, Command] = {
     "help": help_answer,
@@ -18,3 +24,18 @@ COMMANDS: dict[str, Command] = {
     "current_plan": queries.current_plan,
     "ordered_services": queries.ordered_services,
 }
+
+DIALOG_STARTERS: dict[str, Starter] = {
+    "order": orders.order,
+    "cancel": orders.cancel,
+    "pick": orders.pick,
+}
+
+CONTINUATIONS: dict[str, Continuation] = {
+    "order": orders.confirmation,
+    "cancel": orders.confirmation,
+    "pick": orders.pick_reply,
+}
+
+KNOWN = set(COMMANDS) | set(DIALOG_STARTERS)
+"""Every name a catalog may use."""

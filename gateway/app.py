@@ -12,12 +12,14 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
-from commands.registry import COMMANDS
+from commands.registry import COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN
 from gateway.catalog import load_catalogs
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
+from gateway.dialog.engine import Dialogs
 from gateway.dispatch import Dispatcher
 from gateway.inbox import Inbox, expire_periodically
 from gateway.ledger.calendar import Calendar
@@ -25,13 +27,14 @@ from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
 from gateway.link import DeliverHandle, Link, LinkSettings
 from gateway.outbox import Addressing, Outbox
+from gateway.responder import Responder
 from gateway.router import Router
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.session import SessionConfig
 from gateway.smpp.text import Concat
 from gateway.store import Store
 from gateway.templates import Templates
-from gateway.types import InboundMessage, Reply
+from gateway.types import InboundMessage
 
 log = logging.getLogger("gateway")
 
@@ -46,14 +49,15 @@ class Gateway:
         self.clock = clock or SystemClock()
         g = config.gateway
         self.templates = Templates.load(config.resolve(g.templates))
-        self.catalogs = load_catalogs(config.resolve(g.catalogs), g.service_numbers, set(COMMANDS))
         self.products = Products.load(config.resolve(g.products))
+        self.catalogs = load_catalogs(config.resolve(g.catalogs), g.service_numbers, KNOWN, self.products)
         self.calendar = Calendar.named(g.timezone)
         self.link = Link(_link_settings(config), self)
         self.dispatcher = Dispatcher(self.answer)
         self.store: Store
         self.ledger: Ledger
         self.router: Router
+        self.responder: Responder
         self.inbox: Inbox
         self.outbox: Outbox
         self._tasks: list[asyncio.Task[None]] = []
@@ -66,6 +70,14 @@ class Gateway:
         self.ledger = await Ledger.open(path, products=self.products, calendar=self.calendar)
         self.router = Router(
             catalogs=self.catalogs, commands=COMMANDS, templates=self.templates, clock=self.clock, ledger=self.ledger
+        )
+        dialogs = Dialogs(
+            starters=DIALOG_STARTERS,
+            continuations=CONTINUATIONS,
+            commands=COMMANDS,
+            templates=self.templates,
+            clock=self.clock,
+            window=config.gateway.dialog_window,
         )
         self.inbox = Inbox(
             store=self.store,
@@ -84,10 +96,20 @@ class Gateway:
             concat=Concat(s.long_messages),
         )
         self.outbox = Outbox(store=self.store, link=self.link, clock=self.clock, addressing=addressing)
+        self.responder = Responder(
+            router=self.router,
+            dialogs=dialogs,
+            store=self.store,
+            outbox=self.outbox,
+            clock=self.clock,
+            templates=self.templates,
+        )
+        await self.responder.load()
         await self._recover()
         self._tasks = [
             asyncio.create_task(self.link.run()),
             asyncio.create_task(expire_periodically(self.inbox)),
+            asyncio.create_task(_every_second(self.responder.expire_dialogs)),
         ]
         log.info(
             "gateway started",
@@ -106,20 +128,7 @@ class Gateway:
             log.info("resuming after restart", extra={"unanswered_mos": len(unanswered), "queued_mts": len(queued)})
 
     async def answer(self, mo: InboundMessage) -> None:
-        """Run the MO's command and commit its reply together with the MO's 'answered' mark."""
-        try:
-            replies = await self.router.handle(mo)
-        except Exception:
-            log.exception("command failed", extra={"mo_id": mo.id})
-            replies = [
-                Reply(
-                    text=self.templates.render("system_error"),
-                    destination_addr=mo.source_addr,
-                    source_addr=mo.destination_addr,
-                )
-            ]
-        for mt in await self.store.finish_mo(mo, replies, now=self.clock.now()):
-            self.outbox.send(mt)
+        await self.responder.answer(mo)
 
     async def stop(self) -> None:
         """Stop taking MOs, finish what is in hand, drain the window, unbind, close the store."""
@@ -163,6 +172,15 @@ class Gateway:
 
     def bind_changed(self, bound: bool) -> None:
         log.info("link state", extra={"bound": bound})
+
+
+async def _every_second(job: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            await job()
+        except Exception:
+            log.exception("periodic job failed")
 
 
 def _on_signal(stop: asyncio.Event) -> None:

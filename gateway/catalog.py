@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.errors import ConfigError
+from gateway.ledger.products import Products
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -15,6 +16,8 @@ class CodeEntry:
     summary: str
     command: str
     aliases: tuple[str, ...] = ()
+    argument: str = ""  # e.g. the package an order code orders
+    listed: bool = True  # shown in the help answer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,8 +33,14 @@ class Catalog:
         return None
 
 
-def load_catalogs(folder: Path, service_numbers: list[str], known_commands: set[str]) -> dict[str, Catalog]:
-    """One catalog per configured service number; a missing or broken file stops start-up."""
+def load_catalogs(
+    folder: Path, service_numbers: list[str], known_commands: set[str], products: Products | None = None
+) -> dict[str, Catalog]:
+    """One catalog per configured service number; a missing or broken file stops start-up.
+
+    A catalog with ``product_codes = true`` also knows every order and cancel code of the products
+    (``KTGPRS10``, ``3041``, ``QXCL``...), unlisted in its help answer.
+    """
     catalogs = {}
     for number in service_numbers:
         path = folder / f"{number}.toml"
@@ -41,8 +50,23 @@ def load_catalogs(folder: Path, service_numbers: list[str], known_commands: set[
             raise ConfigError(f"gateway.service_numbers: no catalog {path} for service number {number}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"gateway.catalogs: {path} is not valid TOML: {exc}") from None
-        catalogs[number] = _catalog(path, number, raw, known_commands)
+        catalog = _catalog(path, number, raw, known_commands)
+        if raw.get("product_codes") and products is not None:
+            catalog = _with_product_codes(catalog, products)
+        catalogs[number] = catalog
     return catalogs
+
+
+def _with_product_codes(catalog: Catalog, products: Products) -> Catalog:
+    listed = {e.code for e in catalog.entries} | {a for e in catalog.entries for a in e.aliases}
+    extra = [
+        CodeEntry(code=code, summary="", command=command, argument=package.code, listed=False)
+        for package in products.packages.values()
+        for command, codes in (("order", package.order), ("cancel", package.cancel))
+        for code in codes
+        if code not in listed
+    ]
+    return Catalog(service_number=catalog.service_number, name=catalog.name, entries=catalog.entries + tuple(extra))
 
 
 def _catalog(path: Path, number: str, raw: dict[str, object], known_commands: set[str]) -> Catalog:
@@ -62,6 +86,7 @@ def _catalog(path: Path, number: str, raw: dict[str, object], known_commands: se
                 summary=str(item.get("summary", "")),
                 command=command,
                 aliases=tuple(str(a).upper() for a in item.get("aliases", [])),
+                argument=str(item.get("argument", "")),
             )
         )
     return Catalog(service_number=number, name=str(raw.get("name", number)), entries=tuple(entries))

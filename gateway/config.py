@@ -102,6 +102,7 @@ class GatewaySection:
     templates: str = key("config/templates/zh-CN.toml", not_empty)
     products: str = key("config/products.toml", not_empty)
     reassembly_timeout: float = key(60.0, between(1, 86400))
+    dialog_window: float = key(1800.0, between(10, 86400))
     timezone: str = key("Asia/Shanghai", known_zone)
     shutdown_timeout: float = key(10.0, between(0, 600))
 

@@ -63,3 +63,24 @@ class ImportRejected(LedgerError):
         count = len(problems)
         super().__init__(f"{count} problem{'s' if count != 1 else ''}: " + "; ".join(problems[:3]))
         self.problems = problems
+
+
+class SubscriberSuspended(LedgerError):
+    """The number is suspended (停机): it may query and pay, not order."""
+
+
+class InsufficientFunds(LedgerError):
+    """The available balance does not cover a charge; ``shortfall`` fen are missing."""
+
+    def __init__(self, msisdn: str, *, shortfall: int, available: int) -> None:
+        super().__init__(f"{msisdn}: {shortfall} fen short")
+        self.shortfall = shortfall
+        self.available = available
+
+
+class AlreadySubscribed(LedgerError):
+    """The subscriber already has this package."""
+
+
+class NotSubscribed(LedgerError):
+    """The subscriber does not have this package (or has already cancelled it)."""

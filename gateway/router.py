@@ -1,13 +1,15 @@
-"""MO → reply: pick the service number's catalog, find the command for the code, run it."""
+"""MO → command: pick the service number's catalog, find the entry for the code, build the context."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from commands.context import Command, CommandContext
 from commands.normalize import normalize
-from gateway.catalog import Catalog
+from gateway.catalog import Catalog, CodeEntry
 from gateway.clock import Clock
+from gateway.dialog.machines import YES
 from gateway.errors import LedgerError, SubscriberTerminated, UnknownSubscriber
 from gateway.ledger.reads import Ledger
 from gateway.templates import Templates
@@ -20,6 +22,15 @@ REFUSALS: dict[type[LedgerError], str] = {
     UnknownSubscriber: "not_a_subscriber",
     SubscriberTerminated: "subscriber_terminated",
 }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    """Where an MO goes: its catalog, the entry its code names (None: not a code), and its context."""
+
+    catalog: Catalog
+    entry: CodeEntry | None
+    ctx: CommandContext
 
 
 class Router:
@@ -38,25 +49,16 @@ class Router:
         self.clock = clock
         self.ledger = ledger
 
-    async def handle(self, mo: InboundMessage) -> list[Reply]:
-        """The replies to one MO; none for a service number we do not serve."""
+    def route(self, mo: InboundMessage) -> Route | None:
+        """None for a service number we do not serve (logged: such an MO gets no answer)."""
         catalog = self.catalogs.get(mo.destination_addr)
         if catalog is None:
             log.warning(
                 "mo for a service number we do not serve",
                 extra={"mo_id": mo.id, "service_number": mo.destination_addr},
             )
-            return []
-        if not mo.complete:
-            text = self.templates.render("incomplete_message")
-        else:
-            text = await self._run(mo, catalog)
-        return [Reply(text=text, destination_addr=mo.source_addr, source_addr=mo.destination_addr)]
-
-    async def _run(self, mo: InboundMessage, catalog: Catalog) -> str:
+            return None
         code = normalize(mo.text)
-        entry = catalog.lookup(code)
-        command = self.commands[entry.command if entry else "help"]
         ctx = CommandContext(
             msisdn=mo.source_addr,
             catalog=catalog,
@@ -65,10 +67,24 @@ class Router:
             clock=self.clock,
             ledger=self.ledger,
         )
+        return Route(catalog=catalog, entry=catalog.lookup(code), ctx=ctx)
+
+    def reply(self, mo: InboundMessage, text: str) -> Reply:
+        return Reply(text=text, destination_addr=mo.source_addr, source_addr=mo.destination_addr)
+
+    async def answer(self, route: Route) -> str:
+        """Run a query command (or help) for the route; refusals become their own answers."""
+        entry = route.entry
+        if entry is None and route.ctx.text in YES:
+            return self.templates.render("nothing_to_confirm")  # a late or stray 是/Y: say so, not the help
+        command = self.commands[entry.command if entry is not None and entry.command in self.commands else "help"]
         try:
-            return await command(ctx)
+            return await command(route.ctx)
         except LedgerError as refusal:
-            template = REFUSALS.get(type(refusal))
-            if template is None:
-                raise
-            return self.templates.render(template)
+            return self.refusal(refusal)
+
+    def refusal(self, refusal: LedgerError) -> str:
+        template = REFUSALS.get(type(refusal))
+        if template is None:
+            raise refusal
+        return self.templates.render(template)

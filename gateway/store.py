@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,10 +112,49 @@ class StoredPart:
     received_at: float
 
 
+Rows = list[tuple[str, tuple[Any, ...]]]
+Work = Callable[["Tx"], Awaitable[Any]]
+
+
 @dataclass(slots=True)
 class _Operation:
-    rows: list[tuple[str, tuple[Any, ...]]]
+    """Rows for the fixed statements, or a piece of work that runs inside the batch's transaction."""
+
+    rows: Rows
+    work: Work | None = None
+    result: Any = None
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Tx:
+    """What a piece of work sees of the transaction it runs in (see :meth:`Store.transact`)."""
+
+    def __init__(self, store: Store, db: aiosqlite.Connection) -> None:
+        self._store = store
+        self._db = db
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        async with self._db.execute(sql, params) as cursor:
+            return int(cursor.rowcount)
+
+    async def finish_mo(self, mo: InboundMessage, replies: Sequence[Reply], *, now: float) -> list[OutboundMessage]:
+        """Mark the MO handled and put its replies in the outbox, as part of this transaction."""
+        rows, outbound = self._store.finish_rows(mo, replies, now=now)
+        for name, params in rows:
+            await self._db.execute(_STATEMENTS[name], params)
+        return outbound
+
+    async def queue_mt(self, reply: Reply, *, now: float) -> OutboundMessage:
+        """An MT that answers no MO (a dialog's expiry notice), as part of this transaction."""
+        mt = self._store.new_mt(reply)
+        await self._db.execute(
+            _STATEMENTS["insert_mt"], (mt.id, None, mt.source_addr, mt.destination_addr, mt.text, now)
+        )
+        return mt
 
 
 def message_id_keys(message_id: str) -> tuple[str, str, str]:
@@ -265,20 +304,38 @@ class Store:
 
     async def finish_mo(self, mo: InboundMessage, replies: Sequence[Reply], *, now: float) -> list[OutboundMessage]:
         """Mark the MO handled and put its replies in the outbox, in one commit."""
-        outbound = []
-        rows: list[tuple[str, tuple[Any, ...]]] = [("finish_mo", ("answered" if replies else "ignored", now, mo.id))]
-        for reply in replies:
-            mt = OutboundMessage(
-                id=self._next_mt,
-                source_addr=reply.source_addr,
-                destination_addr=reply.destination_addr,
-                text=reply.text,
-            )
-            self._next_mt += 1
-            rows.append(("insert_mt", (mt.id, mo.id, mt.source_addr, mt.destination_addr, mt.text, now)))
-            outbound.append(mt)
+        rows, outbound = self.finish_rows(mo, replies, now=now)
         await self._apply(rows)
         return outbound
+
+    async def transact(self, work: Work) -> Any:
+        """Run ``work(tx)`` inside the next group commit and return what it returns.
+
+        The work reads and writes through ``tx`` on the writer's connection, under a savepoint: if it
+        raises, its writes are undone, the exception reaches the caller, and the rest of the batch
+        commits. Keep it short: the batch waits for it.
+        """
+        operation = _Operation([], work=work)
+        self._waiting.append(operation)
+        self._wakeup.set()
+        await operation.done
+        return operation.result
+
+    def new_mt(self, reply: Reply) -> OutboundMessage:
+        mt = OutboundMessage(
+            id=self._next_mt, source_addr=reply.source_addr, destination_addr=reply.destination_addr, text=reply.text
+        )
+        self._next_mt += 1
+        return mt
+
+    def finish_rows(
+        self, mo: InboundMessage, replies: Sequence[Reply], *, now: float
+    ) -> tuple[Rows, list[OutboundMessage]]:
+        """The rows that mark ``mo`` handled and queue its replies (their outbox ids are taken here)."""
+        outbound = [self.new_mt(reply) for reply in replies]
+        rows: Rows = [("finish_mo", ("answered" if replies else "ignored", now, mo.id))]
+        rows += [("insert_mt", (mt.id, mo.id, mt.source_addr, mt.destination_addr, mt.text, now)) for mt in outbound]
+        return rows, outbound
 
     async def mt_sent(self, mt_id: int, message_ids: Iterable[str], *, now: float) -> None:
         rows: list[tuple[str, tuple[Any, ...]]] = [("mt_done", ("sent", now, 0, mt_id))]
@@ -363,10 +420,15 @@ class Store:
             for name, params in operation.rows:
                 by_statement.setdefault(name, []).append(params)
         try:
+            if not self._db.in_transaction:
+                await self._db.execute("BEGIN")
             for name, sql in _STATEMENTS.items():
                 params_list = by_statement.get(name)
                 if params_list:
                     await self._db.executemany(sql, params_list)
+            for operation in batch:
+                if operation.work is not None:
+                    await self._run_work(operation)
             await self._db.commit()
         except Exception as exc:  # every waiter learns of the failure; the writer goes on
             log.exception("commit failed")
@@ -380,6 +442,17 @@ class Store:
         for operation in batch:
             if not operation.done.done():
                 operation.done.set_result(None)
+
+    async def _run_work(self, operation: _Operation) -> None:
+        assert operation.work is not None
+        await self._db.execute("SAVEPOINT work")
+        try:
+            operation.result = await operation.work(Tx(self, self._db))
+        except Exception as exc:
+            await self._db.execute("ROLLBACK TO work")
+            operation.done.set_exception(exc)
+        finally:
+            await self._db.execute("RELEASE work")
 
     async def _scalar(self, sql: str) -> int:
         async with self._db.execute(sql) as cursor:

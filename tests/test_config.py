@@ -125,6 +125,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "gateway.catalogs": ("/etc/gateway/catalogs", "/etc/gateway/catalogs"),
     "gateway.templates": ("/etc/gateway/zh-CN.toml", "/etc/gateway/zh-CN.toml"),
     "gateway.products": ("/etc/gateway/products.toml", "/etc/gateway/products.toml"),
+    "gateway.dialog_window": ("600", 600.0),
     "gateway.reassembly_timeout": ("120", 120.0),
     "gateway.timezone": ("UTC", "UTC"),
     "gateway.shutdown_timeout": ("0", 0.0),

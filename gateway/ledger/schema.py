@@ -69,6 +69,21 @@ CREATE TABLE IF NOT EXISTS payment (
     paid_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS payment_by_msisdn ON payment (msisdn, paid_at);
+-- Dialogs (gateway/dialog/): one pending dialog at most per subscriber and service number.
+CREATE TABLE IF NOT EXISTS dialog (
+    msisdn TEXT NOT NULL,
+    service_number TEXT NOT NULL,
+    kind TEXT NOT NULL,            -- order | cancel | pick | password_change | password_reset
+    state TEXT NOT NULL,           -- the machine's state
+    data TEXT NOT NULL,            -- JSON: what the next step needs (never a password or ID in clear)
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (msisdn, service_number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS password_failure (
+    msisdn TEXT NOT NULL,
+    failed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS password_failure_by_msisdn ON password_failure (msisdn, failed_at);
 """
 
 CHARGE_CATEGORIES = ("plan", "vas", "voice", "sms", "mms", "data")

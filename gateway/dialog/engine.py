@@ -1,0 +1,142 @@
+"""Runs an MO that starts, continues or interrupts a dialog, inside one transaction with its answer.
+
+The gateway sends an MO here (instead of the plain query path) when the subscriber has a dialog pending
+on that service number, or when the code starts one (KT…, QX…, 0000, 0, 502, 503). Everything the MO
+causes (ledger change, dialog transition, answer in the outbox) commits together, or none of it does.
+An index of pending dialogs in memory (loaded at start, changed only after a commit) makes that choice
+without a query, and tells the expiry sweep when there is something to expire.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from commands.context import Command, CommandContext
+from gateway.catalog import CodeEntry
+from gateway.clock import Clock
+from gateway.dialog import records
+from gateway.dialog.machines import MACHINES
+from gateway.dialog.records import DialogRecord
+from gateway.dialog.turn import Continuation, Starter, Step, Turn
+from gateway.store import Tx
+from gateway.templates import Templates
+from gateway.types import OutboundMessage
+from gateway.types import Reply as Answer
+
+log = logging.getLogger("gateway.dialog")
+
+Key = tuple[str, str]  # (msisdn, service number)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """The answer text, and how the pending-dialog index changes once it is committed."""
+
+    text: str
+    pending: tuple[Key, float | None]  # the key and its new expiry (None: no dialog pending)
+
+
+class Dialogs:
+    def __init__(
+        self,
+        *,
+        starters: dict[str, Starter],
+        continuations: dict[str, Continuation],
+        commands: dict[str, Command],
+        templates: Templates,
+        clock: Clock,
+        window: float,
+    ) -> None:
+        self._starters = starters
+        self._continuations = continuations
+        self._commands = commands
+        self._templates = templates
+        self._clock = clock
+        self._window = window
+        self._pending: dict[Key, float] = {}
+
+    # --- the index ------------------------------------------------------------------------------
+
+    async def load(self, tx: Tx) -> None:
+        self._pending = {(m, s): expires for m, s, expires in await records.all_pending(tx)}
+
+    def involved(self, key: Key, entry: CodeEntry | None) -> bool:
+        """Whether this MO must go through a dialog transaction."""
+        return key in self._pending or (entry is not None and entry.command in self._starters)
+
+    def settle(self, outcome: Outcome) -> None:
+        """Apply a committed outcome to the index."""
+        key, expires = outcome.pending
+        if expires is None:
+            self._pending.pop(key, None)
+        else:
+            self._pending[key] = expires
+
+    def due(self, now: float) -> bool:
+        return any(expires <= now for expires in self._pending.values())
+
+    # --- one MO ---------------------------------------------------------------------------------
+
+    async def handle(self, tx: Tx, ctx: CommandContext, entry: CodeEntry | None) -> Outcome:
+        now = self._clock.now()
+        turn = Turn(ctx=ctx, tx=tx, now=now, window=self._window)
+        key = (ctx.msisdn, ctx.catalog.service_number)
+        record = await records.load(tx, *key)
+        note = ""
+        if record is not None and (entry is None or _answers(record, ctx.text)):
+            step = await self._continuations[record.kind](turn, record)
+        else:
+            if record is not None and record.expires_at > now:  # a new command while a dialog waits: it ends
+                note = self._templates.render("dialog_interrupted", what=_what(self._templates, record))
+            step = await self._start(turn, entry)
+        await self._store(tx, key, step)
+        expires = step.dialog.expires_at if step.dialog is not None else None
+        return Outcome(text=step.text + note, pending=(key, expires))
+
+    async def _start(self, turn: Turn, entry: CodeEntry | None) -> Step:
+        if entry is not None and entry.command in self._starters:
+            return await self._starters[entry.command](turn, entry.argument)
+        command = self._commands[entry.command if entry is not None else "help"]
+        return Step(text=await command(turn.ctx))
+
+    async def _store(self, tx: Tx, key: Key, step: Step) -> None:
+        if step.dialog is None:
+            await records.delete(tx, *key)
+        else:
+            await records.save(tx, step.dialog)
+
+    # --- expiry -----------------------------------------------------------------------------------
+
+    async def expire(
+        self, tx: Tx, answer: Callable[[DialogRecord, str], Answer]
+    ) -> list[tuple[OutboundMessage, Outcome]]:
+        """End every dialog whose window has passed, each with its short notice queued in the outbox."""
+        now = self._clock.now()
+        done = []
+        for msisdn, service_number, expires in await records.all_pending(tx):
+            if expires > now:
+                continue
+            record = await records.load(tx, msisdn, service_number)
+            if record is None:
+                continue
+            MACHINES[record.kind](model=record).send("expire")
+            text = self._templates.render(f"{record.kind}_expired", name=record.data.get("name", ""))
+            await records.delete(tx, msisdn, service_number)
+            mt = await tx.queue_mt(answer(record, text), now=now)
+            done.append((mt, Outcome(text=text, pending=((msisdn, service_number), None))))
+        return done
+
+
+def _answers(record: DialogRecord, text: str) -> bool:
+    """Whether a text that is also a command code is this dialog's answer rather than a new command."""
+    if record.kind == "pick":
+        return text.isdigit() and len(text) <= 2  # "0" and list numbers
+    if record.kind in ("password_change", "password_reset"):
+        return len(text) >= 6  # passwords and ID numbers; codes are shorter
+    return False
+
+
+def _what(templates: Templates, record: DialogRecord) -> str:
+    return templates.render(f"dialog_kind_{record.kind}", name=record.data.get("name", ""))

@@ -1,0 +1,163 @@
+"""The dialog machines. Each decides the next state from the reply and facts the caller gathered.
+
+They do no I/O: the engine reads what a guard needs (is the old password right? is the subscriber locked
+out?) before sending the event, and acts on the state the machine lands in. The model is a
+:class:`~gateway.dialog.records.DialogRecord`; its ``state`` field is the machine's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from statemachine import State, StateMachine
+
+YES = frozenset({"是", "Y", "确认", "YES"})  # input is upper-cased by the normaliser, so "y" arrives as "Y"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply:
+    """One subscriber reply as the machines see it, with the facts the engine looked up for it."""
+
+    text: str  # normalised
+    now: float
+    number_count: int = 0  # pick: how many items the list has
+    password_ok: bool = False  # password change: the old password (or, for a reset, the ID number) matched
+    locked: bool = False  # the subscriber is (now) locked out of the password functions
+    rule_problem: str | None = None  # password: the rule the new password breaks, if any
+    repeat_ok: bool = False  # password: the repeat equals the new password
+
+
+class _Guards:
+    """Guards shared by the machines. ``model`` is the DialogRecord."""
+
+    model: object
+
+    def past_deadline(self, reply: Reply) -> bool:
+        return bool(reply.now >= self.model.expires_at)  # type: ignore[attr-defined]
+
+
+class Confirmation(StateMachine, _Guards):
+    """Order or cancel with a second confirmation: reply 是/Y within the window, anything else declines."""
+
+    pending = State(initial=True)
+    confirmed = State(final=True)
+    declined = State(final=True)
+    expired = State(final=True)
+
+    reply = pending.to(expired, cond="past_deadline") | pending.to(confirmed, cond="is_yes") | pending.to(declined)
+    expire = pending.to(expired)
+
+    def is_yes(self, reply: Reply) -> bool:
+        return reply.text in YES
+
+
+class ServicePick(StateMachine, _Guards):
+    """After 0000: reply the number of a service to cancel; one wrong number is asked again, two give up."""
+
+    listing = State(initial=True)
+    reasking = State()
+    picked = State(final=True)
+    gave_up = State(final=True)
+    expired = State(final=True)
+
+    reply = (
+        listing.to(expired, cond="past_deadline")
+        | reasking.to(expired, cond="past_deadline")
+        | listing.to(listing, cond="is_zero")
+        | reasking.to(reasking, cond="is_zero")
+        | listing.to(picked, cond="in_range")
+        | reasking.to(picked, cond="in_range")
+        | listing.to(reasking)
+        | reasking.to(gave_up)
+    )
+    expire = listing.to(expired) | reasking.to(expired)
+
+    def is_zero(self, reply: Reply) -> bool:
+        return reply.text == "0"  # "0" (退订) after the list: ask for the number
+
+    def in_range(self, reply: Reply) -> bool:
+        return reply.text.isdigit() and 1 <= int(reply.text) <= reply.number_count
+
+
+class PasswordChange(StateMachine, _Guards):
+    """502: old password → new password → the new one again."""
+
+    old = State(initial=True)
+    new = State()
+    repeat = State()
+    changed = State(final=True)
+    locked = State(final=True)
+    expired = State(final=True)
+
+    reply = (
+        old.to(expired, cond="past_deadline")
+        | new.to(expired, cond="past_deadline")
+        | repeat.to(expired, cond="past_deadline")
+        | old.to(locked, cond="is_locked")
+        | old.to(new, cond="password_ok")
+        | old.to(old)
+        | new.to(repeat, cond="acceptable")
+        | new.to(new)
+        | repeat.to(changed, cond="repeat_ok")
+        | repeat.to(new)
+    )
+    expire = old.to(expired) | new.to(expired) | repeat.to(expired)
+
+    def is_locked(self, reply: Reply) -> bool:
+        return reply.locked
+
+    def password_ok(self, reply: Reply) -> bool:
+        return reply.password_ok
+
+    def acceptable(self, reply: Reply) -> bool:
+        return reply.rule_problem is None
+
+    def repeat_ok(self, reply: Reply) -> bool:
+        return reply.repeat_ok
+
+
+class PasswordReset(StateMachine, _Guards):
+    """503: ID number → new password → the new one again."""
+
+    identity = State(initial=True)
+    new = State()
+    repeat = State()
+    changed = State(final=True)
+    locked = State(final=True)
+    expired = State(final=True)
+
+    reply = (
+        identity.to(expired, cond="past_deadline")
+        | new.to(expired, cond="past_deadline")
+        | repeat.to(expired, cond="past_deadline")
+        | identity.to(locked, cond="is_locked")
+        | identity.to(new, cond="password_ok")
+        | identity.to(identity)
+        | new.to(repeat, cond="acceptable")
+        | new.to(new)
+        | repeat.to(changed, cond="repeat_ok")
+        | repeat.to(new)
+    )
+    expire = identity.to(expired) | new.to(expired) | repeat.to(expired)
+
+    def is_locked(self, reply: Reply) -> bool:
+        return reply.locked
+
+    def password_ok(self, reply: Reply) -> bool:
+        return reply.password_ok
+
+    def acceptable(self, reply: Reply) -> bool:
+        return reply.rule_problem is None
+
+    def repeat_ok(self, reply: Reply) -> bool:
+        return reply.repeat_ok
+
+
+MACHINES: dict[str, type[StateMachine]] = {
+    "order": Confirmation,
+    "cancel": Confirmation,
+    "pick": ServicePick,
+    "password_change": PasswordChange,
+    "password_reset": PasswordReset,
+}
+"""Each dialog kind and its machine."""

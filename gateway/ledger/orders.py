@@ -1,0 +1,138 @@
+"""Ordering and cancelling packages, inside a transaction: the charge, the fee line, the subscription.
+
+Run through :meth:`gateway.store.Store.transact`, so the ledger change commits together with the
+dialog's transition and the answer in the outbox, or not at all. Money is drawn from the gift book first
+(while it is valid), then from cash; cash may go below zero only as far as the credit limit allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from gateway.errors import AlreadySubscribed, InsufficientFunds, NotSubscribed, SubscriberSuspended, UnknownSubscriber
+from gateway.ledger.calendar import Calendar
+from gateway.ledger.data import prorated
+from gateway.ledger.models import Account
+from gateway.ledger.products import Package
+from gateway.store import Tx
+from gateway.types import Fen
+
+_FEE_CATEGORY = {"data": "data", "sms": "sms", "vas": "vas"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quote:
+    """What ordering ``package`` now costs and gives for the rest of this month."""
+
+    fee: Fen
+    quota_kb: int
+    quota_sms: int
+    prorated: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Charged:
+    fee: Fen
+    from_gift: Fen
+    from_cash: Fen
+    balance: Fen  # cash + valid gift after the charge
+    reinstated: bool = False  # a cancelled package still running this month was simply kept on
+
+
+def quote(package: Package, now: float, calendar: Calendar) -> Quote:
+    cycle = calendar.cycle(now)
+    fee = prorated(package.monthly_fee_fen, now, cycle, calendar)
+    return Quote(
+        fee=Fen(fee),
+        quota_kb=prorated(package.quota_kb, now, cycle, calendar),
+        quota_sms=prorated(package.quota_sms, now, cycle, calendar),
+        prorated=fee != package.monthly_fee_fen,
+    )
+
+
+async def account_in(tx: Tx, msisdn: str) -> tuple[str, Account]:
+    """The subscriber's status and account as this transaction sees them."""
+    rows = await tx.fetch(
+        "SELECT s.status, a.cash, a.gift, a.gift_expires, a.credit_limit, a.valid_until, a.points"
+        " FROM subscriber s JOIN account a ON a.msisdn = s.msisdn WHERE s.msisdn = ?",
+        (msisdn,),
+    )
+    for r in rows:
+        account = Account(
+            cash=Fen(r[1]),
+            gift=Fen(r[2]),
+            gift_expires=_day(r[3]),
+            credit_limit=Fen(r[4]),
+            valid_until=_day(r[5]),
+            points=r[6],
+        )
+        return r[0], account
+    raise UnknownSubscriber(msisdn)
+
+
+async def subscription_id(tx: Tx, msisdn: str, product: str) -> int | None:
+    """The running, not yet cancelled subscription to ``product``, if any."""
+    rows = await tx.fetch(
+        "SELECT id FROM subscription WHERE msisdn = ? AND product = ? AND ends_at IS NULL ORDER BY id LIMIT 1",
+        (msisdn, product),
+    )
+    return rows[0][0] if rows else None
+
+
+async def order(tx: Tx, msisdn: str, package: Package, *, now: float, calendar: Calendar) -> Charged:
+    """Charge this month's (prorated) fee and start the subscription; nothing changes if a check fails."""
+    status, account = await account_in(tx, msisdn)
+    if status == "suspended":
+        raise SubscriberSuspended(msisdn)
+    if await subscription_id(tx, msisdn, package.code) is not None:
+        raise AlreadySubscribed(msisdn)
+    today = calendar.today(now)
+    if await _reinstate(tx, msisdn, package.code, now):
+        balance = account.balance_on(today)
+        return Charged(fee=Fen(0), from_gift=Fen(0), from_cash=Fen(0), balance=balance, reinstated=True)
+    fee = quote(package, now, calendar).fee
+    gift = account.gift_on(today)
+    available = account.available_on(today)
+    if fee > available:
+        raise InsufficientFunds(msisdn, shortfall=fee - available, available=available)
+    from_gift = min(gift, fee)
+    from_cash = fee - from_gift
+    changed = await tx.execute(
+        "UPDATE account SET gift = gift - ?, cash = cash - ? WHERE msisdn = ? AND gift = ? AND cash = ?",
+        (from_gift, from_cash, msisdn, account.gift, account.cash),
+    )
+    assert changed == 1, "account changed under a running transaction"
+    await tx.execute(
+        "INSERT INTO fee (msisdn, cycle, category, product, amount, charged_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (msisdn, calendar.cycle(now), _FEE_CATEGORY[package.kind], package.code, fee, now),
+    )
+    await tx.execute(
+        "INSERT INTO subscription (msisdn, product, started_at) VALUES (?, ?, ?)", (msisdn, package.code, now)
+    )
+    after = Fen(account.balance_on(today) - fee)
+    return Charged(fee=fee, from_gift=Fen(from_gift), from_cash=Fen(from_cash), balance=after)
+
+
+async def _reinstate(tx: Tx, msisdn: str, product: str, now: float) -> bool:
+    """Re-ordering a package cancelled this month (paid, running to the month's end) keeps it on, free."""
+    changed = await tx.execute(
+        "UPDATE subscription SET ends_at = NULL WHERE id = (SELECT id FROM subscription"
+        " WHERE msisdn = ? AND product = ? AND ends_at > ? ORDER BY id DESC LIMIT 1)",
+        (msisdn, product, now),
+    )
+    return changed == 1
+
+
+async def cancel(tx: Tx, msisdn: str, package: Package, *, now: float, calendar: Calendar) -> date:
+    """End the subscription at the end of this month; the last day it runs."""
+    found = await subscription_id(tx, msisdn, package.code)
+    if found is None:
+        raise NotSubscribed(msisdn)
+    month_end = calendar.cycle_end(calendar.cycle(now))
+    await tx.execute("UPDATE subscription SET ends_at = ? WHERE id = ?", (month_end, found))
+    return calendar.today(month_end - 1)
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None

@@ -1,0 +1,91 @@
+"""Stored MO → committed answer: the plain query path, or a dialog's transaction.
+
+Follow one MO: :meth:`Router.route` finds its catalog entry; an MO that starts or continues a dialog is
+answered by :meth:`Dialogs.handle` inside :meth:`Store.transact`, so its ledger change, the dialog's
+transition and the answer commit together; any other MO is answered by its query command and committed
+with :meth:`Store.finish_mo`. Either way the new outbox rows go to :class:`Outbox`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gateway.clock import Clock
+from gateway.dialog.engine import Dialogs, Outcome
+from gateway.dialog.records import DialogRecord
+from gateway.errors import LedgerError
+from gateway.outbox import Outbox
+from gateway.router import Route, Router
+from gateway.store import Store, Tx
+from gateway.templates import Templates
+from gateway.types import InboundMessage, OutboundMessage, Reply
+
+log = logging.getLogger("gateway.responder")
+
+
+class Responder:
+    def __init__(
+        self, *, router: Router, dialogs: Dialogs, store: Store, outbox: Outbox, clock: Clock, templates: Templates
+    ) -> None:
+        self._router = router
+        self._dialogs = dialogs
+        self._store = store
+        self._outbox = outbox
+        self._clock = clock
+        self._templates = templates
+
+    async def answer(self, mo: InboundMessage) -> None:
+        """Answer one stored MO exactly once (the dispatcher calls this, one MO per subscriber at a time)."""
+        try:
+            outbound = await self._answer(mo)
+        except Exception:
+            log.exception("command failed", extra={"mo_id": mo.id})
+            text = self._templates.render("system_error")
+            outbound = await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
+        for mt in outbound:
+            self._outbox.send(mt)
+
+    async def _answer(self, mo: InboundMessage) -> list[OutboundMessage]:
+        route = self._router.route(mo)
+        if route is None:
+            return await self._store.finish_mo(mo, [], now=self._clock.now())
+        if not mo.complete:
+            text = self._templates.render("incomplete_message")
+        elif self._dialogs.involved((mo.source_addr, mo.destination_addr), route.entry):
+            return await self._in_dialog(mo, route)
+        else:
+            text = await self._router.answer(route)
+        return await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
+
+    async def _in_dialog(self, mo: InboundMessage, route: Route) -> list[OutboundMessage]:
+        async def work(tx: Tx) -> tuple[Outcome, list[OutboundMessage]]:
+            outcome = await self._dialogs.handle(tx, route.ctx, route.entry)
+            outbound = await tx.finish_mo(mo, [self._router.reply(mo, outcome.text)], now=self._clock.now())
+            return outcome, outbound
+
+        try:
+            outcome, outbound = await self._store.transact(work)
+        except LedgerError as refusal:  # e.g. not a subscriber: nothing was written, answer it plainly
+            text = self._router.refusal(refusal)
+            return await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
+        self._dialogs.settle(outcome)
+        return list(outbound)
+
+    async def expire_dialogs(self) -> None:
+        """Send the short notice of every dialog whose window has passed, and end it."""
+        if not self._dialogs.due(self._clock.now()):
+            return
+
+        def notice(record: DialogRecord, text: str) -> Reply:
+            return Reply(text=text, destination_addr=record.msisdn, source_addr=record.service_number)
+
+        async def work(tx: Tx) -> Any:
+            return await self._dialogs.expire(tx, notice)
+
+        for mt, outcome in await self._store.transact(work):
+            self._dialogs.settle(outcome)
+            self._outbox.send(mt)
+
+    async def load(self) -> None:
+        await self._store.transact(self._dialogs.load)
