@@ -27,6 +27,7 @@ from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
 from gateway.link import DeliverHandle, Link, LinkSettings
 from gateway.outbox import Addressing, Outbox
+from gateway.ratelimit import RateLimiter
 from gateway.responder import Responder
 from gateway.router import Router
 from gateway.smpp.codec import ShortMessage
@@ -85,6 +86,7 @@ class Gateway:
             answer=self.link.answer_deliver,
             dispatch=self.dispatcher.put,
             reassembly_timeout=config.gateway.reassembly_timeout,
+            redelivery_window=config.gateway.redelivery_window,
         )
         s = config.smpp
         addressing = Addressing(
@@ -103,6 +105,9 @@ class Gateway:
             outbox=self.outbox,
             clock=self.clock,
             templates=self.templates,
+            limiter=RateLimiter(
+                [(config.gateway.rate_limit_per_minute, 60.0), (config.gateway.rate_limit_per_hour, 3600.0)]
+            ),
         )
         await self.responder.load()
         await self._recover()
@@ -169,6 +174,9 @@ class Gateway:
 
     def submit_failed(self, ref: int, command_status: int) -> None:
         self.outbox.submit_failed(ref, command_status)
+
+    def acks_uncertain(self, tokens: list[object]) -> None:
+        self.inbox.acks_uncertain(tokens)
 
     def bind_changed(self, bound: bool) -> None:
         log.info("link state", extra={"bound": bound})

@@ -103,6 +103,9 @@ class GatewaySection:
     products: str = key("config/products.toml", not_empty)
     reassembly_timeout: float = key(60.0, between(1, 86400))
     dialog_window: float = key(1800.0, between(10, 86400))
+    redelivery_window: float = key(120.0, between(1, 86400))
+    rate_limit_per_minute: int = key(20, between(0, 100000))
+    rate_limit_per_hour: int = key(200, between(0, 1000000))
     timezone: str = key("Asia/Shanghai", known_zone)
     shutdown_timeout: float = key(10.0, between(0, 600))
 

@@ -26,6 +26,7 @@ from gateway.types import InboundMessage
 log = logging.getLogger("gateway.inbox")
 
 PartKey = tuple[str, str, int, int]  # source_addr, destination_addr, reference, total
+MoKey = tuple[str, str, str]  # source_addr, destination_addr, text
 
 
 @dataclass(slots=True)
@@ -40,9 +41,10 @@ class Inbox:
         *,
         store: Store,
         clock: Clock,
-        answer: Callable[[DeliverHandle, int], None],
+        answer: Callable[[DeliverHandle, int, object], None],
         dispatch: Callable[[InboundMessage], None],
         reassembly_timeout: float,
+        redelivery_window: float = 120.0,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -51,19 +53,40 @@ class Inbox:
         self._timeout = reassembly_timeout
         self._partials: dict[PartKey, _Partial] = {}
         self._joined: dict[PartKey, float] = {}  # recently joined sets: a late copy of a part is dropped
+        # MOs whose deliver_sm_resp may not have reached the SMSC, by content, with when that became so:
+        # the same content again within the window is the SMSC delivering it again, not a new message.
+        self._uncertain: dict[MoKey, float] = {}
+        self._redelivery_window = redelivery_window
+        self.deduplicated = 0
         self._tasks = Background("inbox")
         self.accepting = True
         self.received = 0
         self.receipts = 0
 
     async def recover(self) -> None:
-        """Reload the parts stored before a restart."""
+        """Reload the parts stored before a restart; the last MOs acknowledged before it may come again.
+
+        A crash gives no word on which acknowledgements reached the SMSC, so every MO stored within the
+        redelivery window before the newest one is a candidate for one redelivery.
+        """
         for part in await self._store.stored_parts():
             self._remember(part)
+        if not self._store.crashed:
+            return  # a clean stop unbinds after every acknowledgement has been answered past
+        now = self._clock.now()
+        for key in await self._store.recent_mos(self._redelivery_window):
+            self._uncertain[key] = now
+
+    def acks_uncertain(self, tokens: list[object]) -> None:
+        """The link lost these MOs' acknowledgements (or could not send them): expect them once more."""
+        now = self._clock.now()
+        for token in tokens:
+            if isinstance(token, tuple):
+                self._uncertain[token] = now
 
     def deliver_received(self, handle: DeliverHandle, message: ShortMessage) -> None:
         if not self.accepting:
-            self._answer(handle, Status.ESME_RX_T_APPN)  # shutting down: the SMSC will deliver it again
+            self._answer(handle, Status.ESME_RX_T_APPN, None)  # shutting down: the SMSC will deliver it again
             return
         if is_receipt(message):
             self._tasks.spawn(self._receipt(handle, message))
@@ -73,6 +96,9 @@ class Inbox:
     def expire(self) -> None:
         """Hand on, marked incomplete, every concatenated MO whose parts stopped coming."""
         now = self._clock.now()
+        for mo_key, since in list(self._uncertain.items()):
+            if now - since >= self._redelivery_window:
+                del self._uncertain[mo_key]
         for key, joined_at in list(self._joined.items()):
             if now - joined_at >= self._timeout:
                 del self._joined[key]
@@ -90,7 +116,7 @@ class Inbox:
         receipt = parse_receipt(message)
         await self._store.add_receipt(receipt.message_id, receipt.stat, now=self._clock.now())
         self.receipts += 1
-        self._answer(handle, Status.ESME_ROK)
+        self._answer(handle, Status.ESME_ROK, None)
 
     async def _mo(self, handle: DeliverHandle, message: ShortMessage) -> None:
         self.received += 1
@@ -98,13 +124,20 @@ class Inbox:
         part = read_short_message(message)
         concat = part.concat
         if concat is None or concat.total <= 1:
+            text = decode_payload(part.data_coding, part.payload)
+            mo_key = (message.source_addr, message.destination_addr, text)
+            if self._uncertain.pop(mo_key, None) is not None:
+                self.deduplicated += 1
+                log.info("mo delivered again after a lost acknowledgement: not handled twice")
+                self._answer(handle, Status.ESME_ROK, mo_key)
+                return
             mo = await self._store.add_mo(
                 source_addr=message.source_addr,
                 destination_addr=message.destination_addr,
-                text=decode_payload(part.data_coding, part.payload),
+                text=text,
                 received_at=now,
             )
-            self._answer(handle, Status.ESME_ROK)
+            self._answer(handle, Status.ESME_ROK, mo_key)
             self._dispatch(mo)
             return
         stored = StoredPart(
@@ -120,7 +153,7 @@ class Inbox:
         key = (stored.source_addr, stored.destination_addr, stored.reference, stored.total)
         if key in self._joined:
             log.info("late copy of a part of a joined mo dropped", extra={"seqno": stored.seqno})
-            self._answer(handle, Status.ESME_ROK)
+            self._answer(handle, Status.ESME_ROK, None)
             return
         key, partial = self._remember(stored)
         if len(partial.payloads) >= stored.total:
@@ -129,7 +162,7 @@ class Inbox:
             await self._join(handle, key, partial, complete=True)
         else:
             await self._store.add_part(stored)
-            self._answer(handle, Status.ESME_ROK)
+            self._answer(handle, Status.ESME_ROK, None)
 
     def _remember(self, part: StoredPart) -> tuple[PartKey, _Partial]:
         key = (part.source_addr, part.destination_addr, part.reference, part.total)
@@ -154,7 +187,7 @@ class Inbox:
             parts_done=first,
         )
         if handle is not None:
-            self._answer(handle, Status.ESME_ROK)
+            self._answer(handle, Status.ESME_ROK, None)
         self._dispatch(mo)
 
 

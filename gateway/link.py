@@ -21,6 +21,7 @@ from gateway.smpp.constants import status_name
 from gateway.smpp.session import (
     BindMode,
     BindRejected,
+    BindState,
     Bound,
     DeliverReceived,
     EsmeSession,
@@ -49,6 +50,7 @@ class LinkHandler(Protocol):
     def submit_accepted(self, ref: int, message_id: str) -> None: ...
     def submit_failed(self, ref: int, command_status: int) -> None: ...
     def bind_changed(self, bound: bool) -> None: ...
+    def acks_uncertain(self, tokens: list[object]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +75,10 @@ class _Connection(asyncio.Protocol):
         self.closed = loop.create_future()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        # deliver_sm_resp written but not known to have reached the SMSC: (last request sequence at the
+        # time, token). TCP keeps order, so once the SMSC answers a request we wrote later, it has read
+        # the ack too.
+        self.unconfirmed: deque[tuple[int, object]] = deque()
 
     @property
     def sends(self) -> bool:
@@ -88,6 +94,9 @@ class _Connection(asyncio.Protocol):
         events = self.session.receive_data(data, self.loop.time())
         for event in events:
             self._handle(event)
+        unconfirmed = self.unconfirmed
+        while unconfirmed and unconfirmed[0][0] < self.session.answered_through:
+            unconfirmed.popleft()
         if self.sends:
             self.link.pump(self)
         self.flush()
@@ -96,6 +105,9 @@ class _Connection(asyncio.Protocol):
         if self._timer:
             self._timer.cancel()
         refs = self.session.connection_lost()
+        if self.unconfirmed:
+            self.link.handler.acks_uncertain([token for _, token in self.unconfirmed])
+            self.unconfirmed.clear()
         if not self.bound.done():
             self.bound.set_result(False)
         if not self.closed.done():
@@ -203,9 +215,18 @@ class Link:
             self.pump(conn)
             conn.flush()
 
-    def answer_deliver(self, handle: DeliverHandle, command_status: int = 0) -> None:
-        handle.connection.session.answer_deliver(handle.sequence_number, command_status)
-        handle.connection.flush()
+    def answer_deliver(self, handle: DeliverHandle, command_status: int = 0, token: object = None) -> None:
+        """Answer a deliver_sm. With a ``token``, an OK answer is watched until the SMSC has surely read it;
+        if the connection ends first, the token is handed to :meth:`LinkHandler.acks_uncertain`."""
+        connection = handle.connection
+        if connection.session.state is BindState.CLOSED:  # the ack cannot go out: the SMSC will deliver again
+            if token is not None:
+                self.handler.acks_uncertain([token])
+            return
+        connection.session.answer_deliver(handle.sequence_number, command_status)
+        if token is not None and command_status == 0:
+            connection.unconfirmed.append((connection.session.last_sequence, token))
+        connection.flush()
 
     def forget(self, ref: int) -> None:
         """The part's fate is recorded; it will not be resent."""

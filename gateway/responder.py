@@ -16,6 +16,7 @@ from gateway.dialog.engine import Dialogs, Outcome
 from gateway.dialog.records import DialogRecord
 from gateway.errors import LedgerError
 from gateway.outbox import Outbox
+from gateway.ratelimit import RateLimiter, Verdict
 from gateway.router import Route, Router
 from gateway.store import Store, Tx
 from gateway.templates import Templates
@@ -26,7 +27,15 @@ log = logging.getLogger("gateway.responder")
 
 class Responder:
     def __init__(
-        self, *, router: Router, dialogs: Dialogs, store: Store, outbox: Outbox, clock: Clock, templates: Templates
+        self,
+        *,
+        router: Router,
+        dialogs: Dialogs,
+        store: Store,
+        outbox: Outbox,
+        clock: Clock,
+        templates: Templates,
+        limiter: RateLimiter,
     ) -> None:
         self._router = router
         self._dialogs = dialogs
@@ -34,11 +43,20 @@ class Responder:
         self._outbox = outbox
         self._clock = clock
         self._templates = templates
+        self._limiter = limiter
+        self.rate_limited = 0
 
     async def answer(self, mo: InboundMessage) -> None:
         """Answer one stored MO exactly once (the dispatcher calls this, one MO per subscriber at a time)."""
         try:
-            outbound = await self._answer(mo)
+            verdict = self._limiter.check(mo.source_addr, self._clock.now())
+            if verdict is Verdict.ALLOW:
+                outbound = await self._answer(mo)
+            else:
+                self.rate_limited += 1
+                text = self._templates.render("rate_limited")
+                replies = [self._router.reply(mo, text)] if verdict is Verdict.WARN else []
+                outbound = await self._store.finish_mo(mo, replies, now=self._clock.now())
         except Exception:
             log.exception("command failed", extra={"mo_id": mo.id})
             text = self._templates.render("system_error")

@@ -66,6 +66,10 @@ CREATE TABLE IF NOT EXISTS mt_part (
     PRIMARY KEY (mt_id, seqno)
 );
 CREATE INDEX IF NOT EXISTS mt_part_message_id ON mt_part (message_id);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS receipt (
     id INTEGER PRIMARY KEY,
     message_id TEXT NOT NULL,
@@ -216,6 +220,7 @@ class Store:
         self._next_mo = 1
         self._next_mt = 1
         self.commits = 0
+        self.crashed = False  # the previous run did not close the store (killed, power lost)
 
     @classmethod
     async def open(cls, path: str, *, batch_max: int = 512) -> Store:
@@ -229,6 +234,10 @@ class Store:
         store._checkpointer = asyncio.create_task(_checkpoint_periodically(path))
         store._next_mo = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mo")
         store._next_mt = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mt")
+        rows = list(await db.execute_fetchall("SELECT value FROM meta WHERE key = 'clean_shutdown'"))
+        store.crashed = bool(rows) and rows[0][0] != "1"  # a new file has no row: nothing to recover from
+        await db.execute("INSERT OR REPLACE INTO meta VALUES ('clean_shutdown', '0')")
+        await db.commit()
         store._writer = asyncio.create_task(store._write_loop())
         return store
 
@@ -241,6 +250,9 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             await asyncio.gather(self._checkpointer, return_exceptions=True)
+        with suppress(ValueError, aiosqlite.Error):  # a connection already gone cannot record it
+            await self._db.execute("INSERT OR REPLACE INTO meta VALUES ('clean_shutdown', '1')")
+            await self._db.commit()
         await self._db.close()
 
     # --- writes -------------------------------------------------------------------------------
@@ -369,6 +381,15 @@ class Store:
             )
             for r in rows
         ]
+
+    async def recent_mos(self, window: float) -> list[tuple[str, str, str]]:
+        """(source, destination, text) of the MOs stored within ``window`` seconds before the newest one."""
+        rows = await self._db.execute_fetchall(
+            "SELECT source_addr, destination_addr, text FROM mo"
+            " WHERE received_at >= (SELECT MAX(received_at) FROM mo) - ? AND complete = 1",
+            (window,),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
 
     async def queued_mts(self) -> list[OutboundMessage]:
         rows = await self._db.execute_fetchall(

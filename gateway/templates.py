@@ -78,6 +78,7 @@ REQUIRED = (
     "pick_out_of_range",
     "pick_gave_up",
     "pick_expired",
+    "rate_limited",
     "nothing_to_confirm",
     "dialog_interrupted",
     "dialog_kind_order",

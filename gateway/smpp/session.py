@@ -171,6 +171,7 @@ class EsmeSession:
         self._out = bytearray()
         self._sequence = 0
         self._outstanding: dict[int, _Outstanding] = {}
+        self.answered_through = 0  # the highest sequence number of ours the SMSC has answered
         self._enquire_sequence = 0
         self._submits = 0
         self._last_received = now
@@ -194,6 +195,11 @@ class EsmeSession:
     def in_flight(self) -> int:
         """submit_sm PDUs sent and not yet answered."""
         return self._submits
+
+    @property
+    def last_sequence(self) -> int:
+        """The sequence number of the last request we wrote (0: none yet)."""
+        return self._sequence
 
     def data_to_send(self) -> bytes:
         data = bytes(self._out)
@@ -345,6 +351,7 @@ class EsmeSession:
                     command_status=pdu.command_status,
                 )
             ]
+        self.answered_through = max(self.answered_through, pdu.sequence_number)
         request = outstanding.command_id
         status = pdu.command_status
         if request is CommandId.submit_sm:

@@ -1,0 +1,57 @@
+"""gateway.ratelimit, and the limit end to end: one polite answer per window, then silence."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import SUBSCRIBER, StartGateway
+
+from gateway.clock import ManualClock
+from gateway.ratelimit import RateLimiter, Verdict
+from gateway.smsc import SmscSimulator
+
+A, W, S = Verdict.ALLOW, Verdict.WARN, Verdict.SILENT
+
+
+def test_per_minute_limit_warns_once_then_is_silent_until_the_window_frees() -> None:
+    limiter = RateLimiter([(3, 60.0)])
+    verdicts = [limiter.check("x", t) for t in (0, 1, 2, 3, 4, 59.9)]
+    assert verdicts == [A, A, A, W, S, S]
+    assert limiter.check("x", 60.0) is A  # the MO at 0 has left the window
+    assert limiter.check("x", 60.5) is W  # full again: told once more
+
+
+def test_subscribers_are_counted_apart_and_zero_means_no_limit() -> None:
+    limiter = RateLimiter([(1, 60.0), (0, 3600.0)])
+    assert [limiter.check("x", 0), limiter.check("y", 0), limiter.check("x", 1)] == [A, A, W]
+    unlimited = RateLimiter([(0, 60.0)])
+    assert {unlimited.check("x", float(t)) for t in range(1000)} == {A}
+
+
+def test_the_hourly_limit_holds_when_each_minute_is_under_its_own() -> None:
+    limiter = RateLimiter([(20, 60.0), (200, 3600.0)])
+    times = [minute * 60.0 + i for minute in range(10) for i in range(20)]  # 200 in 10 minutes
+    assert {limiter.check("x", t) for t in times} == {A}
+    assert limiter.check("x", 600.0) is W
+    assert limiter.check("x", 3599.0) is S
+    assert limiter.check("x", 3600.0) is A  # the first of the 200 is an hour old
+
+
+async def test_a_flood_from_one_number_gets_one_polite_answer_and_others_are_still_served(
+    sim: SmscSimulator, start_gateway: StartGateway
+) -> None:
+    clock = ManualClock(1_795_400_000.0)
+    gateway = await start_gateway(clock=clock, gateway__rate_limit_per_minute="5")
+    for _ in range(12):
+        await sim.send_mo(SUBSCRIBER, "10001", "?")
+    await sim.send_mo("13900139000", "10001", "?")
+    mts = await sim.wait_for_mts(7, timeout=10)
+    await asyncio.sleep(0.5)
+    flood = [mt.text for mt in sim.mts if mt.destination_addr == SUBSCRIBER]
+    assert len(flood) == 6 and flood[5] == "您好，您发送短信过于频繁，请稍后再试。"
+    assert len({mt.text for mt in mts[:5]}) == 1  # five help answers
+    assert [mt.destination_addr for mt in sim.mts].count("13900139000") == 1
+    assert gateway.responder.rate_limited == 7
+    clock.advance(60)
+    await sim.send_mo(SUBSCRIBER, "10001", "?")
+    await sim.wait_for_mts(8, timeout=5)
