@@ -115,6 +115,56 @@ class Meter:
         )
 
 
+class Answers:
+    """Hands each new MT to whoever waits for the next answer to its destination."""
+
+    def __init__(self, sim: SmscSimulator) -> None:
+        self.sim = sim
+        self.seen = len(sim.mts)
+        self.waiting: dict[str, asyncio.Future[str]] = {}
+        self.task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            for mt in self.sim.mts[self.seen :]:
+                future = self.waiting.pop(mt.destination_addr, None)
+                if future is not None and not future.done():
+                    future.set_result(mt.text)
+            self.seen = len(self.sim.mts)
+            await asyncio.sleep(0.002)
+
+    async def ask(self, msisdn: str, text: str) -> str:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.waiting[msisdn] = future
+        await self.sim.send_mo(msisdn, "10086", text, timeout=30)
+        return await asyncio.wait_for(future, 30)
+
+
+async def dialogs(sim: SmscSimulator, msisdns: list[str], concurrency: int) -> None:
+    """Order + confirm (two MOs, two answers) for each subscriber: dialogs per second and their duration."""
+    answers = Answers(sim)
+    durations: list[float] = []
+    queue = iter(msisdns)
+    outcomes: dict[str, int] = {}
+
+    async def worker() -> None:
+        for msisdn in queue:
+            started = time.monotonic()
+            await answers.ask(msisdn, "KTXWZWB")
+            done = await answers.ask(msisdn, "是")
+            durations.append((time.monotonic() - started) * 1000)
+            kind = "ordered" if "成功订购" in done else done[:12]
+            outcomes[kind] = outcomes.get(kind, 0) + 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.monotonic() - started
+    answers.task.cancel()
+    print(f"{'order+confirm':<16} {len(durations):>7} dialogs  {len(durations) / elapsed:>8.0f}/s  "
+          f"p50 {percentile(durations, 0.5):>7.1f} ms  p99 {percentile(durations, 0.99):>7.1f} ms  "
+          f"(per dialog, 2 MOs; outcomes {outcomes})")
+
+
 def numbers(args: argparse.Namespace, count: int, offset: int) -> list[str]:
     if args.subscribers:
         return [str(FIRST_MSISDN + (offset + i) * 7919 % args.subscribers) for i in range(count)]
@@ -172,6 +222,8 @@ async def main(args: argparse.Namespace) -> None:
             await meter.collect(paced, 60)
             meter.report(f"paced {args.rate:g}/s")
             print(f"sample answer: {sim.mts[-1].text}")
+            if args.dialogs and args.subscribers:
+                await dialogs(sim, [str(FIRST_MSISDN + i) for i in range(args.dialogs)], args.dialog_concurrency)
         finally:
             gateway.send_signal(signal.SIGTERM)
             await asyncio.wait_for(gateway.wait(), 30)
@@ -186,4 +238,6 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--paced-seconds", type=float, default=5)
+    parser.add_argument("--dialogs", type=int, default=2000, help="order+confirm dialogs (needs --subscribers)")
+    parser.add_argument("--dialog-concurrency", type=int, default=64)
     asyncio.run(main(parser.parse_args()))
