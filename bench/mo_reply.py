@@ -32,11 +32,11 @@ from pathlib import Path
 
 from gateway.clock import SystemClock
 from gateway.config import load_config
+from gateway.database import open_database
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.ledger.seed import seed_bulk
 from gateway.smsc import SmscSimulator
-from gateway.store import open_database
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_MSISDN = 13000000000
@@ -160,9 +160,11 @@ async def dialogs(sim: SmscSimulator, msisdns: list[str], concurrency: int) -> N
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.monotonic() - started
     answers.task.cancel()
-    print(f"{'order+confirm':<16} {len(durations):>7} dialogs  {len(durations) / elapsed:>8.0f}/s  "
-          f"p50 {percentile(durations, 0.5):>7.1f} ms  p99 {percentile(durations, 0.99):>7.1f} ms  "
-          f"(per dialog, 2 MOs; outcomes {outcomes})")
+    print(
+        f"{'order+confirm':<16} {len(durations):>7} dialogs  {len(durations) / elapsed:>8.0f}/s  "
+        f"p50 {percentile(durations, 0.5):>7.1f} ms  p99 {percentile(durations, 0.99):>7.1f} ms  "
+        f"(per dialog, 2 MOs; outcomes {outcomes})"
+    )
 
 
 def numbers(args: argparse.Namespace, count: int, offset: int) -> list[str]:

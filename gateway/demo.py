@@ -16,10 +16,10 @@ import time
 
 from gateway.app import Gateway
 from gateway.config import load_config
+from gateway.database import open_database
 from gateway.ledger.seed import seed_demo
 from gateway.logs import setup_logging
 from gateway.smsc import SmscSimulator
-from gateway.store import open_database
 
 ANSWER_WAIT = 5.0
 MORE_WAIT = 0.3

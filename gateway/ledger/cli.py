@@ -18,6 +18,7 @@ import aiosqlite
 
 from gateway.clock import SystemClock
 from gateway.config import Config
+from gateway.database import open_database
 from gateway.errors import ConfigError, ImportRejected, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.importer import import_subscribers, parse_subscribers
@@ -25,7 +26,6 @@ from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
 from gateway.ledger.seed import seed_bulk, seed_demo
 from gateway.ledger.show import describe
-from gateway.store import open_database
 
 EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 2
 

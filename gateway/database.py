@@ -1,0 +1,98 @@
+"""The gateway's SQLite file: its inbox and outbox tables, opening it, and checkpointing its WAL.
+
+Every table lives in one file (``ledger.path``): the inbox and outbox here, the ledger's and the
+dialogs' in :mod:`gateway.ledger.schema`, so one transaction can change all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiosqlite
+
+from gateway.ledger.schema import SCHEMA as LEDGER_SCHEMA
+
+log = logging.getLogger("gateway.database")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS mo (
+    id INTEGER PRIMARY KEY,
+    source_addr TEXT NOT NULL,
+    destination_addr TEXT NOT NULL,
+    text TEXT NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 1,
+    received_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'new',          -- new | answered | ignored
+    handled_at REAL
+);
+CREATE INDEX IF NOT EXISTS mo_new ON mo (status) WHERE status = 'new';
+CREATE TABLE IF NOT EXISTS mo_part (
+    source_addr TEXT NOT NULL,
+    destination_addr TEXT NOT NULL,
+    reference INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    seqno INTEGER NOT NULL,
+    data_coding INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (source_addr, destination_addr, reference, total, seqno)
+);
+CREATE TABLE IF NOT EXISTS mt (
+    id INTEGER PRIMARY KEY,
+    mo_id INTEGER,
+    source_addr TEXT NOT NULL,
+    destination_addr TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'queued',       -- queued | sent | failed
+    sent_at REAL,
+    command_status INTEGER,
+    delivery_stat TEXT
+);
+CREATE INDEX IF NOT EXISTS mt_queued ON mt (status) WHERE status = 'queued';
+CREATE TABLE IF NOT EXISTS mt_part (
+    mt_id INTEGER NOT NULL,
+    seqno INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    PRIMARY KEY (mt_id, seqno)
+);
+CREATE INDEX IF NOT EXISTS mt_part_message_id ON mt_part (message_id);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS receipt (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    stat TEXT NOT NULL,
+    mt_id INTEGER,
+    received_at REAL NOT NULL
+);
+"""
+
+
+async def open_database(path: str) -> aiosqlite.Connection:
+    """The gateway's SQLite file in WAL mode, with every table (inbox, outbox, ledger) in place."""
+    db = await aiosqlite.connect(path)
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    await db.execute("PRAGMA busy_timeout=5000")
+    await db.executescript(SCHEMA + LEDGER_SCHEMA)
+    await db.commit()
+    return db
+
+
+CHECKPOINT_INTERVAL = 1.0
+
+
+async def run_checkpoints(path: str) -> None:
+    """Copy committed WAL pages back into the database file, beside the writer (PASSIVE never blocks it)."""
+    async with aiosqlite.connect(path) as db:
+        await db.execute("PRAGMA busy_timeout = 5000")
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL)
+            try:
+                await db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except aiosqlite.Error:
+                log.warning("checkpoint failed; will try again", exc_info=True)
