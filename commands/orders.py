@@ -41,6 +41,9 @@ async def order(turn: Turn, product: str) -> Step:
         return Step(text=ctx.render("order_suspended"))
     if await ledger_orders.subscription_id(turn.tx, ctx.msisdn, product) is not None:
         return Step(text=ctx.render("order_already", name=package.name))
+    if await ledger_orders.cancelled_this_month(turn.tx, ctx.msisdn, product, turn.now):
+        text = ctx.render("order_reinstate_confirm", name=package.name, minutes=_minutes(turn))
+        return Step(text=text, dialog=turn.start("order", product=product, name=package.name))
     quote = ledger_orders.quote(package, turn.now, ctx.ledger.calendar)
     this_month = ctx.render(
         "order_prorated" if quote.prorated else "order_full_month",

@@ -7,7 +7,7 @@ dialog kind.
 
 from __future__ import annotations
 
-from commands import orders, queries
+from commands import orders, password, queries
 from commands.context import Command
 from commands.help import help_answer
 from gateway.dialog.turn import Continuation, Starter
@@ -29,12 +29,16 @@ DIALOG_STARTERS: dict[str, Starter] = {
     "order": orders.order,
     "cancel": orders.cancel,
     "pick": orders.pick,
+    "change_password": password.change_password,
+    "reset_password": password.reset_password,
 }
 
 CONTINUATIONS: dict[str, Continuation] = {
     "order": orders.confirmation,
     "cancel": orders.confirmation,
     "pick": orders.pick_reply,
+    "password_change": password.password_change_reply,
+    "password_reset": password.password_reset_reply,
 }
 
 KNOWN = set(COMMANDS) | set(DIALOG_STARTERS)

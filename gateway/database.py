@@ -78,9 +78,18 @@ async def open_database(path: str) -> aiosqlite.Connection:
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=NORMAL")
     await db.execute("PRAGMA busy_timeout=5000")
+    await db.execute("PRAGMA secure_delete=ON")  # a blanked secret leaves no copy in freed pages
     await db.executescript(SCHEMA + LEDGER_SCHEMA)
+    for table, column, kind in ADDED_COLUMNS:
+        columns = {row[1] for row in await db.execute_fetchall(f"PRAGMA table_info({table})")}
+        if column not in columns:  # a file made before the column existed
+            await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     await db.commit()
     return db
+
+
+ADDED_COLUMNS = (("subscriber", "id_tail_hash", "TEXT"),)
+"""Columns added to a table after files with it were made: (table, column, type)."""
 
 
 CHECKPOINT_INTERVAL = 1.0

@@ -79,6 +79,8 @@ class Responder:
     async def _in_dialog(self, mo: InboundMessage, route: Route) -> list[OutboundMessage]:
         async def work(tx: Tx) -> tuple[Outcome, list[OutboundMessage]]:
             outcome = await self._dialogs.handle(tx, route.ctx, route.entry)
+            if outcome.secret:  # a password or an ID number is not kept in the inbox
+                await tx.forget_text(mo)
             outbound = await tx.finish_mo(mo, [self._router.reply(mo, outcome.text)], now=self._clock.now())
             return outcome, outbound
 

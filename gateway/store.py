@@ -96,6 +96,10 @@ class Tx:
             await self._db.execute(_STATEMENTS[name], params)
         return outbound
 
+    async def forget_text(self, mo: InboundMessage) -> None:
+        """Blank the stored text of an MO that carried a secret, as part of this transaction."""
+        await self._db.execute("UPDATE mo SET text = '' WHERE id = ?", (mo.id,))
+
     async def queue_mt(self, reply: Reply, *, now: float) -> OutboundMessage:
         """An MT that answers no MO (a dialog's expiry notice), as part of this transaction."""
         mt = self._store.new_mt(reply)

@@ -16,11 +16,11 @@ from gateway.smsc import SmscSimulator
 
 HELP_10086 = (
     "您好，欢迎使用中国移动10086短信营业厅。请回复以下代码：CXYE查余额，CXHF查话费，CXLL查流量，"
-    "KTGPRS10订10元流量包，0000查询退订业务。"
+    "KTGPRS10订10元流量包，0000查询退订业务，502改密码，503重置密码。"
 )
 HELP_10001 = (
     "您好，欢迎使用10001短信营业厅。请回复以下代码：101当月话费，102账户余额，103上月账单，104历史账单，"
-    "105积分查询，108流量查询，110缴费记录，501当前套餐，0000已订业务，0退订业务。"
+    "105积分查询，108流量查询，110缴费记录，501当前套餐，502改密码，503重置密码，0000已订业务，0退订业务。"
 )
 NOT_A_SUBSCRIBER = "您好，您的号码不是本网用户，无法办理此项查询。"
 INCOMPLETE = "您好，您发送的长短信没有收全，请重新发送。"
@@ -69,10 +69,10 @@ async def test_long_reply_reassembles_to_the_exact_text(
     [mt] = await sim.wait_for_mts(1)
     expected = "尊敬的客户🙂，" * 40 + (
         "10001短信营业厅：101当月话费，102账户余额，103上月账单，104历史账单，105积分查询，108流量查询，"
-        "110缴费记录，501当前套餐，0000已订业务，0退订业务"
+        "110缴费记录，501当前套餐，502改密码，503重置密码，0000已订业务，0退订业务"
     )
     assert mt.text == expected
-    assert mt.parts == 7  # 403 UTF-16 units at 67 (66 for udh16) per part
+    assert mt.parts == 7  # 424 UTF-16 units at 67 (66 for udh16) per part
 
 
 async def test_concatenated_mo_is_answered_once(sim: SmscSimulator, gateway: Gateway) -> None:

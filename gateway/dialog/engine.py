@@ -17,7 +17,7 @@ from commands.context import Command, CommandContext
 from gateway.catalog import CodeEntry
 from gateway.clock import Clock
 from gateway.dialog import records
-from gateway.dialog.machines import MACHINES
+from gateway.dialog.machines import MACHINES, YES
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Continuation, Starter, Step, Turn
 from gateway.store import Tx
@@ -36,6 +36,7 @@ class Outcome:
 
     text: str
     pending: tuple[Key, float | None]  # the key and its new expiry (None: no dialog pending)
+    secret: bool = False  # the MO carried a password or an ID number
 
 
 class Dialogs:
@@ -93,11 +94,13 @@ class Dialogs:
             step = await self._start(turn, entry)
         await self._store(tx, key, step)
         expires = step.dialog.expires_at if step.dialog is not None else None
-        return Outcome(text=step.text + note, pending=(key, expires))
+        return Outcome(text=step.text + note, pending=(key, expires), secret=step.secret)
 
     async def _start(self, turn: Turn, entry: CodeEntry | None) -> Step:
         if entry is not None and entry.command in self._starters:
             return await self._starters[entry.command](turn, entry.argument)
+        if entry is None and turn.ctx.text in YES:  # its dialog just ended (the expiry sweep committed first)
+            return Step(text=self._templates.render("nothing_to_confirm"))
         command = self._commands[entry.command if entry is not None else "help"]
         return Step(text=await command(turn.ctx))
 

@@ -41,6 +41,7 @@ class Step:
 
     text: str
     dialog: DialogRecord | None = None
+    secret: bool = False  # the reply carried a password or an ID number: do not keep its text
 
 
 Starter = Callable[[Turn, str], Awaitable[Step]]  # (turn, the catalog entry's argument)

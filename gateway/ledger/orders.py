@@ -114,6 +114,14 @@ async def order(tx: Tx, msisdn: str, package: Package, *, now: float, calendar: 
     return Charged(fee=fee, from_gift=Fen(from_gift), from_cash=Fen(from_cash), balance=after)
 
 
+async def cancelled_this_month(tx: Tx, msisdn: str, product: str, now: float) -> bool:
+    """Whether the subscriber cancelled ``product`` and it still runs to the end of this month."""
+    rows = await tx.fetch(
+        "SELECT 1 FROM subscription WHERE msisdn = ? AND product = ? AND ends_at > ? LIMIT 1", (msisdn, product, now)
+    )
+    return bool(rows)
+
+
 async def _reinstate(tx: Tx, msisdn: str, product: str, now: float) -> bool:
     """Re-ordering a package cancelled this month (paid, running to the month's end) keeps it on, free."""
     changed = await tx.execute(

@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS subscriber (
     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'terminated')),
     password_hash TEXT,                                    -- salted hash of the service password
     id_hash TEXT,                                          -- salted hash of the ID number, never the number
+    id_tail_hash TEXT,                                     -- salted hash of the ID number's last 6 characters
     created_on TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS account (

@@ -10,6 +10,9 @@ import aiosqlite
 
 from gateway.ledger.secrets import hash_secret
 
+ID_TAIL = 6
+"""How many last characters of the ID number a new service password must not equal (seed 003)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewSubscriber:
@@ -31,7 +34,11 @@ class NewSubscriber:
 
 
 async def add_subscribers(db: aiosqlite.Connection, subscribers: Iterable[NewSubscriber]) -> int:
-    """Insert subscribers with their accounts; secrets are hashed here and never stored in clear."""
+    """Insert subscribers with their accounts; secrets are hashed here and never stored in clear.
+
+    Besides the whole ID number, its last 6 characters get a salted hash of their own: a new password
+    must not equal them, and that is all they are checked for.
+    """
     people = []
     accounts = []
     for s in subscribers:
@@ -45,11 +52,16 @@ async def add_subscribers(db: aiosqlite.Connection, subscribers: Iterable[NewSub
                 s.status,
                 hash_secret(s.password) if s.password else None,
                 hash_secret(s.id_number) if s.id_number else None,
+                hash_secret(s.id_number[-ID_TAIL:]) if s.id_number else None,  # for the password rules
                 s.created_on.isoformat(),
             )
         )
         accounts.append((s.msisdn, s.cash, s.gift, _iso(s.gift_expires), s.credit_limit, _iso(s.valid_until), s.points))
-    await db.executemany("INSERT INTO subscriber VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", people)
+    await db.executemany(
+        "INSERT INTO subscriber (msisdn, name, brand, vip, plan, status, password_hash, id_hash, id_tail_hash,"
+        " created_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        people,
+    )
     await db.executemany("INSERT INTO account VALUES (?, ?, ?, ?, ?, ?, ?)", accounts)
     return len(people)
 
