@@ -25,9 +25,7 @@ import asyncio
 from dataclasses import dataclass
 from itertools import pairwise
 
-from statemachine import StateMachine
-
-from gateway.dialog.machines import PasswordChange, PasswordReset, Reply
+from gateway.dialog.machines import Reply, SecretChange
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Step, Turn
 from gateway.ledger import passwords
@@ -113,19 +111,19 @@ def _minutes(turn: Turn) -> int:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Flow:
-    """What differs between 502 and 503: the machine, the first check, and two answers."""
+    """What differs between 502 and 503: the dialog kind (which secret on file is checked) and two answers."""
 
-    machine: type[StateMachine]
-    first: str  # the state whose reply is checked against a hash on file
-    wrong: str  # the answer when that check fails
+    kind: str
+    wrong: str  # the answer when the secret on file does not match
     done: str  # the answer once the new password is set
 
     def on_file(self, hashes: SecretHashes) -> str | None:
-        return hashes.password_hash if self.first == "old" else hashes.id_hash
+        return hashes.password_hash if self.kind == "password_change" else hashes.id_hash
 
 
-CHANGE = _Flow(machine=PasswordChange, first="old", wrong="password_wrong_old", done="password_changed")
-RESET = _Flow(machine=PasswordReset, first="identity", wrong="reset_wrong_id", done="reset_done")
+FIRST = "check"  # the state whose reply is checked against the secret on file
+CHANGE = _Flow(kind="password_change", wrong="password_wrong_old", done="password_changed")
+RESET = _Flow(kind="password_reset", wrong="reset_wrong_id", done="reset_done")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,7 +148,7 @@ async def _continue(turn: Turn, record: DialogRecord, flow: _Flow) -> Step:
     inbox's copy of it is blanked in the same transaction."""
     facts = await _facts(turn, record, flow)
     before = record.state
-    flow.machine(model=record).send("reply", reply=facts.reply)
+    SecretChange(model=record).send("reply", reply=facts.reply)
     ctx, state = turn.ctx, record.state
     if state == "changed":
         assert facts.new_hash is not None
@@ -162,13 +160,13 @@ async def _continue(turn: Turn, record: DialogRecord, flow: _Flow) -> Step:
         assert facts.attempts is not None and facts.attempts.locked_until is not None
         return Step(text=_locked(turn, facts.attempts.locked_until), secret=True)
     record.expires_at = turn.now + turn.window  # still waiting: the window starts again
-    if state == flow.first:
+    if state == FIRST:
         assert facts.attempts is not None
         text = ctx.render(flow.wrong, left=facts.attempts.left)
     elif state == "repeat":
         record.data["new_hash"] = facts.new_hash
         text = ctx.render("password_ask_repeat")
-    elif before == flow.first:
+    elif before == FIRST:
         text = ctx.render("password_ask_new")
     elif before == "new":
         text = ctx.render(str(facts.reply.rule_problem))
@@ -183,7 +181,7 @@ async def _facts(turn: Turn, record: DialogRecord, flow: _Flow) -> _Facts:
     if turn.now >= record.expires_at:
         return _Facts(reply=Reply(text=turn.ctx.text, now=turn.now))
     hashes = await passwords.secret_hashes(turn.tx, turn.ctx.msisdn)
-    if record.state == flow.first:
+    if record.state == FIRST:
         return await _check_first(turn, flow.on_file(hashes))
     if record.state == "new":
         return await _check_new(turn, hashes.id_tail_hash)

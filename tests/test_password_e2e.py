@@ -143,7 +143,7 @@ async def env(sim: SmscSimulator, start_gateway: StartGateway, tmp_path: Path) -
 
 async def test_502_changes_the_password(env: Env) -> None:
     assert await env.ask(ALICE, "502") == ASK_OLD
-    assert await env.dialogs(ALICE) == [("10001", "password_change", "old")]
+    assert await env.dialogs(ALICE) == [("10001", "password_change", "check")]
     assert await env.ask(ALICE, OLD) == ASK_NEW
     assert await env.ask(ALICE, NEW) == ASK_REPEAT
     assert await env.dialogs(ALICE) == [("10001", "password_change", "repeat")]
@@ -170,7 +170,7 @@ async def test_a_wrong_old_password_says_how_many_tries_are_left_and_asks_again(
     env.clock.advance(60)
     assert await env.ask(ALICE, "000000") == wrong_old(3)
     assert await env.rows("SELECT failed_at FROM password_failure WHERE msisdn = ?", ALICE) == [(NOW,), (NOW + 60,)]
-    assert await env.dialogs(ALICE) == [("10001", "password_change", "old")]
+    assert await env.dialogs(ALICE) == [("10001", "password_change", "check")]
     assert await env.ask(ALICE, OLD) == ASK_NEW
 
 
@@ -315,7 +315,7 @@ async def test_a_new_command_ends_a_pending_502_and_says_so(env: Env) -> None:
 
 async def test_503_resets_the_password_with_the_id_number(env: Env) -> None:
     assert await env.ask(BOB, "503") == ASK_ID
-    assert await env.dialogs(BOB) == [("10001", "password_reset", "identity")]
+    assert await env.dialogs(BOB) == [("10001", "password_reset", "check")]
     assert await env.ask(BOB, ID_WITH_X.lower()) == ASK_NEW  # the ID number's x is read as X
     assert await env.ask(BOB, "730123") == SEQUENTIAL
     assert await env.ask(BOB, NEW) == ASK_REPEAT
@@ -338,7 +338,7 @@ async def test_503_sets_a_first_password(env: Env) -> None:
 async def test_503_with_a_wrong_id_number(env: Env) -> None:
     assert await env.ask(ALICE, "503") == ASK_ID
     assert await env.ask(ALICE, ID_WITH_X) == wrong_id(4)
-    assert await env.dialogs(ALICE) == [("10001", "password_reset", "identity")]
+    assert await env.dialogs(ALICE) == [("10001", "password_reset", "check")]
     assert await env.ask(ALICE, ID_NUMBER) == ASK_NEW
 
 

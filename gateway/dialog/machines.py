@@ -79,10 +79,10 @@ class ServicePick(StateMachine, _Guards):
         return reply.text.isdigit() and 1 <= int(reply.text) <= reply.number_count
 
 
-class PasswordChange(StateMachine, _Guards):
-    """502: old password → new password → the new one again."""
+class SecretChange(StateMachine, _Guards):
+    """502 and 503: a secret on file (the old password, or the ID number) → a new password → it again."""
 
-    old = State(initial=True)
+    check = State(initial=True)
     new = State()
     repeat = State()
     changed = State(final=True)
@@ -90,55 +90,18 @@ class PasswordChange(StateMachine, _Guards):
     expired = State(final=True)
 
     reply = (
-        old.to(expired, cond="past_deadline")
+        check.to(expired, cond="past_deadline")
         | new.to(expired, cond="past_deadline")
         | repeat.to(expired, cond="past_deadline")
-        | old.to(locked, cond="is_locked")
-        | old.to(new, cond="password_ok")
-        | old.to(old)
+        | check.to(locked, cond="is_locked")
+        | check.to(new, cond="password_ok")
+        | check.to(check)
         | new.to(repeat, cond="acceptable")
         | new.to(new)
         | repeat.to(changed, cond="repeat_ok")
         | repeat.to(new)
     )
-    expire = old.to(expired) | new.to(expired) | repeat.to(expired)
-
-    def is_locked(self, reply: Reply) -> bool:
-        return reply.locked
-
-    def password_ok(self, reply: Reply) -> bool:
-        return reply.password_ok
-
-    def acceptable(self, reply: Reply) -> bool:
-        return reply.rule_problem is None
-
-    def repeat_ok(self, reply: Reply) -> bool:
-        return reply.repeat_ok
-
-
-class PasswordReset(StateMachine, _Guards):
-    """503: ID number → new password → the new one again."""
-
-    identity = State(initial=True)
-    new = State()
-    repeat = State()
-    changed = State(final=True)
-    locked = State(final=True)
-    expired = State(final=True)
-
-    reply = (
-        identity.to(expired, cond="past_deadline")
-        | new.to(expired, cond="past_deadline")
-        | repeat.to(expired, cond="past_deadline")
-        | identity.to(locked, cond="is_locked")
-        | identity.to(new, cond="password_ok")
-        | identity.to(identity)
-        | new.to(repeat, cond="acceptable")
-        | new.to(new)
-        | repeat.to(changed, cond="repeat_ok")
-        | repeat.to(new)
-    )
-    expire = identity.to(expired) | new.to(expired) | repeat.to(expired)
+    expire = check.to(expired) | new.to(expired) | repeat.to(expired)
 
     def is_locked(self, reply: Reply) -> bool:
         return reply.locked
@@ -157,7 +120,7 @@ MACHINES: dict[str, type[StateMachine]] = {
     "order": Confirmation,
     "cancel": Confirmation,
     "pick": ServicePick,
-    "password_change": PasswordChange,
-    "password_reset": PasswordReset,
+    "password_change": SecretChange,
+    "password_reset": SecretChange,
 }
 """Each dialog kind and its machine."""
