@@ -1,0 +1,222 @@
+"""Text → :class:`Conversation`. One line at a time; the first word says what the line is."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from gateway.converse.script import (
+    Conversation,
+    Expect,
+    Fixture,
+    MoveClock,
+    ScriptError,
+    Send,
+    Silence,
+    SmscFault,
+    Step,
+    duration,
+    kb,
+    moment,
+    yuan,
+)
+
+_SILENCE = re.compile(r"no answer (?:within|for) (.+)")
+_USAGE_QUANTITY: dict[str, Callable[[str], int]] = {
+    "data": kb,
+    "voice": lambda t: int(duration(t)),
+    "sms": int,
+    "mms": int,
+}
+
+
+def parse_file(path: Path) -> Conversation:
+    return parse(path.read_text(encoding="utf-8"), path)
+
+
+def parse(text: str, path: Path) -> Conversation:
+    parser = _Parser(path)
+    for number, raw in enumerate(text.splitlines(), 1):
+        try:
+            parser.line(number, raw)
+        except ValueError as exc:
+            raise ScriptError(f"{path}:{number}: {exc}") from None
+    return parser.finish()
+
+
+class _Parser:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.title = ""
+        self.subscriber = ""
+        self.service = ""
+        self.clock: datetime | None = None
+        self.fixtures: dict[str, Fixture] = {}
+        self.steps: list[Step] = []
+        self.fixture: Fixture | None = None  # inside a ledger block
+        self.open = False  # the last step may still take < lines
+
+    def line(self, number: int, raw: str) -> None:
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            if stripped.startswith("#") and not self.title and not self.steps:
+                self.title = stripped.lstrip("# ").strip()
+            return
+        if self.fixture is not None and raw[:1] in (" ", "\t"):
+            _fixture_line(self.fixture, stripped)
+            return
+        self.fixture = None
+        word, _, rest = stripped.partition(" ")
+        rest = rest.strip()
+        if stripped.startswith(">"):
+            self._step(Send(line=number, text=stripped[1:].strip(), subscriber=self._who(), service=self._to()))
+        elif stripped.startswith("<"):
+            self._expect(number, stripped[1:].strip())
+        elif word == "subscriber":
+            self.subscriber = _msisdn(rest)
+        elif word == "service":
+            self.service = rest
+        elif word == "clock":
+            self.clock = moment(rest)
+        elif word == "ledger":
+            msisdn = _msisdn(rest) if rest else self._who()
+            self.fixture = self.fixtures.setdefault(msisdn, Fixture(msisdn=msisdn, line=number))
+        elif word == "advance":
+            self._step(MoveClock(line=number, by=duration(rest), subscriber=self._who()))
+        elif word == "at":
+            self._step(MoveClock(line=number, to=moment(rest), subscriber=self._who()))
+        elif (match := _SILENCE.fullmatch(stripped)) is not None:
+            self._step(Silence(line=number, seconds=duration(match.group(1)), subscriber=self._who()))
+            self.open = False
+        elif word == "smsc":
+            self._step(_fault(number, rest))
+            self.open = False
+        else:
+            raise ValueError(
+                f"cannot read {stripped!r}: a line starts with >, <, #, or one of subscriber, "
+                "service, clock, ledger, advance, at, no answer within, smsc"
+            )
+
+    def _step(self, step: Step) -> None:
+        self.steps.append(step)
+        self.open = True
+
+    def _expect(self, number: int, text: str) -> None:
+        last = self.steps[-1] if self.steps else None
+        if not self.open or not isinstance(last, Send | MoveClock):
+            raise ValueError("an expected answer (<) must follow a sent line (>), advance or at")
+        regex = text.startswith("re:")
+        pattern = text[3:].strip() if regex else text
+        if regex:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression: {exc}") from None
+        self.steps[-1] = replace(last, expects=(*last.expects, Expect(line=number, pattern=pattern, regex=regex)))
+
+    def _who(self) -> str:
+        if not self.subscriber:
+            raise ValueError("say who sends first: subscriber 13800138000")
+        return self.subscriber
+
+    def _to(self) -> str:
+        if not self.service:
+            raise ValueError("say which service number first: service 10086")
+        return self.service
+
+    def finish(self) -> Conversation:
+        if not self.steps:
+            raise ScriptError(f"{self.path}: no exchange: add lines such as '> 102' and '< 您好*'")
+        return Conversation(
+            path=self.path,
+            title=self.title or self.path.stem,
+            clock=self.clock,
+            fixtures=list(self.fixtures.values()),
+            steps=self.steps,
+        )
+
+
+def _msisdn(text: str) -> str:
+    if not re.fullmatch(r"\d{5,15}", text):
+        raise ValueError(f"{text!r} is not a phone number")
+    return text
+
+
+def _fault(number: int, rest: str) -> SmscFault:
+    words = rest.split()
+    if words[:2] == ["throttle", "every"] and len(words) == 3 and words[2].isdigit():
+        return SmscFault(line=number, action="throttle", value=int(words[2]))
+    if words in (["drop"], ["normal"], ["hold"]):
+        return SmscFault(line=number, action=words[0])
+    raise ValueError("smsc takes: throttle every N, hold, drop, normal")
+
+
+def _fixture_line(fixture: Fixture, line: str) -> None:
+    word, _, rest = line.partition(" ")
+    rest = rest.strip()
+    setter = _FIXTURE_WORDS.get(word)
+    if setter is None:
+        raise ValueError(f"unknown ledger entry {word!r} (known: {', '.join(_FIXTURE_WORDS)})")
+    setter(fixture, rest)
+
+
+def _gift(f: Fixture, rest: str) -> None:
+    amount, _, until = rest.partition(" until ")
+    f.gift = yuan(amount)
+    f.gift_expires = moment(until).date() if until else None
+
+
+def _subscription(f: Fixture, rest: str) -> None:
+    product, _, since = rest.partition(" since ")
+    if not since:
+        raise ValueError("subscription PRODUCT since 2026-09-03")
+    f.subscriptions.append((product.strip(), moment(since)))
+
+
+def _usage(f: Fixture, rest: str) -> None:
+    match = re.fullmatch(r"(data|voice|sms|mms)\s+(\S+)(?:\s+charged\s+(\S+))?", rest)
+    if match is None:
+        raise ValueError("usage data 23.5MB charged 0.00 (or voice 1860s, sms 42, mms 3)")
+    category, quantity, charged = match.groups()
+    f.usage.append((category, _USAGE_QUANTITY[category](quantity), yuan(charged or "0")))
+
+
+def _bill(f: Fixture, rest: str) -> None:
+    cycle, *pairs = rest.split()
+    if not re.fullmatch(r"\d{4}-\d{2}", cycle) or len(pairs) % 2:
+        raise ValueError("bill 2026-10 plan 28.00 data 10.00 (category and amount pairs)")
+    f.bills.append((cycle, {pairs[i]: yuan(pairs[i + 1]) for i in range(0, len(pairs), 2)}))
+
+
+def _payment(f: Fixture, rest: str) -> None:
+    parts = rest.split()
+    if len(parts) < 3:
+        raise ValueError("payment 2026-11-03 50.00 微信 (or with a time: 2026-11-03 09:30 50.00 微信)")
+    when = moment(" ".join(parts[:-2]))
+    f.payments.append((when, yuan(parts[-2]), parts[-1]))
+
+
+def _set(attribute: str, convert: Callable[[str], object]) -> Callable[[Fixture, str], None]:
+    return lambda f, rest: setattr(f, attribute, convert(rest))
+
+
+_FIXTURE_WORDS: dict[str, Callable[[Fixture, str], None]] = {
+    "name": _set("name", str),
+    "brand": _set("brand", str),
+    "vip": _set("vip", str),
+    "plan": _set("plan", str),
+    "status": _set("status", str),
+    "balance": _set("cash", yuan),
+    "gift": _gift,
+    "credit": _set("credit", yuan),
+    "points": _set("points", int),
+    "password": _set("password", str),
+    "id": _set("id_number", str),
+    "subscription": _subscription,
+    "usage": _usage,
+    "bill": _bill,
+    "payment": _payment,
+}
