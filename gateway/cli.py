@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.app import EXIT_CONFIG, EXIT_OK, Gateway
 from gateway.config import load_config
+from gateway.converse.cli import add_converse_command, run_converse
 from gateway.errors import ConfigError
 from gateway.ledger.cli import add_ledger_commands, run_ledger_command
 from gateway.logs import setup_logging
@@ -33,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--msisdn", default="13800138000", help="the subscriber you type as")
     demo.add_argument("--to", default="10086", help="the service number you text")
     add_ledger_commands(commands)
+    add_converse_command(commands)
     args = parser.parse_args(argv)
 
     if args.command == "smsc-sim":
@@ -44,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gateway.demo import run_demo
 
         return _run(run_demo(msisdn=args.msisdn, service_number=args.to))
+    if args.command == "converse":
+        setup_logging("warning", args.log_format or "text")
+        return run_converse(args)
     try:
         config = load_config(args.config)
     except ConfigError as exc:

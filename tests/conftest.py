@@ -11,6 +11,7 @@ import pytest
 from gateway.app import Gateway
 from gateway.clock import Clock
 from gateway.config import Config, load_config
+from gateway.converse.pytest_plugin import pytest_collect_file  # noqa: F401  (conversations as tests)
 from gateway.smsc import SmscSimulator
 
 SUBSCRIBER = "13800138000"

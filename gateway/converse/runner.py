@@ -33,9 +33,23 @@ class Failure:
     def explain(self) -> str:
         lines = [f"line {self.line}: {self.what}", f"  expected: {self.expected}", f"  actual:   {self.actual}"]
         if self.expected and self.actual and not self.actual.startswith("("):
-            diff = difflib.ndiff([self.expected], [self.actual])
-            lines += ["  diff:"] + [f"    {d}" for d in diff]
+            expected, actual = marked_difference(self.expected, self.actual)
+            lines += ["  where they differ (in 【】):", f"  expected: {expected}", f"  actual:   {actual}"]
         return "\n".join(lines)
+
+
+def marked_difference(expected: str, actual: str) -> tuple[str, str]:
+    """Both texts with the parts that differ in 【】, readable whatever the width of the characters."""
+    left: list[str] = []
+    right: list[str] = []
+    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(a=expected, b=actual, autojunk=False).get_opcodes():
+        if op == "equal":
+            left.append(expected[a1:a2])
+            right.append(actual[b1:b2])
+        else:
+            left.append(f"【{expected[a1:a2]}】")
+            right.append(f"【{actual[b1:b2]}】")
+    return "".join(left), "".join(right)
 
 
 @dataclass(slots=True, kw_only=True)

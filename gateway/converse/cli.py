@@ -1,0 +1,70 @@
+"""``gateway converse PATH...``: run conversation files and say which passed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gateway.converse.parse import parse_file
+from gateway.converse.report import details, one_line, summary, write_junit
+from gateway.converse.runner import Result, run_conversation
+from gateway.converse.script import Conversation, ScriptError
+
+SUFFIX = ".conv"
+
+
+def add_converse_command(commands: Any) -> None:
+    converse = commands.add_parser("converse", help="run conversation scripts against a simulator and gateway")
+    converse.add_argument("paths", nargs="+", type=Path, help="conversation files or folders of them (*.conv)")
+    converse.add_argument("--junit", type=Path, help="also write the results as JUnit XML to this file")
+    converse.add_argument("--jobs", type=int, default=4, help="conversations run side by side (default 4)")
+
+
+def collect(paths: Sequence[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(path.rglob(f"*{SUFFIX}"))
+        else:
+            found.append(path)
+    return found
+
+
+def run_converse(args: argparse.Namespace) -> int:
+    files = collect(args.paths)
+    if not files:
+        print(f"gateway converse: no {SUFFIX} files in {', '.join(map(str, args.paths))}")
+        return 2
+    return asyncio.run(_run_all(files, jobs=max(1, args.jobs), junit=args.junit))
+
+
+async def _run_all(files: list[Path], *, jobs: int, junit: Path | None) -> int:
+    started = time.monotonic()
+    gate = asyncio.Semaphore(jobs)
+
+    async def one(path: Path) -> Result:
+        try:
+            conversation = parse_file(path)
+        except (ScriptError, OSError, UnicodeDecodeError) as exc:
+            broken = Conversation(path=path, title=path.stem, clock=None, fixtures=[], steps=[])
+            return Result(conversation=broken, error=str(exc))
+        async with gate:
+            result = await run_conversation(conversation)
+        print(one_line(result), flush=True)
+        return result
+
+    results = await asyncio.gather(*(one(path) for path in files))
+    seconds = time.monotonic() - started
+    for result in results:
+        if not result.passed:
+            if result.error is not None and not result.conversation.steps:
+                print(one_line(result))
+            print(details(result))
+    print(summary(results, seconds))
+    if junit is not None:
+        write_junit(results, junit, seconds)
+    return 0 if all(r.passed for r in results) else 1
