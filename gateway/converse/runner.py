@@ -117,14 +117,15 @@ class Session:
                 raise _Failed(
                     Failure(
                         line=expect.line,
-                        what=f"< {expect.shown}",
+                        what="an expected answer did not come",
                         expected=expect.shown,
                         actual=f"(no answer within {ANSWER_TIMEOUT:g}s)",
                     )
                 )
             self.transcript.append(f"{_destination(self.sim, self.read - 1)} < {actual}")
             if not expect.matches(actual):
-                raise _Failed(Failure(line=expect.line, what=f"< {expect.shown}", expected=expect.shown, actual=actual))
+                what = "the answer is not the one expected"
+                raise _Failed(Failure(line=expect.line, what=what, expected=expect.shown, actual=actual))
 
     async def _next_answer(self) -> str | None:
         deadline = time.monotonic() + ANSWER_TIMEOUT
@@ -139,8 +140,9 @@ class Session:
         await asyncio.sleep(GRACE if line is None else 0)
         if len(self.sim.mts) > self.read:
             stray = self.sim.mts[self.read].text
-            where = what or ("the end of the conversation" if line is None else "the next message")
-            raise _Failed(Failure(line=line or 0, what=where, expected="(no further answer)", actual=stray))
+            where = what or ("before the end" if line is None else "before the next message")
+            what = f"an answer nobody expected came {where}"
+            raise _Failed(Failure(line=line or 0, what=what, expected="(no further answer)", actual=stray))
 
     async def _fault(self, step: SmscFault) -> None:
         faults = self.sim.faults
