@@ -71,6 +71,7 @@ async def start_gateway(port: int, path: str) -> asyncio.subprocess.Process:
         {
             "GATEWAY_SMPP__PORT": str(port),
             "GATEWAY_LEDGER__PATH": path,
+            "GATEWAY_HTTP__PORT": "0",
             "GATEWAY_LOG__LEVEL": "warning",
             "GATEWAY_SMPP__WINDOW": "64",
         }

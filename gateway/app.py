@@ -12,15 +12,17 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 from commands.registry import COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN
 from gateway.catalog import load_catalogs
-from gateway.clock import Clock, SystemClock
+from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config
 from gateway.dialog.engine import Dialogs
 from gateway.dispatch import Dispatcher
+from gateway.http import ControlApi
 from gateway.inbox import Inbox, expire_periodically
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
@@ -47,7 +49,7 @@ EXIT_FORCED = 130
 class Gateway:
     def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
         self.config = config
-        self.clock = clock or SystemClock()
+        self.clock = clock or (ManualClock(time.time()) if config.gateway.clock == "manual" else SystemClock())
         g = config.gateway
         self.templates = Templates.load(config.resolve(g.templates))
         self.products = Products.load(config.resolve(g.products))
@@ -110,6 +112,8 @@ class Gateway:
             ),
         )
         await self.responder.load()
+        self.http = ControlApi(clock=self.clock, calendar=self.calendar)
+        await self.http.start(config.http.host, config.http.port)
         await self._recover()
         self._tasks = [
             asyncio.create_task(self.link.run()),
@@ -145,6 +149,7 @@ class Gateway:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.http.stop()
         await self.ledger.close()
         await self.store.close()
         self.stopped = True

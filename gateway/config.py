@@ -107,6 +107,7 @@ class GatewaySection:
     rate_limit_per_minute: int = key(20, between(0, 100000))
     rate_limit_per_hour: int = key(200, between(0, 1000000))
     timezone: str = key("Asia/Shanghai", known_zone)
+    clock: str = key("system", one_of("system", "manual"))
     shutdown_timeout: float = key(10.0, between(0, 600))
 
 

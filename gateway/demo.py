@@ -45,6 +45,7 @@ async def run_demo(*, msisdn: str, service_number: str) -> None:
             "GATEWAY_SMPP__SYSTEM_ID": "gateway",
             "GATEWAY_SMPP__PASSWORD": "secret",
             "GATEWAY_LEDGER__PATH": ledger,
+            "GATEWAY_HTTP__PORT": "0",
         }
         gateway = Gateway(load_config(environ=environ))
         await _seed(ledger, gateway)

@@ -29,6 +29,7 @@ def gateway_config(tmp_path: Path, smsc_port: int, **overrides: str) -> Config:
         "GATEWAY_SMPP__THROTTLE_BACKOFF_MIN": "0.02",
         "GATEWAY_SMPP__THROTTLE_BACKOFF_MAX": "0.2",
         "GATEWAY_LEDGER__PATH": str(tmp_path / "gateway.db"),
+        "GATEWAY_HTTP__PORT": "0",
         "GATEWAY_GATEWAY__SHUTDOWN_TIMEOUT": "2",
     }
     environ.update({f"GATEWAY_{k.upper()}": v for k, v in overrides.items()})

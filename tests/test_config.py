@@ -126,6 +126,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "gateway.templates": ("/etc/gateway/zh-CN.toml", "/etc/gateway/zh-CN.toml"),
     "gateway.products": ("/etc/gateway/products.toml", "/etc/gateway/products.toml"),
     "gateway.dialog_window": ("600", 600.0),
+    "gateway.clock": ("manual", "manual"),
     "gateway.redelivery_window": ("30", 30.0),
     "gateway.rate_limit_per_minute": ("5", 5),
     "gateway.rate_limit_per_hour": ("50", 50),

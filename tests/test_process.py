@@ -23,6 +23,7 @@ def gateway_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
             "GATEWAY_SMPP__RECONNECT_MIN": "0.05",
             "GATEWAY_SMPP__RECONNECT_MAX": "0.3",
             "GATEWAY_LEDGER__PATH": str(tmp_path / "gateway.db"),
+            "GATEWAY_HTTP__PORT": "0",
             "GATEWAY_GATEWAY__SHUTDOWN_TIMEOUT": "3",
             **extra,
         }

@@ -209,6 +209,7 @@ def _environ(port: int, ledger: str) -> dict[str, str]:
     return {
         "GATEWAY_SMPP__PORT": str(port),
         "GATEWAY_LEDGER__PATH": ledger,
+        "GATEWAY_HTTP__PORT": "0",
         "GATEWAY_SMPP__RECONNECT_MIN": "0.05",
         "GATEWAY_SMPP__RECONNECT_MAX": "0.3",
         "GATEWAY_SMPP__THROTTLE_BACKOFF_MIN": "0.02",
