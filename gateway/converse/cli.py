@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from gateway.converse.parse import parse_file
 from gateway.converse.report import details, one_line, summary, write_junit
-from gateway.converse.runner import Result, run_conversation
+from gateway.converse.runner import Result, run_attached, run_conversation
 from gateway.converse.script import Conversation, ScriptError
 
 SUFFIX = ".conv"
@@ -22,6 +22,12 @@ def add_converse_command(commands: Any) -> None:
     converse.add_argument("paths", nargs="+", type=Path, help="conversation files or folders of them (*.conv)")
     converse.add_argument("--junit", type=Path, help="also write the results as JUnit XML to this file")
     converse.add_argument("--jobs", type=int, default=4, help="conversations run side by side (default 4)")
+    converse.add_argument(
+        "--smsc-control", metavar="URL", help="attach: a running simulator's control API a gateway is bound to"
+    )
+    converse.add_argument(
+        "--gateway-control", metavar="URL", help="attach: that gateway's HTTP API, to move its clock (manual mode)"
+    )
 
 
 def collect(paths: Sequence[Path]) -> list[Path]:
@@ -39,10 +45,20 @@ def run_converse(args: argparse.Namespace) -> int:
     if not files:
         print(f"gateway converse: no {SUFFIX} files in {', '.join(map(str, args.paths))}")
         return 2
-    return asyncio.run(_run_all(files, jobs=max(1, args.jobs), junit=args.junit))
+    if args.smsc_control:
+
+        def run(conversation: Conversation) -> Awaitable[Result]:
+            return run_attached(conversation, smsc_control=args.smsc_control, gateway_control=args.gateway_control)
+
+        jobs = 1  # one simulator and one gateway shared: one conversation at a time
+    else:
+        run, jobs = run_conversation, max(1, args.jobs)
+    return asyncio.run(_run_all(files, run=run, jobs=jobs, junit=args.junit))
 
 
-async def _run_all(files: list[Path], *, jobs: int, junit: Path | None) -> int:
+async def _run_all(
+    files: list[Path], *, run: Callable[[Conversation], Awaitable[Result]], jobs: int, junit: Path | None
+) -> int:
     started = time.monotonic()
     gate = asyncio.Semaphore(jobs)
 
@@ -53,7 +69,7 @@ async def _run_all(files: list[Path], *, jobs: int, junit: Path | None) -> int:
             broken = Conversation(path=path, title=path.stem, clock=None, fixtures=[], steps=[])
             return Result(conversation=broken, error=str(exc))
         async with gate:
-            result = await run_conversation(conversation)
+            result = await run(conversation)
         print(one_line(result), flush=True)
         return result
 

@@ -6,18 +6,30 @@ import asyncio
 import difflib
 import tempfile
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+import aiohttp
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.config import load_config
+from gateway.converse.channels import (
+    ChannelError,
+    ClockControl,
+    LocalClock,
+    LocalSmsc,
+    NoClock,
+    RemoteClock,
+    RemoteSmsc,
+    Smsc,
+)
 from gateway.converse.fixtures import seed
-from gateway.converse.script import Conversation, Expect, MoveClock, Send, Silence, SmscFault, Step
+from gateway.converse.script import Conversation, Expect, MoveClock, Send, Silence, Step
 from gateway.database import open_database
 from gateway.ledger.calendar import Calendar
-from gateway.smsc import Faults, SmscSimulator
+from gateway.smsc import SmscSimulator
 
 ANSWER_TIMEOUT = 5.0
 GRACE = 0.3  # how long to wait for stray answers before a new message and at the end
@@ -72,14 +84,14 @@ class _Failed(Exception):
 
 
 class Session:
-    """One conversation in progress: the simulator, the gateway, the clock, and what was read so far."""
+    """One conversation in progress: where it sends, the clock it moves, and what it has read so far."""
 
-    def __init__(self, conversation: Conversation, sim: SmscSimulator, gateway: Gateway, clock: ManualClock) -> None:
+    def __init__(self, conversation: Conversation, smsc: Smsc, clock: ClockControl) -> None:
         self.conversation = conversation
-        self.sim = sim
-        self.gateway = gateway
+        self.smsc = smsc
         self.clock = clock
-        self.read = 0  # sim.mts[:read] have been matched
+        self.subscribers = {s.subscriber for s in conversation.steps if isinstance(s, Send)}
+        self.read = 0  # answers[:read] have been matched
         self.transcript: list[str] = []
 
     async def run(self) -> None:
@@ -91,78 +103,59 @@ class Session:
         if isinstance(step, Send):
             await self._no_strays(step.line)
             self.transcript.append(f"{step.subscriber} > {step.text}")
-            await self.sim.send_mo(step.subscriber, step.service, step.text)
-            await self._expect(step.line, step.expects)
+            await self.smsc.send(step.subscriber, step.service, step.text)
+            await self._expect(step.expects)
         elif isinstance(step, MoveClock):
-            self._move(step)
-            await self._expect(step.line, step.expects)
+            await self._move(step)
+            await self._expect(step.expects)
         elif isinstance(step, Silence):
             await asyncio.sleep(step.seconds)
-            await self._no_strays(step.line, what=f"no answer within {step.seconds:g}s")
+            await self._no_strays(step.line, what=f"within {step.seconds:g}s")
         else:
-            await self._fault(step)
+            self.transcript.append(f"  (smsc {step.action}{f' every {step.value}' if step.value else ''})")
+            await self.smsc.fault(step.action, step.value)
 
-    def _move(self, step: MoveClock) -> None:
+    async def _move(self, step: MoveClock) -> None:
         if step.by is not None:
-            self.clock.advance(step.by)
+            await self.clock.advance(step.by)
             self.transcript.append(f"  (clock +{step.by:g}s)")
         elif step.to is not None:
-            self.clock.set(_instant(self.gateway.calendar, step.to))
+            await self.clock.set(step.to)
             self.transcript.append(f"  (clock at {step.to:%Y-%m-%d %H:%M})")
 
-    async def _expect(self, line: int, expects: tuple[Expect, ...]) -> None:
+    async def _answers(self) -> list[tuple[str, str]]:
+        return [a for a in await self.smsc.answers() if a[0] in self.subscribers]
+
+    async def _expect(self, expects: tuple[Expect, ...]) -> None:
         for expect in expects:
-            actual = await self._next_answer()
-            if actual is None:
-                raise _Failed(
-                    Failure(
-                        line=expect.line,
-                        what="an expected answer did not come",
-                        expected=expect.shown,
-                        actual=f"(no answer within {ANSWER_TIMEOUT:g}s)",
-                    )
-                )
-            self.transcript.append(f"{_destination(self.sim, self.read - 1)} < {actual}")
+            answer = await self._next_answer()
+            if answer is None:
+                waited = f"(no answer within {ANSWER_TIMEOUT:g}s)"
+                what = "an expected answer did not come"
+                raise _Failed(Failure(line=expect.line, what=what, expected=expect.shown, actual=waited))
+            destination, actual = answer
+            self.transcript.append(f"{destination} < {actual}")
             if not expect.matches(actual):
                 what = "the answer is not the one expected"
                 raise _Failed(Failure(line=expect.line, what=what, expected=expect.shown, actual=actual))
 
-    async def _next_answer(self) -> str | None:
+    async def _next_answer(self) -> tuple[str, str] | None:
         deadline = time.monotonic() + ANSWER_TIMEOUT
-        while len(self.sim.mts) <= self.read:
+        while len(answers := await self._answers()) <= self.read:
             if time.monotonic() > deadline:
                 return None
             await asyncio.sleep(0.01)
         self.read += 1
-        return self.sim.mts[self.read - 1].text
+        return answers[self.read - 1]
 
     async def _no_strays(self, line: int | None, what: str = "") -> None:
         await asyncio.sleep(GRACE if line is None else 0)
-        if len(self.sim.mts) > self.read:
-            stray = self.sim.mts[self.read].text
+        answers = await self._answers()
+        if len(answers) > self.read:
             where = what or ("before the end" if line is None else "before the next message")
             what = f"an answer nobody expected came {where}"
+            stray = answers[self.read][1]
             raise _Failed(Failure(line=line or 0, what=what, expected="(no further answer)", actual=stray))
-
-    async def _fault(self, step: SmscFault) -> None:
-        faults = self.sim.faults
-        self.transcript.append(f"  (smsc {step.action}{f' every {step.value}' if step.value else ''})")
-        if step.action == "throttle":
-            faults.throttle_every = step.value
-        elif step.action == "hold":
-            faults.hold_submits = True
-        elif step.action == "normal":
-            fresh = Faults()
-            for f in fields(Faults):
-                setattr(faults, f.name, getattr(fresh, f.name))
-        elif step.action == "drop":
-            await self.sim.drop_connections()
-            await asyncio.sleep(0.05)
-            await self.gateway.link.wait_bound(ANSWER_TIMEOUT)
-
-
-def _destination(sim: SmscSimulator, index: int) -> str:
-    return sim.mts[index].destination_addr
 
 
 def _instant(calendar: Calendar, local: datetime) -> float:
@@ -188,7 +181,9 @@ async def run_conversation(conversation: Conversation) -> Result:
             finally:
                 await db.close()
             await gateway.start()
-            session = Session(conversation, sim, gateway, clock)
+            session = Session(
+                conversation, LocalSmsc(sim, gateway.link.wait_bound), LocalClock(clock, gateway.calendar)
+            )
             try:
                 await gateway.link.wait_bound(ANSWER_TIMEOUT)
                 await session.run()
@@ -216,3 +211,28 @@ def _environ(port: int, ledger: str) -> dict[str, str]:
         "GATEWAY_SMPP__THROTTLE_BACKOFF_MAX": "0.2",
         "GATEWAY_GATEWAY__SHUTDOWN_TIMEOUT": "2",
     }
+
+
+async def run_attached(conversation: Conversation, *, smsc_control: str, gateway_control: str | None) -> Result:
+    """Run against a simulator that a (staging) gateway is bound to, through their HTTP control APIs."""
+    started = time.monotonic()
+    result = Result(conversation=conversation)
+    if conversation.fixtures:
+        result.error = "ledger blocks need a local run (an attached gateway keeps its own ledger)"
+        return result
+    async with aiohttp.ClientSession() as http:
+        smsc = RemoteSmsc(http, smsc_control)
+        clock: ClockControl = RemoteClock(http, gateway_control) if gateway_control else NoClock()
+        session = Session(conversation, smsc, clock)
+        try:
+            await smsc.start()
+            if conversation.clock is not None:
+                await clock.set(conversation.clock)
+            await session.run()
+        except _Failed as failed:
+            result.failure = failed.failure
+        except (ChannelError, aiohttp.ClientError) as exc:
+            result.error = f"{type(exc).__name__}: {exc}"
+        result.transcript = session.transcript
+    result.seconds = time.monotonic() - started
+    return result

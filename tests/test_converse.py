@@ -1,0 +1,151 @@
+"""gateway.converse: the format's parser, matching, the report, the CLI, and attaching over HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import StartGateway
+
+from gateway.converse.parse import parse
+from gateway.converse.runner import marked_difference, run_attached, run_conversation
+from gateway.converse.script import Expect, ScriptError, Send, duration, kb, yuan
+from gateway.smsc import SmscSimulator
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADER = "subscriber 13800138000\nservice 10001\nclock 2026-11-20 10:00\n"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "regex", "text", "matches"),
+    [
+        ("您好*元", False, "您好，余额5.00元", True),
+        ("您好*元", False, "您好，余额5.00元。", False),
+        ("a*b*c", False, "a--b--c", True),
+        ("5.00元", False, "5x00元", False),  # . is literal without re:
+        (r"余额\d+\.\d{2}元", True, "余额58.90元", True),
+        (r"余额\d+元", True, "余额58.90元", False),
+    ],
+)
+def test_expectations_match_literal_wildcard_and_regex(pattern: str, regex: bool, text: str, matches: bool) -> None:
+    assert Expect(line=1, pattern=pattern, regex=regex).matches(text) is matches
+
+
+def test_amounts_durations_and_data_are_read_exactly() -> None:
+    assert [yuan("58.90"), yuan("0.5"), yuan("-3.2"), yuan("12元")] == [5890, 50, -320, 1200]
+    assert [duration("31m"), duration("1h30m"), duration("2d"), duration("0.5s")] == [1860, 5400, 172800, 0.5]
+    assert [kb("512KB"), kb("23.5MB"), kb("15GB")] == [512, 24064, 15728640]
+
+
+def test_a_script_reads_into_steps_with_their_expected_answers() -> None:
+    script = parse(
+        HEADER + "ledger\n  balance 58.90\n  subscription GPRS10 since 2026-09-03\n> 102\n< 您好*\n< re: .*\n"
+        "advance 31m\n< 超时*\nno answer within 2s\nsmsc throttle every 3\n",
+        Path("t.conv"),
+    )
+    first = script.steps[0]
+    assert isinstance(first, Send) and (first.text, first.subscriber, first.service) == ("102", "13800138000", "10001")
+    assert [e.shown for e in first.expects] == ["您好*", "re: .*"]
+    assert script.fixtures[0].cash == 5890 and script.fixtures[0].subscriptions[0][0] == "GPRS10"
+    assert [type(s).__name__ for s in script.steps] == ["Send", "MoveClock", "Silence", "SmscFault"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("> 102\n", "t.conv:1: say who sends first: subscriber 13800138000"),
+        (HEADER + "< 您好\n", "t.conv:4: an expected answer (<) must follow a sent line (>), advance or at"),
+        (HEADER + "> 102\nno answer within 1s\n< x\n", "t.conv:6: an expected answer (<) must follow"),
+        (HEADER + "ledger\n  balanse 5\n", "t.conv:5: unknown ledger entry 'balanse'"),
+        (HEADER + "ledger\n  balance 5.999\n", "t.conv:5: '5.999' is not an amount in yuan such as 58.90"),
+        (HEADER + "advance soon\n", "t.conv:4: 'soon' is not a duration such as 31m, 1h30m, 2d or 5s"),
+        (HEADER + "> 102\n< re: (\n", "t.conv:5: bad regular expression"),
+        (HEADER + "wait 5\n", "t.conv:4: cannot read 'wait 5'"),
+        (HEADER, "t.conv: no exchange"),
+    ],
+)
+def test_mistakes_name_the_file_and_line(text: str, message: str) -> None:
+    with pytest.raises(ScriptError) as raised:
+        parse(text, Path("t.conv"))
+    assert str(raised.value).startswith(message)
+
+
+def test_the_difference_is_marked_whatever_the_character_width() -> None:
+    assert marked_difference("余额58.80元", "余额58.90元") == ("余额58.【8】0元", "余额58.【9】0元")
+    assert marked_difference("您好", "您好！") == ("您好【】", "您好【！】")
+
+
+async def test_a_failing_conversation_reports_the_step_the_expected_and_the_actual(tmp_path: Path) -> None:
+    result = await run_conversation(
+        parse(HEADER + "ledger\n  balance 58.90\n> 105\n< 您好，您当前的积分为1分。\n", tmp_path / "bad.conv")
+    )
+    assert result.failure is not None
+    assert result.failure.explain().splitlines() == [
+        "line 7: the answer is not the one expected",
+        "  expected: 您好，您当前的积分为1分。",
+        "  actual:   您好，您当前的积分为0分。",
+        "  where they differ (in 【】):",
+        "  expected: 您好，您当前的积分为【1】分。",
+        "  actual:   您好，您当前的积分为【0】分。",
+    ]
+    assert result.transcript == ["13800138000 > 105", "13800138000 < 您好，您当前的积分为0分。"]
+
+
+async def test_an_unexpected_extra_answer_fails(tmp_path: Path) -> None:
+    result = await run_conversation(parse(HEADER + "> 105\n", tmp_path / "extra.conv"))
+    assert result.failure is not None
+    assert result.failure.what == "an answer nobody expected came before the end"
+    assert result.failure.actual == "您好，您的号码不是本网用户，无法办理此项查询。"
+
+
+def test_the_cli_runs_folders_writes_junit_and_fails_when_one_fails(tmp_path: Path) -> None:
+    (tmp_path / "good.conv").write_text(HEADER + "> 105\n< 您好，您的号码不是本网用户*\n", encoding="utf-8")
+    (tmp_path / "bad.conv").write_text(HEADER + "> 105\n< 您好，欢迎*\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "converse", str(tmp_path), "--junit", str(tmp_path / "r.xml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "PASS  " + str(tmp_path / "good.conv") in done.stdout
+    assert "FAIL  " + str(tmp_path / "bad.conv") + "  line 5" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("1 passed, 1 failed in ")
+    suite = ET.parse(tmp_path / "r.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
+    [failure] = suite.iter("failure")
+    assert failure.get("message") == "line 5: the answer is not the one expected"
+
+
+async def test_attached_to_a_running_simulator_and_a_manual_clock_gateway(
+    sim: SmscSimulator, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    await sim.stop()
+    attached = SmscSimulator(port=sim.port, control_port=0)  # the same port, now with its HTTP control
+    await attached.start()
+    try:
+        gateway = await start_gateway(gateway__clock="manual", wait_bound=False)
+        await gateway.link.wait_bound(5)
+        script = parse(
+            "subscriber 13500000001\nservice 10086\nclock 2026-11-20 10:00\n> 是\n"
+            "< 您好，您当前没有待确认的业务。如需订购请发送业务代码，如KTGPRS10。\nadvance 1h\nsmsc throttle every 2\n"
+            "> ？\n< 您好，欢迎使用中国移动10086短信营业厅。*\nsmsc normal\n",
+            tmp_path / "attached.conv",
+        )
+        assert attached.control_url is not None
+        result = await run_attached(
+            script, smsc_control=attached.control_url, gateway_control=f"http://127.0.0.1:{gateway.http.port}"
+        )
+        assert (result.passed, result.error, result.failure) == (True, None, None)
+        assert gateway.calendar.local(gateway.clock.now()).isoformat() == "2026-11-20T11:00:00+08:00"
+        with_ledger = parse(HEADER + "ledger\n  balance 1\n> 102\n", tmp_path / "ledger.conv")
+        refused = await run_attached(with_ledger, smsc_control=attached.control_url, gateway_control=None)
+        assert refused.error == "ledger blocks need a local run (an attached gateway keeps its own ledger)"
+    finally:
+        await attached.stop()
