@@ -112,7 +112,7 @@ class Gateway:
             ),
         )
         await self.responder.load()
-        self.http = ControlApi(clock=self.clock, calendar=self.calendar)
+        self.http = ControlApi(clock=self.clock, calendar=self.calendar, on_moved=self.responder.expire_dialogs)
         await self.http.start(config.http.host, config.http.port)
         await self._recover()
         self._tasks = [

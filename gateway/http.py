@@ -8,6 +8,7 @@ advance it (confirmation expiry, proration on the 16th, reminders on fixed days 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +27,10 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 class ControlApi:
-    def __init__(self, *, clock: Clock, calendar: Calendar) -> None:
+    def __init__(self, *, clock: Clock, calendar: Calendar, on_moved: Callable[[], Awaitable[None]]) -> None:
         self.clock = clock
         self.calendar = calendar
+        self._on_moved = on_moved  # time-based work (dialog expiry) runs at once after a move
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -79,6 +81,7 @@ class ControlApi:
                 self.clock.set(at.timestamp())
         except ValueError as exc:
             return _error(400, "bad_field", str(exc))
+        await self._on_moved()
         return _json(self._clock_state())
 
     def _clock_state(self) -> dict[str, object]:

@@ -105,7 +105,8 @@ class Responder:
 
         for mt, outcome in await self._store.transact(work):
             self._dialogs.settle(outcome)
-            self._outbox.send(mt)
+            if mt is not None:
+                self._outbox.send(mt)
 
     async def load(self) -> None:
         await self._store.transact(self._dialogs.load)

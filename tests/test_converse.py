@@ -57,7 +57,10 @@ def test_a_script_reads_into_steps_with_their_expected_answers() -> None:
     ("text", "message"),
     [
         ("> 102\n", "t.conv:1: say who sends first: subscriber 13800138000"),
-        (HEADER + "< 您好\n", "t.conv:4: an expected answer (<) must follow a sent line (>), advance or at"),
+        (HEADER + "< 您好\n", "t.conv:4: an expected answer (<) must follow a sent line (>), advance, at or smsc"),
+        (HEADER + "> 102\n> 105\n< x\n", "t.conv:5: line 4 sends '102' but expects nothing"),
+        (HEADER + "> 102\n< x\nclock 2026-11-21\n", "t.conv:6: clock sets where the conversation starts"),
+        (HEADER + "ledger\n  status closed\n", "t.conv:5: 'closed' is not one of active, suspended, terminated"),
         (HEADER + "> 102\nno answer within 1s\n< x\n", "t.conv:6: an expected answer (<) must follow"),
         (HEADER + "ledger\n  balanse 5\n", "t.conv:5: unknown ledger entry 'balanse'"),
         (HEADER + "ledger\n  balance 5.999\n", "t.conv:5: '5.999' is not an amount in yuan such as 58.90"),
@@ -94,11 +97,12 @@ async def test_a_failing_conversation_reports_the_step_the_expected_and_the_actu
     assert result.transcript == ["13800138000 > 105", "13800138000 < 您好，您当前的积分为0分。"]
 
 
-async def test_an_unexpected_extra_answer_fails(tmp_path: Path) -> None:
-    result = await run_conversation(parse(HEADER + "> 105\n", tmp_path / "extra.conv"))
+async def test_an_unexpected_extra_answer_fails_at_the_line_it_came_after(tmp_path: Path) -> None:
+    script = HEADER + "ledger\n  balance 58.90\n> KTCL\n< 您好，您将订购彩铃*\nadvance 31m\n"
+    result = await run_conversation(parse(script, tmp_path / "extra.conv"))
     assert result.failure is not None
-    assert result.failure.what == "an answer nobody expected came before the end"
-    assert result.failure.actual == "您好，您的号码不是本网用户，无法办理此项查询。"
+    assert (result.failure.line, result.failure.what) == (8, "an answer nobody expected came before the end")
+    assert result.failure.actual == "您好，您订购彩铃的确认已超时，业务未办理，未扣费。"
 
 
 def test_the_cli_runs_folders_writes_junit_and_fails_when_one_fails(tmp_path: Path) -> None:
@@ -144,7 +148,7 @@ async def test_attached_to_a_running_simulator_and_a_manual_clock_gateway(
         )
         assert (result.passed, result.error, result.failure) == (True, None, None)
         assert gateway.calendar.local(gateway.clock.now()).isoformat() == "2026-11-20T11:00:00+08:00"
-        with_ledger = parse(HEADER + "ledger\n  balance 1\n> 102\n", tmp_path / "ledger.conv")
+        with_ledger = parse(HEADER + "ledger\n  balance 1\n> 102\n< 您好*\n", tmp_path / "ledger.conv")
         refused = await run_attached(with_ledger, smsc_control=attached.control_url, gateway_control=None)
         assert refused.error == "ledger blocks need a local run (an attached gateway keeps its own ledger)"
     finally:

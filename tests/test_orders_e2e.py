@@ -427,7 +427,7 @@ async def test_cancel_runs_to_the_end_of_the_month(env: Env) -> None:
         "您好，您已订购以下业务：1：来电提醒（3.00元/月）。回复序号可退订相应业务。"
     )
     # already cancelled; the new command also ends the list 0000 left waiting
-    assert await env.ask(SUBSCRIBED, "QXGPRS10") == "您好，您未订购GPRS10元包，无需退订。（您未完成的业务退订已取消。）"
+    assert await env.ask(SUBSCRIBED, "QXGPRS10") == "您好，您未订购GPRS10元包，无需退订。"
     assert await env.dialogs(SUBSCRIBED) == []
 
 

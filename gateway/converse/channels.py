@@ -8,6 +8,7 @@ clock control (``--gateway-control``) when it runs in manual-clock mode.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, Protocol
@@ -65,15 +66,18 @@ class LocalSmsc:
 
 
 class LocalClock:
-    def __init__(self, clock: ManualClock, calendar: Calendar) -> None:
+    def __init__(self, clock: ManualClock, calendar: Calendar, on_moved: Callable[[], Awaitable[None]]) -> None:
         self._clock = clock
         self._calendar = calendar
+        self._on_moved = on_moved  # the gateway's time-based work (dialog expiry), run at once
 
     async def advance(self, seconds: float) -> None:
         self._clock.advance(seconds)
+        await self._on_moved()
 
     async def set(self, local: datetime) -> None:
         self._clock.set(local.replace(tzinfo=self._calendar.zone).timestamp())
+        await self._on_moved()
 
 
 class RemoteSmsc:

@@ -80,6 +80,11 @@ class _Parser:
         elif word == "service":
             self.service = rest
         elif word == "clock":
+            if self.steps:
+                raise ValueError(
+                    "clock sets where the conversation starts: put it before the first >, "
+                    "and use 'at' or 'advance' to move the clock later"
+                )
             self.clock = moment(rest)
         elif word == "ledger":
             msisdn = _msisdn(rest) if rest else self._who()
@@ -89,11 +94,10 @@ class _Parser:
         elif word == "at":
             self._step(MoveClock(line=number, to=moment(rest), subscriber=self._who()))
         elif (match := _SILENCE.fullmatch(stripped)) is not None:
-            self._step(Silence(line=number, seconds=duration(match.group(1)), subscriber=self._who()))
+            self.steps.append(Silence(line=number, seconds=duration(match.group(1)), subscriber=self._who()))
             self.open = False
         elif word == "smsc":
             self._step(_fault(number, rest))
-            self.open = False
         else:
             raise ValueError(
                 f"cannot read {stripped!r}: a line starts with >, <, #, or one of subscriber, "
@@ -101,13 +105,24 @@ class _Parser:
             )
 
     def _step(self, step: Step) -> None:
+        self._check_answered()
         self.steps.append(step)
         self.open = True
 
+    def _check_answered(self) -> None:
+        """A sent line needs its answers (<) or 'no answer within': otherwise its answer would be taken
+        for the next line's."""
+        last = self.steps[-1] if self.steps else None
+        if isinstance(last, Send) and not last.expects:
+            raise ValueError(
+                f"line {last.line} sends {last.text!r} but expects nothing: add its answers (<) "
+                "or 'no answer within 2s'"
+            )
+
     def _expect(self, number: int, text: str) -> None:
         last = self.steps[-1] if self.steps else None
-        if not self.open or not isinstance(last, Send | MoveClock):
-            raise ValueError("an expected answer (<) must follow a sent line (>), advance or at")
+        if not self.open or not isinstance(last, Send | MoveClock | SmscFault):
+            raise ValueError("an expected answer (<) must follow a sent line (>), advance, at or smsc")
         regex = text.startswith("re:")
         pattern = text[3:].strip() if regex else text
         if regex:
@@ -128,6 +143,7 @@ class _Parser:
         return self.service
 
     def finish(self) -> Conversation:
+        self._check_answered()
         if not self.steps:
             raise ScriptError(f"{self.path}: no exchange: add lines such as '> 102' and '< 您好*'")
         return Conversation(
@@ -199,6 +215,12 @@ def _payment(f: Fixture, rest: str) -> None:
     f.payments.append((when, yuan(parts[-2]), parts[-1]))
 
 
+def _one_of(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
 def _set(attribute: str, convert: Callable[[str], object]) -> Callable[[Fixture, str], None]:
     return lambda f, rest: setattr(f, attribute, convert(rest))
 
@@ -206,15 +228,15 @@ def _set(attribute: str, convert: Callable[[str], object]) -> Callable[[Fixture,
 _FIXTURE_WORDS: dict[str, Callable[[Fixture, str], None]] = {
     "name": _set("name", str),
     "brand": _set("brand", str),
-    "vip": _set("vip", str),
+    "vip": _set("vip", lambda v: _one_of(v, ("none", "silver", "gold", "diamond"))),
     "plan": _set("plan", str),
-    "status": _set("status", str),
+    "status": _set("status", lambda v: _one_of(v, ("active", "suspended", "terminated"))),
     "balance": _set("cash", yuan),
     "gift": _gift,
     "credit": _set("credit", yuan),
     "points": _set("points", int),
     "password": _set("password", str),
-    "id": _set("id_number", str),
+    "id": _set("id_number", str.upper),
     "subscription": _subscription,
     "usage": _usage,
     "bill": _bill,

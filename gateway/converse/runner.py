@@ -38,13 +38,14 @@ GRACE = 0.3  # how long to wait for stray answers before a new message and at th
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Failure:
     line: int
-    what: str  # the step, as the tester wrote it
+    what: str  # what went wrong, in words
     expected: str
     actual: str
+    literal: bool = False  # the expected text is plain text: mark where it differs from the actual
 
     def explain(self) -> str:
         lines = [f"line {self.line}: {self.what}", f"  expected: {self.expected}", f"  actual:   {self.actual}"]
-        if self.expected and self.actual and not self.actual.startswith("("):
+        if self.literal:
             expected, actual = marked_difference(self.expected, self.actual)
             lines += ["  where they differ (in 【】):", f"  expected: {expected}", f"  actual:   {actual}"]
         return "\n".join(lines)
@@ -114,6 +115,7 @@ class Session:
         else:
             self.transcript.append(f"  (smsc {step.action}{f' every {step.value}' if step.value else ''})")
             await self.smsc.fault(step.action, step.value)
+            await self._expect(step.expects)
 
     async def _move(self, step: MoveClock) -> None:
         if step.by is not None:
@@ -137,7 +139,10 @@ class Session:
             self.transcript.append(f"{destination} < {actual}")
             if not expect.matches(actual):
                 what = "the answer is not the one expected"
-                raise _Failed(Failure(line=expect.line, what=what, expected=expect.shown, actual=actual))
+                literal = not expect.regex and "*" not in expect.pattern
+                raise _Failed(
+                    Failure(line=expect.line, what=what, expected=expect.shown, actual=actual, literal=literal)
+                )
 
     async def _next_answer(self) -> tuple[str, str] | None:
         deadline = time.monotonic() + ANSWER_TIMEOUT
@@ -155,7 +160,8 @@ class Session:
             where = what or ("before the end" if line is None else "before the next message")
             what = f"an answer nobody expected came {where}"
             stray = answers[self.read][1]
-            raise _Failed(Failure(line=line or 0, what=what, expected="(no further answer)", actual=stray))
+            at = line if line is not None else self.conversation.steps[-1].line
+            raise _Failed(Failure(line=at, what=what, expected="(no further answer)", actual=stray))
 
 
 def _instant(calendar: Calendar, local: datetime) -> float:
@@ -181,9 +187,9 @@ async def run_conversation(conversation: Conversation) -> Result:
             finally:
                 await db.close()
             await gateway.start()
-            session = Session(
-                conversation, LocalSmsc(sim, gateway.link.wait_bound), LocalClock(clock, gateway.calendar)
-            )
+            moved = gateway.responder.expire_dialogs
+            local = LocalClock(clock, gateway.calendar, moved)
+            session = Session(conversation, LocalSmsc(sim, gateway.link.wait_bound), local)
             try:
                 await gateway.link.wait_bound(ANSWER_TIMEOUT)
                 await session.run()
@@ -205,6 +211,7 @@ def _environ(port: int, ledger: str) -> dict[str, str]:
         "GATEWAY_SMPP__PORT": str(port),
         "GATEWAY_LEDGER__PATH": ledger,
         "GATEWAY_HTTP__PORT": "0",
+        "GATEWAY_SMPP__RESPONSE_TIMEOUT": "1",  # answers held by `smsc hold` are sent again soon after `normal`
         "GATEWAY_SMPP__RECONNECT_MIN": "0.05",
         "GATEWAY_SMPP__RECONNECT_MAX": "0.3",
         "GATEWAY_SMPP__THROTTLE_BACKOFF_MIN": "0.02",

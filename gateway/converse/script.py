@@ -86,6 +86,7 @@ class SmscFault:
     line: int
     action: str
     value: int = 0
+    expects: tuple[Expect, ...] = ()  # answers that arrive once the fault changes (e.g. held ones, at normal)
 
 
 Step = Send | MoveClock | Silence | SmscFault

@@ -29,6 +29,10 @@ log = logging.getLogger("gateway.dialog")
 
 Key = tuple[str, str]  # (msisdn, service number)
 
+QUIET_KINDS = frozenset({"pick"})
+"""Dialogs that end without a word: a 0000 list that was only looked at neither times out aloud nor adds a
+note to the next answer (once a number is picked, the cancellation's confirmation is a dialog of its own)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
@@ -89,7 +93,8 @@ class Dialogs:
         if record is not None and (entry is None or _answers(record, ctx.text)):
             step = await self._continuations[record.kind](turn, record)
         else:
-            if record is not None and record.expires_at > now:  # a new command while a dialog waits: it ends
+            interrupted = record is not None and record.expires_at > now and record.kind not in QUIET_KINDS
+            if record is not None and interrupted:  # a new command while a dialog waits: it ends, and is told
                 note = self._templates.render("dialog_interrupted", what=_what(self._templates, record))
             step = await self._start(turn, entry)
         await self._store(tx, key, step)
@@ -114,8 +119,9 @@ class Dialogs:
 
     async def expire(
         self, tx: Tx, answer: Callable[[DialogRecord, str], Answer]
-    ) -> list[tuple[OutboundMessage, Outcome]]:
-        """End every dialog whose window has passed, each with its short notice queued in the outbox."""
+    ) -> list[tuple[OutboundMessage | None, Outcome]]:
+        """End every dialog whose window has passed, each with its short notice queued in the outbox
+        (none for a quiet one: the 0000 list that was only looked at)."""
         now = self._clock.now()
         done = []
         for msisdn, service_number, expires in await records.all_pending(tx):
@@ -127,7 +133,7 @@ class Dialogs:
             MACHINES[record.kind](model=record).send("expire")
             text = self._templates.render(f"{record.kind}_expired", name=record.data.get("name", ""))
             await records.delete(tx, msisdn, service_number)
-            mt = await tx.queue_mt(answer(record, text), now=now)
+            mt = None if record.kind in QUIET_KINDS else await tx.queue_mt(answer(record, text), now=now)
             done.append((mt, Outcome(text=text, pending=((msisdn, service_number), None))))
         return done
 
