@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return _run(run_demo(msisdn=args.msisdn, service_number=args.to))
     if args.command == "converse":
-        setup_logging("warning", args.log_format or "text")
+        setup_logging("critical", args.log_format or "text")  # the report says what matters; the logs are noise
         return run_converse(args)
     try:
         config = load_config(args.config)
