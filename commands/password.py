@@ -65,28 +65,23 @@ def _consecutive(run: list[int]) -> bool:
 
 async def change_password(turn: Turn, _: str) -> Step:
     """502: ask for the old password, unless none is set or the password functions are locked."""
-    ctx = turn.ctx
-    await ctx.holder()
-    hashes = await passwords.secret_hashes(turn.tx, ctx.msisdn)
-    if hashes.password_hash is None:
-        return Step(text=ctx.render("password_not_set"))
-    refusal = await _refusal_if_locked(turn)
-    if refusal is not None:
-        return Step(text=refusal)
-    return Step(text=ctx.render("password_ask_old", minutes=_minutes(turn)), dialog=turn.start("password_change"))
+    return await _start(turn, CHANGE)
 
 
 async def reset_password(turn: Turn, _: str) -> Step:
     """503: ask for the ID number, unless none is on file or the password functions are locked."""
+    return await _start(turn, RESET)
+
+
+async def _start(turn: Turn, flow: _Flow) -> Step:
     ctx = turn.ctx
     await ctx.holder()
-    hashes = await passwords.secret_hashes(turn.tx, ctx.msisdn)
-    if hashes.id_hash is None:
-        return Step(text=ctx.render("reset_no_id"))
+    if flow.on_file(await passwords.secret_hashes(turn.tx, ctx.msisdn)) is None:
+        return Step(text=ctx.render(flow.missing))
     refusal = await _refusal_if_locked(turn)
     if refusal is not None:
         return Step(text=refusal)
-    return Step(text=ctx.render("reset_ask_id", minutes=_minutes(turn)), dialog=turn.start("password_reset"))
+    return Step(text=ctx.render(flow.ask, minutes=_minutes(turn)), dialog=turn.start(flow.kind))
 
 
 async def _refusal_if_locked(turn: Turn) -> str | None:
@@ -114,6 +109,8 @@ class _Flow:
     """What differs between 502 and 503: the dialog kind (which secret on file is checked) and two answers."""
 
     kind: str
+    missing: str  # the answer when there is no such secret on file
+    ask: str  # the first question
     wrong: str  # the answer when the secret on file does not match
     done: str  # the answer once the new password is set
 
@@ -122,8 +119,16 @@ class _Flow:
 
 
 FIRST = "check"  # the state whose reply is checked against the secret on file
-CHANGE = _Flow(kind="password_change", wrong="password_wrong_old", done="password_changed")
-RESET = _Flow(kind="password_reset", wrong="reset_wrong_id", done="reset_done")
+CHANGE = _Flow(
+    kind="password_change",
+    missing="password_not_set",
+    ask="password_ask_old",
+    wrong="password_wrong_old",
+    done="password_changed",
+)
+RESET = _Flow(
+    kind="password_reset", missing="reset_no_id", ask="reset_ask_id", wrong="reset_wrong_id", done="reset_done"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
