@@ -20,9 +20,10 @@ from commands.registry import COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN
 from gateway.catalog import load_catalogs
 from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config
+from gateway.control import Control
 from gateway.dialog.engine import Dialogs
 from gateway.dispatch import Dispatcher
-from gateway.http import ControlApi
+from gateway.http import HttpServer
 from gateway.inbox import Inbox, expire_periodically
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
@@ -35,7 +36,7 @@ from gateway.router import Router
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.session import SessionConfig
 from gateway.smpp.text import Concat
-from gateway.store import Store
+from gateway.store import Store, Tx
 from gateway.templates import Templates
 from gateway.types import InboundMessage
 
@@ -112,7 +113,10 @@ class Gateway:
             ),
         )
         await self.responder.load()
-        self.http = ControlApi(clock=self.clock, calendar=self.calendar, on_moved=self.responder.expire_dialogs)
+        self.control = Control(
+            clock=self.clock, calendar=self.calendar, on_moved=self.responder.expire_dialogs, readiness=self.readiness
+        )
+        self.http = HttpServer(self.control.routes())
         await self.http.start(config.http.host, config.http.port)
         await self._recover()
         self._tasks = [
@@ -135,6 +139,18 @@ class Gateway:
             self.dispatcher.put(mo)
         if queued or unanswered:
             log.info("resuming after restart", extra={"unanswered_mos": len(unanswered), "queued_mts": len(queued)})
+
+    async def readiness(self) -> str | None:
+        """None while the SMPP link is bound and the ledger writable; else why not."""
+        if not self.link.bound:
+            return "the SMPP link is not bound" + (
+                f" (last refusal: {self.link.last_bind_error})" if self.link.last_bind_error else ""
+            )
+        try:
+            await self.store.transact(_write_probe)
+        except Exception as exc:
+            return f"the ledger is not writable: {exc}"
+        return None
 
     async def answer(self, mo: InboundMessage) -> None:
         await self.responder.answer(mo)
@@ -185,6 +201,10 @@ class Gateway:
 
     def bind_changed(self, bound: bool) -> None:
         log.info("link state", extra={"bound": bound})
+
+
+async def _write_probe(tx: Tx) -> None:
+    await tx.execute("INSERT OR REPLACE INTO meta VALUES ('ready_probe', '1')")
 
 
 async def _every_second(job: Callable[[], Awaitable[None]]) -> None:

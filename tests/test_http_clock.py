@@ -27,18 +27,18 @@ async def test_health_answers(start_gateway: StartGateway) -> None:
 
 async def test_the_system_clock_cannot_be_moved(start_gateway: StartGateway) -> None:
     gateway = await start_gateway()
-    status, body = await call(gateway.http.port, "POST", "/api/v1/clock", {"advance": 60})
+    status, body = await call(gateway.http.port, "POST", "/test/clock", {"advance": 60})
     assert (status, body["code"]) == (409, "clock_not_movable")
-    status, body = await call(gateway.http.port, "GET", "/api/v1/clock")
+    status, body = await call(gateway.http.port, "GET", "/test/clock")
     assert (status, body["movable"]) == (200, False)
 
 
 async def test_manual_clock_is_set_and_advanced(start_gateway: StartGateway) -> None:
     gateway = await start_gateway(gateway__clock="manual")
     port = gateway.http.port
-    status, body = await call(port, "POST", "/api/v1/clock", {"at": "2026-11-15 23:59:59"})
+    status, body = await call(port, "POST", "/test/clock", {"at": "2026-11-15 23:59:59"})
     assert (status, body["now"], body["movable"]) == (200, "2026-11-15T23:59:59+08:00", True)
-    status, body = await call(port, "POST", "/api/v1/clock", {"advance": 1})
+    status, body = await call(port, "POST", "/test/clock", {"advance": 1})
     assert (status, body["now"]) == (200, "2026-11-16T00:00:00+08:00")
     assert gateway.clock.now() == body["epoch"] == 1_794_758_400.0
 
@@ -57,7 +57,7 @@ async def test_manual_clock_is_set_and_advanced(start_gateway: StartGateway) -> 
 async def test_bad_moves_are_refused_by_name(start_gateway: StartGateway, body: object, code: str) -> None:
     gateway = await start_gateway(gateway__clock="manual")
     before = gateway.clock.now()
-    status, answer = await call(gateway.http.port, "POST", "/api/v1/clock", body)
+    status, answer = await call(gateway.http.port, "POST", "/test/clock", body)
     assert (status, answer["code"]) == (400, code)
     assert gateway.clock.now() == before
 
@@ -78,12 +78,26 @@ async def test_moving_the_clock_over_http_expires_a_confirmation(
     await db.close()
     gateway = await start_gateway(gateway__clock="manual")
     port = gateway.http.port
-    assert (await call(port, "POST", "/api/v1/clock", {"at": "2026-11-15 10:00"}))[0] == 200
+    assert (await call(port, "POST", "/test/clock", {"at": "2026-11-15 10:00"}))[0] == 200
     await sim.send_mo("13800138000", "10086", "KTCL")
     [prompt] = await sim.wait_for_mts(1)
     assert prompt.text == (
         "您好，您将订购彩铃，月费5.00元。本月收取5.00元。请在30分钟内回复“是”或“Y”确认订购，回复其他内容取消。"
     )
-    assert (await call(port, "POST", "/api/v1/clock", {"advance": 1801}))[0] == 200
+    assert (await call(port, "POST", "/test/clock", {"advance": 1801}))[0] == 200
     [_, notice] = await sim.wait_for_mts(2, timeout=5)
     assert notice.text == "您好，您订购彩铃的确认已超时，业务未办理，未扣费。"
+
+
+async def test_readiness_follows_the_bind(sim: SmscSimulator, start_gateway: StartGateway) -> None:
+    gateway = await start_gateway()
+    port = gateway.http.port
+    assert await call(port, "GET", "/readyz") == (200, {"status": "ready"})
+    sim.faults.refuse_binds = -1
+    await sim.drop_connections()
+    status, body = await call(port, "GET", "/readyz")
+    assert status == 503
+    assert str(body["reason"]).startswith("the SMPP link is not bound")
+    sim.faults.refuse_binds = 0
+    await gateway.link.wait_bound(5)
+    assert await call(port, "GET", "/readyz") == (200, {"status": "ready"})

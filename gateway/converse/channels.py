@@ -126,11 +126,11 @@ class RemoteSmsc:
 
 
 class RemoteClock:
-    """A gateway's clock control (``gateway.clock = manual``): POST /api/v1/clock."""
+    """A gateway's clock control (``gateway.clock = manual``): POST /test/clock."""
 
     def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
         self._http = http
-        self._url = url.rstrip("/") + "/api/v1/clock"
+        self._url = url.rstrip("/") + "/test/clock"
 
     async def advance(self, seconds: float) -> None:
         await self._move({"advance": seconds})
