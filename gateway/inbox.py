@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -61,7 +62,7 @@ class Inbox:
         self._tasks = Background("inbox")
         self.accepting = True
         self.received = 0
-        self.receipts = 0
+        self.receipts: Counter[str] = Counter()  # by stat (DELIVRD, UNDELIV, ...)
 
     async def recover(self) -> None:
         """Reload the parts stored before a restart; the last MOs acknowledged before it may come again.
@@ -115,7 +116,7 @@ class Inbox:
     async def _receipt(self, handle: DeliverHandle, message: ShortMessage) -> None:
         receipt = parse_receipt(message)
         await self._store.add_receipt(receipt.message_id, receipt.stat, now=self._clock.now())
-        self.receipts += 1
+        self.receipts[receipt.stat] += 1
         self._answer(handle, Status.ESME_ROK, None)
 
     async def _mo(self, handle: DeliverHandle, message: ShortMessage) -> None:
@@ -138,6 +139,7 @@ class Inbox:
                 received_at=now,
             )
             self._answer(handle, Status.ESME_ROK, mo_key)
+            log.debug("mo stored", extra={"mo_id": mo.id, "msisdn": mo.source_addr, "to": mo.destination_addr})
             self._dispatch(mo)
             return
         stored = StoredPart(

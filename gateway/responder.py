@@ -61,6 +61,8 @@ class Responder:
             log.exception("command failed", extra={"mo_id": mo.id})
             text = self._templates.render("system_error")
             outbound = await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
+        # Never the MO's text: it may be a password or an ID number.
+        log.debug("mo answered", extra={"mo_id": mo.id, "msisdn": mo.source_addr, "answers": len(outbound)})
         for mt in outbound:
             self._outbox.send(mt)
 

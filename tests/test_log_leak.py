@@ -1,0 +1,54 @@
+"""The logs of a full conversation run never show a whole phone number, a password or an ID number."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+from pathlib import Path
+
+from gateway.converse.parse import parse_file
+from gateway.converse.runner import run_conversation
+from gateway.converse.script import Send
+from gateway.logs import setup_logging
+
+CONVERSATIONS = Path(__file__).parent / "conversations"
+
+
+async def test_no_seeded_msisdn_password_or_id_number_reaches_the_logs() -> None:
+    scripts = [parse_file(path) for path in sorted(CONVERSATIONS.glob("*.conv"))]
+    msisdns = {f.msisdn for s in scripts for f in s.fixtures} | {
+        step.subscriber for s in scripts for step in s.steps if isinstance(step, Send)
+    }
+    secrets = {f.password for s in scripts for f in s.fixtures if f.password} | {
+        f.id_number for s in scripts for f in s.fixtures if f.id_number
+    }
+    typed = {  # what subscribers typed into 502/503 dialogs: old and new passwords, ID numbers
+        step.text
+        for s in scripts
+        for step in s.steps
+        if isinstance(step, Send) and re.fullmatch(r"\d{6}|\d{17}[\dXx]", step.text)
+    }
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    captured = io.StringIO()
+    setup_logging("debug", "json", stream=captured)
+    try:
+        gate = asyncio.Semaphore(4)
+
+        async def run(script: object) -> bool:
+            async with gate:
+                return (await run_conversation(script)).passed  # type: ignore[arg-type]
+
+        passed = await asyncio.gather(*(run(s) for s in scripts))
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    assert all(passed)
+    logs = captured.getvalue()
+    assert len(logs.splitlines()) > 100  # the run did log (masked numbers included)
+    assert re.search(r"1\d{2}\*{4}\d{4}", logs)  # and numbers appear masked
+    assert len(msisdns) >= 5 and len(secrets) >= 3 and len(typed) >= 5
+    leaked = sorted(x for x in msisdns | secrets | typed if x in logs)
+    assert leaked == []
