@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 from commands.registry import COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN
+from gateway.admin import AdminApi, AdminReads
 from gateway.catalog import load_catalogs
 from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config
@@ -29,6 +30,7 @@ from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
 from gateway.link import DeliverHandle, Link, LinkSettings
+from gateway.metrics import Metrics, Watched
 from gateway.outbox import Addressing, Outbox
 from gateway.ratelimit import RateLimiter
 from gateway.responder import Responder
@@ -58,8 +60,10 @@ class Gateway:
         self.calendar = Calendar.named(g.timezone)
         self.link = Link(_link_settings(config), self)
         self.dispatcher = Dispatcher(self.answer)
+        self.metrics = Metrics()
         self.store: Store
         self.ledger: Ledger
+        self.admin: AdminApi
         self.router: Router
         self.responder: Responder
         self.inbox: Inbox
@@ -70,7 +74,7 @@ class Gateway:
     async def start(self) -> None:
         config = self.config
         path = str(config.resolve(config.ledger.path))
-        self.store = await Store.open(path, batch_max=config.ledger.batch_max)
+        self.store = await Store.open(path, batch_max=config.ledger.batch_max, on_commit=self.metrics.ledger_committed)
         self.ledger = await Ledger.open(path, products=self.products, calendar=self.calendar)
         self.router = Router(
             catalogs=self.catalogs, commands=COMMANDS, templates=self.templates, clock=self.clock, ledger=self.ledger
@@ -87,7 +91,7 @@ class Gateway:
             store=self.store,
             clock=self.clock,
             answer=self.link.answer_deliver,
-            dispatch=self.dispatcher.put,
+            dispatch=self._stored,
             reassembly_timeout=config.gateway.reassembly_timeout,
             redelivery_window=config.gateway.redelivery_window,
         )
@@ -113,10 +117,28 @@ class Gateway:
             ),
         )
         await self.responder.load()
+        self.metrics.watch(
+            Watched(link=self.link, inbox=self.inbox, responder=self.responder, outbox=self.outbox, dialogs=dialogs)
+        )
         self.control = Control(
             clock=self.clock, calendar=self.calendar, on_moved=self.responder.expire_dialogs, readiness=self.readiness
         )
-        self.http = HttpServer(self.control.routes())
+        self.admin = AdminApi(
+            reads=await AdminReads.open(path),
+            store=self.store,
+            ledger=self.ledger,
+            outbox=self.outbox,
+            clock=self.clock,
+            calendar=self.calendar,
+            products=self.products,
+            service_numbers=config.gateway.service_numbers,
+            tokens=config.http.tokens,
+        )
+        if not self.admin.auth.configured:
+            log.info("http.tokens is empty: the admin API (/api/v1/) refuses every call")
+        self.http = HttpServer(
+            self.control.routes() + self.metrics.routes() + self.admin.routes(), self.admin.middlewares()
+        )
         await self.http.start(config.http.host, config.http.port)
         await self._recover()
         self._tasks = [
@@ -152,8 +174,13 @@ class Gateway:
             return f"the ledger is not writable: {exc}"
         return None
 
+    def _stored(self, mo: InboundMessage) -> None:
+        self.metrics.mo_stored(mo)
+        self.dispatcher.put(mo)
+
     async def answer(self, mo: InboundMessage) -> None:
-        await self.responder.answer(mo)
+        with self.metrics.answering(mo):
+            await self.responder.answer(mo)
 
     async def stop(self) -> None:
         """Stop taking MOs, finish what is in hand, drain the window, unbind, close the store."""
@@ -166,6 +193,7 @@ class Gateway:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.http.stop()
+        await self.admin.close()
         await self.ledger.close()
         await self.store.close()
         self.stopped = True

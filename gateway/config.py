@@ -53,10 +53,25 @@ def known_zone(v: Any) -> str | None:
     return None
 
 
-def key(default: Any, check: Check | None = None) -> Any:
+MIN_TOKEN_LENGTH = 16
+
+
+def bearer_tokens(v: Any) -> str | None:
+    """Admin API tokens: each a string of 16 to 256 visible ASCII characters (no spaces)."""
+    for number, token in enumerate(v, 1):
+        if not (isinstance(token, str) and MIN_TOKEN_LENGTH <= len(token) <= 256 and token.isascii()):
+            return f"token {number} of {len(v)} must be a string of {MIN_TOKEN_LENGTH} to 256 ASCII characters"
+        if not all(c.isprintable() and not c.isspace() for c in token):
+            return f"token {number} of {len(v)} must not contain spaces or control characters"
+    return None
+
+
+def key(default: Any, check: Check | None = None, *, secret: bool = False) -> Any:
+    """A config key; a ``secret`` one is never shown (not in errors, not in the repr of its section)."""
+    metadata = {"check": check, "secret": secret}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"check": check})
-    return field(default=default, metadata={"check": check})
+        return field(default_factory=lambda: list(default), metadata=metadata, repr=not secret)
+    return field(default=default, metadata=metadata, repr=not secret)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +108,7 @@ class LedgerConfig:
 class HttpConfig:
     host: str = key("127.0.0.1", not_empty)
     port: int = key(8080, between(0, 65535))
+    tokens: list[str] = key([], bearer_tokens, secret=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,14 +203,15 @@ def _section(name: str, cls: type, table: Any, environ: Mapping[str, str]) -> An
         if env_name in environ:
             value = _from_env(dotted, env_name, environ[env_name], hints[f.name])
         elif f.name in table:
-            value = _from_toml(dotted, table[f.name], hints[f.name])
+            value = _from_toml(dotted, table[f.name], hints[f.name], secret=f.metadata.get("secret", False))
         else:
             continue
         check: Check | None = f.metadata.get("check")
         problem = check(value) if check else None
         if problem:
             source = f" (from {env_name})" if env_name in environ else ""
-            raise ConfigError(f"{dotted}: {problem}, got {value!r}{source}")
+            shown = "" if f.metadata.get("secret") else f", got {value!r}"
+            raise ConfigError(f"{dotted}: {problem}{shown}{source}")
         values[f.name] = value
     return cls(**values)
 
@@ -218,7 +235,7 @@ def _from_env(dotted: str, env_name: str, text: str, hint: Any) -> Any:
         raise ConfigError(f"{dotted}: must be {_type_name(hint)}, got {text!r} (from {env_name})") from None
 
 
-def _from_toml(dotted: str, value: Any, hint: Any) -> Any:
+def _from_toml(dotted: str, value: Any, hint: Any, *, secret: bool = False) -> Any:
     ok = (
         (hint is bool and isinstance(value, bool))
         or (hint is int and isinstance(value, int) and not isinstance(value, bool))
@@ -227,7 +244,7 @@ def _from_toml(dotted: str, value: Any, hint: Any) -> Any:
         or (typing.get_origin(hint) is list and isinstance(value, list))
     )
     if not ok:
-        raise ConfigError(f"{dotted}: must be {_type_name(hint)}, got {value!r}")
+        raise ConfigError(f"{dotted}: must be {_type_name(hint)}" + ("" if secret else f", got {value!r}"))
     return float(value) if hint is float else value
 
 

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS mo (
     handled_at REAL
 );
 CREATE INDEX IF NOT EXISTS mo_new ON mo (status) WHERE status = 'new';
+CREATE INDEX IF NOT EXISTS mo_by_source ON mo (source_addr, id);
 CREATE TABLE IF NOT EXISTS mo_part (
     source_addr TEXT NOT NULL,
     destination_addr TEXT NOT NULL,
@@ -51,6 +52,7 @@ CREATE TABLE IF NOT EXISTS mt (
     delivery_stat TEXT
 );
 CREATE INDEX IF NOT EXISTS mt_queued ON mt (status) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS mt_by_destination ON mt (destination_addr, id);
 CREATE TABLE IF NOT EXISTS mt_part (
     mt_id INTEGER NOT NULL,
     seqno INTEGER NOT NULL,
@@ -79,17 +81,21 @@ async def open_database(path: str) -> aiosqlite.Connection:
     await db.execute("PRAGMA synchronous=NORMAL")
     await db.execute("PRAGMA busy_timeout=5000")
     await db.execute("PRAGMA secure_delete=ON")  # a blanked secret leaves no copy in freed pages
-    await db.executescript(SCHEMA + LEDGER_SCHEMA)
+    # Columns first, so the schema's indexes on them can be made in a file that predates them.
     for table, column, kind in ADDED_COLUMNS:
         columns = {row[1] for row in await db.execute_fetchall(f"PRAGMA table_info({table})")}
-        if column not in columns:  # a file made before the column existed
+        if columns and column not in columns:  # a file made before the column existed
             await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    await db.executescript(SCHEMA + LEDGER_SCHEMA)
     await db.commit()
     return db
 
 
-ADDED_COLUMNS = (("subscriber", "id_tail_hash", "TEXT"),)
-"""Columns added to a table after files with it were made: (table, column, type)."""
+ADDED_COLUMNS = (("subscriber", "id_tail_hash", "TEXT"), ("payment", "reference", "TEXT"))
+"""Columns added to a table after files with it were made: (table, column, type).
+
+SQLite cannot add a UNIQUE column; a uniqueness rule on an added column is a unique index in the schema.
+"""
 
 
 CHECKPOINT_INTERVAL = 1.0

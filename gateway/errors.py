@@ -6,6 +6,8 @@ Split by whose fault it is, as h11 does: the peer's (``RemoteProtocolError``), o
 
 from __future__ import annotations
 
+from typing import Literal
+
 
 class GatewayError(Exception):
     """Base of all errors raised on purpose by the gateway."""
@@ -84,3 +86,31 @@ class AlreadySubscribed(LedgerError):
 
 class NotSubscribed(LedgerError):
     """The subscriber does not have this package (or has already cancelled it)."""
+
+
+RefusalCode = Literal[
+    "unauthorized",
+    "bad_json",
+    "bad_field",
+    "unknown_field",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "terminated",
+    "too_large",
+    "internal",
+]
+"""The stable ``code`` of every refusal the admin API gives (its OpenAPI document lists them from here)."""
+
+
+class RequestRefused(GatewayError):
+    """An admin API request that cannot be done as asked: answered ``status`` with ``code`` and the message.
+
+    ``field`` names the body field (or path parameter) at fault, when there is one.
+    """
+
+    def __init__(self, status: int, code: RefusalCode, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code: RefusalCode = code
+        self.field = field

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -151,12 +151,14 @@ class _Connection(asyncio.Protocol):
             case DeliverReceived(sequence_number=seq, message=message):
                 link.handler.deliver_received(DeliverHandle(self, seq), message)
             case SubmitAccepted(ref=ref, message_id=message_id):
+                link.acknowledged += 1
                 link.handler.submit_accepted(ref, message_id)
             case SubmitRejected(ref=ref, command_status=status, transient=True):
                 link.requeue([ref])
                 link.throttled += 1
                 log.warning("smsc asked to slow down", extra={"status": status_name(status)})
             case SubmitRejected(ref=ref, command_status=status):
+                link.refused[status] += 1
                 link.handler.submit_failed(ref, status)
             case Bound():
                 log.info("bound", extra={"mode": self.session.config.mode.name.lower()})
@@ -189,6 +191,9 @@ class Link:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
+        self.submitted = 0  # submit_sm written, resends included
+        self.acknowledged = 0  # submit_sm_resp with ESME_ROK
+        self.refused: Counter[int] = Counter()  # final refusals, by command_status
         self.throttled = 0
         self.reconnects = 0
         self.last_bind_error: str | None = None
@@ -286,6 +291,7 @@ class Link:
                 ref, message = pending.popleft()
                 if ref in self._parts:
                     session.submit(ref, message, now)
+                    self.submitted += 1
         if not pending and not self.in_flight:
             self._idle.set()  # stop() may be waiting for the window to drain
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -131,9 +132,12 @@ def normal_id(message_id: str) -> str:
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection, *, batch_max: int) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, *, batch_max: int, on_commit: Callable[[float], None] | None = None
+    ) -> None:
         self._db = db
         self._batch_max = batch_max
+        self._on_commit = on_commit  # told how long each group commit took, in seconds
         self._waiting: list[_Operation] = []
         self._committing: list[_Operation] = []
         self._wakeup = asyncio.Event()
@@ -145,14 +149,14 @@ class Store:
         self.crashed = False  # the previous run did not close the store (killed, power lost)
 
     @classmethod
-    async def open(cls, path: str, *, batch_max: int = 512) -> Store:
+    async def open(cls, path: str, *, batch_max: int = 512, on_commit: Callable[[float], None] | None = None) -> Store:
         db = await open_database(path)
         # Fold a large WAL left by an import or a seed back into the file now, not in the middle of traffic.
         await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         # From here on the checkpoints (and their fsync) run on a connection of their own, so a commit
         # never waits for one.
         await db.execute("PRAGMA wal_autocheckpoint = 0")
-        store = cls(db, batch_max=batch_max)
+        store = cls(db, batch_max=batch_max, on_commit=on_commit)
         store._checkpointer = asyncio.create_task(run_checkpoints(path))
         store._next_mo = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mo")
         store._next_mt = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mt")
@@ -358,6 +362,7 @@ class Store:
                 self._committing = []
 
     async def _commit(self, batch: list[_Operation]) -> None:
+        started = time.perf_counter()
         by_statement: dict[str, list[tuple[Any, ...]]] = {}
         for operation in batch:
             for name, params in operation.rows:
@@ -382,6 +387,8 @@ class Store:
                     operation.done.set_exception(exc)
             return
         self.commits += 1
+        if self._on_commit is not None:
+            self._on_commit(time.perf_counter() - started)
         for operation in batch:
             if not operation.done.done():
                 operation.done.set_result(None)

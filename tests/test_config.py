@@ -121,6 +121,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "ledger.batch_max": ("64", 64),
     "http.host": ("localhost", "localhost"),
     "http.port": ("0", 0),
+    "http.tokens": ("0123456789abcdef, fedcba9876543210-x,", ["0123456789abcdef", "fedcba9876543210-x"]),
     "gateway.service_numbers": ("10086, 10010 ,1008611,", ["10086", "10010", "1008611"]),
     "gateway.catalogs": ("/etc/gateway/catalogs", "/etc/gateway/catalogs"),
     "gateway.templates": ("/etc/gateway/zh-CN.toml", "/etc/gateway/zh-CN.toml"),
@@ -236,6 +237,10 @@ BAD_ENV: list[tuple[dict[str, str], str]] = [
         "log.level: must be one of debug, info, warning, error, got 'verbose' (from GATEWAY_LOG__LEVEL)",
     ),
     ({"GATEWAY_LEDGER__PATH": ""}, "ledger.path: must not be empty, got '' (from GATEWAY_LEDGER__PATH)"),
+    (  # a token is never shown, not even a bad one
+        {"GATEWAY_HTTP__TOKENS": "0123456789abcdef,short-token"},
+        "http.tokens: token 2 of 2 must be a string of 16 to 256 ASCII characters (from GATEWAY_HTTP__TOKENS)",
+    ),
     (
         {"GATEWAY_SMPP__RECONNECT_MIN": "5", "GATEWAY_SMPP__RECONNECT_MAX": "1"},
         "smpp.reconnect_min: must not exceed smpp.reconnect_max",
@@ -274,6 +279,15 @@ BAD_TOML: list[tuple[str, str]] = [
     ("smpp = 1\n", "smpp: must be a table"),
     ("[smpp]\nprot = 2775\n", f"smpp.prot: unknown key (known: {SMPP_KEYS})"),
     ("[log]\nlevle = 'debug'\n", "log.levle: unknown key (known: format, level)"),
+    ("[http]\ntokens = 'abcdefghijklmnopq'\n", "http.tokens: must be a list"),
+    (
+        "[http]\ntokens = [12345678901234567]\n",
+        "http.tokens: token 1 of 1 must be a string of 16 to 256 ASCII characters",
+    ),
+    (
+        "[http]\ntokens = ['abcdefghijklmnopq', 'abcdefgh ijklmnopq']\n",
+        "http.tokens: token 2 of 2 must not contain spaces or control characters",
+    ),
 ]
 
 
@@ -332,3 +346,9 @@ def test_a_directory_instead_of_a_file_is_a_config_error(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path, environ={})
     assert str(caught.value) == f"{tmp_path}: cannot read: Is a directory"
+
+
+def test_tokens_are_not_in_the_repr_of_the_config() -> None:
+    config = load_config(DEFAULT_CONFIG, environ={"GATEWAY_HTTP__TOKENS": "secret-token-0123456789"})
+    assert config.http.tokens == ["secret-token-0123456789"]
+    assert "secret-token" not in repr(config)

@@ -79,6 +79,11 @@ class Dialogs:
         else:
             self._pending[key] = expires
 
+    @property
+    def pending(self) -> int:
+        """How many dialogs wait for the subscriber's next MO."""
+        return len(self._pending)
+
     def due(self, now: float) -> bool:
         return any(expires <= now for expires in self._pending.values())
 

@@ -67,9 +67,11 @@ CREATE TABLE IF NOT EXISTS payment (
     msisdn TEXT NOT NULL,
     amount INTEGER NOT NULL CHECK (amount > 0),
     channel TEXT NOT NULL,
-    paid_at REAL NOT NULL
+    paid_at REAL NOT NULL,
+    reference TEXT                                         -- the payer's own id (admin API): paid once
 );
 CREATE INDEX IF NOT EXISTS payment_by_msisdn ON payment (msisdn, paid_at);
+CREATE UNIQUE INDEX IF NOT EXISTS payment_by_reference ON payment (reference);
 -- Dialogs (gateway/dialog/): one pending dialog at most per subscriber and service number.
 CREATE TABLE IF NOT EXISTS dialog (
     msisdn TEXT NOT NULL,

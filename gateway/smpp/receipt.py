@@ -23,6 +23,8 @@ _STATES = {
     7: "UNKNOWN",
     8: "REJECTD",
 }
+STATES = frozenset(_STATES.values())
+"""The message states SMPP 3.4 names; a receipt may still carry another word."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

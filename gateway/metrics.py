@@ -1,0 +1,143 @@
+"""``GET /metrics`` in the Prometheus text format.
+
+Most numbers are already kept by the stage they describe (the inbox counts what it received, the link
+its throttles and reconnects, the outbox its depth); they are read when Prometheus scrapes, so no
+stage knows about Prometheus. Only two things are observed as they happen: how long an MO waited
+from being stored to its answer being committed, and how long each group commit of the ledger took.
+
+Every :class:`Metrics` has a registry of its own (never the process-wide default), so several
+gateways can run in one process, as they do in the tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from gateway.dialog.engine import Dialogs
+from gateway.inbox import Inbox
+from gateway.link import Link
+from gateway.outbox import Outbox
+from gateway.responder import Responder
+from gateway.smpp.constants import status_name
+from gateway.smpp.receipt import STATES
+from gateway.types import InboundMessage
+
+ANSWER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+OTHER_STAT = "OTHER"  # a receipt state SMPP 3.4 does not name (kept out of the labels: they stay few)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Watched:
+    """The running stages whose own counts are read at scrape time."""
+
+    link: Link
+    inbox: Inbox
+    responder: Responder
+    outbox: Outbox
+    dialogs: Dialogs
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.answer_latency = Histogram(
+            "gateway_answer_latency_seconds",
+            "Time from an MO being stored to its answer being committed.",
+            buckets=ANSWER_BUCKETS,
+            registry=self.registry,
+        )
+        self.ledger_commit = Histogram(
+            "gateway_ledger_commit_seconds",
+            "Duration of one group commit of the ledger.",
+            buckets=COMMIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.answered = 0
+        self._stored_at: dict[int, float] = {}  # MO id → when it was stored (monotonic)
+        self._watched: Watched | None = None
+
+    def watch(self, watched: Watched) -> None:
+        """Start reporting the counts these stages keep."""
+        if self._watched is None:
+            self.registry.register(self)
+        self._watched = watched
+
+    # --- what the pipeline tells -----------------------------------------------------------------
+
+    def mo_stored(self, mo: InboundMessage) -> None:
+        self._stored_at[mo.id] = time.monotonic()
+
+    @contextmanager
+    def answering(self, mo: InboundMessage) -> Iterator[None]:
+        """Around answering one MO: counted, and its latency observed, only if the answer is committed."""
+        stored_at = self._stored_at.pop(mo.id, None)
+        yield
+        self.answered += 1
+        if stored_at is not None:  # an MO stored before a restart has no start to measure from
+            self.answer_latency.observe(time.monotonic() - stored_at)
+
+    def ledger_committed(self, seconds: float) -> None:
+        self.ledger_commit.observe(seconds)
+
+    # --- HTTP ------------------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/metrics", self.scrape)]
+
+    async def scrape(self, request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    # --- Collector -------------------------------------------------------------------------------
+
+    def collect(self) -> Iterable[Metric]:
+        w = self._watched
+        if w is None:
+            return
+        yield _counter(
+            "mos_received", "MOs received (deliver_sm that are not receipts, each part counted).", w.inbox.received
+        )
+        yield _counter("mos_answered", "MOs whose answer (or deliberate silence) was committed.", self.answered)
+        yield _counter("mos_deduplicated", "MOs delivered again after a lost acknowledgement.", w.inbox.deduplicated)
+        yield _counter("mos_rate_limited", "MOs over a subscriber's rate limit.", w.responder.rate_limited)
+        yield _counter("mts_submitted", "submit_sm PDUs written, resends included.", w.link.submitted)
+        yield _counter("mts_acknowledged", "submit_sm PDUs accepted by the SMSC (ESME_ROK).", w.link.acknowledged)
+        failed = CounterMetricFamily(
+            "gateway_mts_failed", "submit_sm PDUs refused for good, by command_status.", labels=["status"]
+        )
+        for status, count in sorted(w.link.refused.items()):
+            failed.add_metric([status_name(status)], count)
+        yield failed
+        receipts = CounterMetricFamily("gateway_receipts", "Delivery receipts received, by stat.", labels=["stat"])
+        for stat, count in sorted(_bounded_stats(w.inbox.receipts.items()).items()):
+            receipts.add_metric([stat], count)
+        yield receipts
+        yield _counter("throttled", "submit_sm answered with a throttling status, and resent.", w.link.throttled)
+        yield _counter("reconnects", "SMPP connections lost or refused, and tried again.", w.link.reconnects)
+        yield _gauge("window_in_flight", "submit_sm PDUs awaiting their submit_sm_resp.", w.link.in_flight)
+        yield _gauge("bound", "1 while every wanted SMPP bind is up, else 0.", int(w.link.bound))
+        yield _gauge("outbox_depth", "MTs handed to the link and not yet settled.", w.outbox.depth)
+        yield _gauge("dialogs_pending", "Dialogs waiting for the subscriber's next MO.", w.dialogs.pending)
+
+
+def _counter(name: str, documentation: str, value: int) -> CounterMetricFamily:
+    return CounterMetricFamily(f"gateway_{name}", documentation, value=value)
+
+
+def _gauge(name: str, documentation: str, value: int) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"gateway_{name}", documentation, value=value)
+
+
+def _bounded_stats(counts: Iterable[tuple[str, int]]) -> dict[str, int]:
+    bounded: dict[str, int] = {}
+    for stat, count in counts:
+        label = stat if stat in STATES else OTHER_STAT
+        bounded[label] = bounded.get(label, 0) + count
+    return bounded

@@ -1,0 +1,215 @@
+"""``GET /metrics`` over real TCP: the counters move by exactly what flowed through the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import aiohttp
+import pytest
+from conftest import StartGateway
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.app import Gateway
+from gateway.database import open_database
+from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.metrics import Metrics
+from gateway.smpp.constants import Status
+from gateway.smsc import SmscSimulator
+from gateway.types import InboundMessage
+
+STRANGERS = [f"1390000{n:04d}" for n in range(4)]  # not in the ledger: "102" gets one single-part refusal
+
+
+class Scrape:
+    """One scrape's samples, looked up by name and labels (a sample not shown reads as 0)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.types = {family.name: family.type for family in text_string_to_metric_families(text)}
+        self._samples = {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    def __call__(self, name: str, **labels: str) -> float:
+        return self._samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def scrape(gateway: Gateway) -> Scrape:
+    url = f"http://127.0.0.1:{gateway.http.port}/metrics"
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 200
+        return Scrape(await response.text())
+
+
+async def scrape_until(gateway: Gateway, ready: Callable[[Scrape], bool], timeout: float = 5.0) -> Scrape:
+    async with asyncio.timeout(timeout):
+        while not ready(now := await scrape(gateway)):
+            await asyncio.sleep(0.02)
+    return now
+
+
+def delta(before: Scrape, after: Scrape, name: str, **labels: str) -> float:
+    return after(name, **labels) - before(name, **labels)
+
+
+async def test_counters_move_when_mos_flow(sim: SmscSimulator, gateway: Gateway) -> None:
+    before = await scrape(gateway)
+    assert before("gateway_bound") == 1
+    await asyncio.gather(*(sim.send_mo(s, "10001", "102") for s in STRANGERS[:3]))
+    await sim.wait_for_mts(3)
+    after = await scrape_until(gateway, lambda s: delta(before, s, "gateway_mts_acknowledged_total") >= 3)
+    moved = {
+        name: delta(before, after, f"gateway_{name}")
+        for name in [
+            "mos_received_total",
+            "mos_answered_total",
+            "mos_deduplicated_total",
+            "mos_rate_limited_total",
+            "mts_submitted_total",
+            "mts_acknowledged_total",
+            "throttled_total",
+            "reconnects_total",
+            "answer_latency_seconds_count",
+        ]
+    }
+    assert moved == {
+        "mos_received_total": 3,
+        "mos_answered_total": 3,
+        "mos_deduplicated_total": 0,
+        "mos_rate_limited_total": 0,
+        "mts_submitted_total": 3,
+        "mts_acknowledged_total": 3,
+        "throttled_total": 0,
+        "reconnects_total": 0,
+        "answer_latency_seconds_count": 3,
+    }
+    assert after("gateway_answer_latency_seconds_sum") > 0
+    assert delta(before, after, "gateway_ledger_commit_seconds_count") >= 2  # MOs stored, answers committed
+    assert (after("gateway_bound"), after("gateway_window_in_flight"), after("gateway_outbox_depth")) == (1, 0, 0)
+
+
+async def test_the_content_is_prometheus_text_with_every_metric_typed(gateway: Gateway) -> None:
+    url = f"http://127.0.0.1:{gateway.http.port}/metrics"
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.headers["Content-Type"] == CONTENT_TYPE_LATEST
+        assert response.headers["Content-Type"].startswith("text/plain; version=")
+        now = Scrape(await response.text())
+    assert now.types == {
+        "gateway_mos_received": "counter",
+        "gateway_mos_answered": "counter",
+        "gateway_mos_deduplicated": "counter",
+        "gateway_mos_rate_limited": "counter",
+        "gateway_mts_submitted": "counter",
+        "gateway_mts_acknowledged": "counter",
+        "gateway_mts_failed": "counter",
+        "gateway_receipts": "counter",
+        "gateway_throttled": "counter",
+        "gateway_reconnects": "counter",
+        "gateway_window_in_flight": "gauge",
+        "gateway_bound": "gauge",
+        "gateway_outbox_depth": "gauge",
+        "gateway_dialogs_pending": "gauge",
+        "gateway_answer_latency_seconds": "histogram",
+        "gateway_ledger_commit_seconds": "histogram",
+        # prometheus-client's own: when each histogram started (a gauge in the text format)
+        "gateway_answer_latency_seconds_created": "gauge",
+        "gateway_ledger_commit_seconds_created": "gauge",
+    }
+
+
+async def test_receipts_are_counted_by_stat(sim: SmscSimulator, gateway: Gateway) -> None:
+    await sim.send_mo(STRANGERS[0], "10001", "102")
+    [mt] = await sim.wait_for_mts(1)
+    assert await sim.send_receipt(mt.message_ids[0], stat="DELIVRD") == Status.ESME_ROK
+    assert await sim.send_receipt(mt.message_ids[0], stat="UNDELIV", use_tlv=False) == Status.ESME_ROK
+    now = await scrape(gateway)
+    assert now("gateway_receipts_total", stat="DELIVRD") == 1
+    assert now("gateway_receipts_total", stat="UNDELIV") == 1
+    assert now("gateway_mos_received_total") == 1  # a receipt is not an MO
+
+
+async def test_throttling_is_counted_and_every_resend_is_a_submit(sim: SmscSimulator, gateway: Gateway) -> None:
+    sim.faults.throttle_every = 2
+    await asyncio.gather(*(sim.send_mo(s, "10001", "102") for s in STRANGERS))
+    await sim.wait_for_mts(4, timeout=10)
+    now = await scrape_until(gateway, lambda s: s("gateway_mts_acknowledged_total") >= 4)
+    assert now("gateway_mts_acknowledged_total") == 4
+    assert now("gateway_throttled_total") >= 1
+    assert now("gateway_mts_submitted_total") == now("gateway_mts_acknowledged_total") + now("gateway_throttled_total")
+    assert now("gateway_mts_failed_total", status="ESME_RTHROTTLED") == 0
+
+
+async def test_a_permanent_refusal_is_counted_by_its_status(sim: SmscSimulator, gateway: Gateway) -> None:
+    sim.faults.reject_status = Status.ESME_RINVDSTADR
+    await sim.send_mo(STRANGERS[0], "10001", "102")
+    now = await scrape_until(gateway, lambda s: s("gateway_mts_failed_total", status="ESME_RINVDSTADR") >= 1)
+    assert now("gateway_mts_failed_total", status="ESME_RINVDSTADR") == 1
+    assert (now("gateway_mts_submitted_total"), now("gateway_mts_acknowledged_total")) == (1, 0)
+    assert now("gateway_mos_answered_total") == 1  # its answer was committed; the SMSC refused to carry it
+    assert now("gateway_outbox_depth") == 0
+
+
+async def test_a_drop_is_a_reconnect_and_bound_goes_0_then_1(sim: SmscSimulator, start_gateway: StartGateway) -> None:
+    gateway = await start_gateway(smpp__reconnect_min="0.5", smpp__reconnect_max="1")  # 0.25 s or more apart
+    before = await scrape(gateway)
+    assert before("gateway_bound") == 1
+    await sim.drop_connections()
+    down = await scrape_until(gateway, lambda s: delta(before, s, "gateway_reconnects_total") >= 1)
+    assert down("gateway_bound") == 0
+    await gateway.link.wait_bound(5.0)
+    up = await scrape(gateway)
+    assert (up("gateway_bound"), delta(before, up, "gateway_reconnects_total")) == (1, 1)
+
+
+async def test_a_dialog_waiting_for_its_answer_is_pending(
+    sim: SmscSimulator, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    msisdn = "13800138000"
+    db = await open_database(str(tmp_path / "gateway.db"))
+    subscriber = NewSubscriber(
+        msisdn=msisdn, name="李明", brand="神州行", plan="SZX", created_on=date(2024, 1, 1), cash=5890
+    )
+    await add_subscribers(db, [subscriber])
+    await db.commit()
+    await db.close()
+    gateway = await start_gateway()
+    assert (await scrape(gateway))("gateway_dialogs_pending") == 0
+    await sim.send_mo(msisdn, "10086", "KTCL")
+    await sim.wait_for_mts(1)
+    await scrape_until(gateway, lambda s: s("gateway_dialogs_pending") == 1)
+    await sim.send_mo(msisdn, "10086", "N")  # anything but yes cancels
+    await sim.wait_for_mts(2)
+    await scrape_until(gateway, lambda s: s("gateway_dialogs_pending") == 0)
+
+
+async def test_two_gateways_in_one_process_count_apart(
+    sim: SmscSimulator, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    first = await start_gateway()
+    second = await start_gateway(ledger__path=str(tmp_path / "second.db"))
+    await sim.wait_bound(count=2)
+    await asyncio.gather(*(sim.send_mo(s, "10001", "102") for s in STRANGERS))
+    await sim.wait_for_mts(4, timeout=10)
+    scrapes = [await scrape(g) for g in (first, second)]
+    received = [s("gateway_mos_received_total") for s in scrapes]
+    assert sum(received) == 4
+    assert received == [first.inbox.received, second.inbox.received]
+    assert [s("gateway_bound") for s in scrapes] == [1, 1]
+
+
+def test_an_answer_that_fails_is_neither_counted_nor_timed() -> None:
+    metrics = Metrics()
+    mo = InboundMessage(id=1, source_addr=STRANGERS[0], destination_addr="10001", text="102", received_at=0.0)
+    metrics.mo_stored(mo)
+    with pytest.raises(RuntimeError), metrics.answering(mo):
+        raise RuntimeError("the commit failed")
+    with metrics.answering(mo):  # answered after all, e.g. after a restart: counted, no start to time from
+        pass
+    assert metrics.answered == 1
+    assert metrics.registry.get_sample_value("gateway_answer_latency_seconds_count") == 0
