@@ -117,9 +117,6 @@ class Gateway:
             ),
         )
         await self.responder.load()
-        self.metrics.watch(
-            Watched(link=self.link, inbox=self.inbox, responder=self.responder, outbox=self.outbox, dialogs=dialogs)
-        )
         self.control = Control(
             clock=self.clock, calendar=self.calendar, on_moved=self.responder.expire_dialogs, readiness=self.readiness
         )
@@ -133,6 +130,17 @@ class Gateway:
             products=self.products,
             service_numbers=config.gateway.service_numbers,
             tokens=config.http.tokens,
+        )
+        auth = self.admin.auth
+        self.metrics.watch(
+            Watched(
+                link=self.link,
+                inbox=self.inbox,
+                responder=self.responder,
+                outbox=self.outbox,
+                dialogs=dialogs,
+                unauthorized=lambda: auth.refused,
+            )
         )
         if not self.admin.auth.configured:
             log.info("http.tokens is empty: the admin API (/api/v1/) refuses every call")

@@ -12,7 +12,7 @@ gateways can run in one process, as they do in the tests.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -43,6 +43,7 @@ class Watched:
     responder: Responder
     outbox: Outbox
     dialogs: Dialogs
+    unauthorized: Callable[[], int]  # admin calls refused with 401
 
 
 class Metrics:
@@ -125,6 +126,7 @@ class Metrics:
         yield _gauge("bound", "1 while every wanted SMPP bind is up, else 0.", int(w.link.bound))
         yield _gauge("outbox_depth", "MTs handed to the link and not yet settled.", w.outbox.depth)
         yield _gauge("dialogs_pending", "Dialogs waiting for the subscriber's next MO.", w.dialogs.pending)
+        yield _counter("admin_unauthorized", "Admin API calls refused with 401 (no or wrong token).", w.unauthorized())
 
 
 def _counter(name: str, documentation: str, value: int) -> CounterMetricFamily:

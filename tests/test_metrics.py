@@ -111,6 +111,7 @@ async def test_the_content_is_prometheus_text_with_every_metric_typed(gateway: G
         "gateway_receipts": "counter",
         "gateway_throttled": "counter",
         "gateway_reconnects": "counter",
+        "gateway_admin_unauthorized": "counter",
         "gateway_window_in_flight": "gauge",
         "gateway_bound": "gauge",
         "gateway_outbox_depth": "gauge",
@@ -213,3 +214,15 @@ def test_an_answer_that_fails_is_neither_counted_nor_timed() -> None:
         pass
     assert metrics.answered == 1
     assert metrics.registry.get_sample_value("gateway_answer_latency_seconds_count") == 0
+
+
+async def test_refused_admin_calls_are_counted(start_gateway: StartGateway) -> None:
+    gateway = await start_gateway(http__tokens="a-token-of-sixteen-chars")
+    url = f"http://127.0.0.1:{gateway.http.port}"
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {"Authorization": "Bearer not-the-right-token-at-all"}):
+            async with http.get(f"{url}/api/v1/subscribers/13800138000", headers=headers) as response:
+                assert response.status == 401
+        async with http.get(f"{url}/metrics") as response:
+            text = await response.text()
+    assert "gateway_admin_unauthorized_total 2.0" in text

@@ -120,3 +120,18 @@ def test_unknown_config_key_is_named(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("gateway: config error: smpp.prot: unknown key (known: ")
     assert result.stderr.count("\n") == 1
+
+
+async def test_a_second_sigterm_exits_at_once_with_130(sim: SmscSimulator, tmp_path: Path) -> None:
+    process = await spawn(gateway_env(tmp_path, sim.port, GATEWAY_GATEWAY__SHUTDOWN_TIMEOUT="60"))
+    await sim.wait_bound(10.0)
+    sim.faults.hold_submits = True  # the window cannot drain: the first SIGTERM would wait 60 s
+    await sim.send_mo("13800138000", "10001", "102")
+    async with asyncio.timeout(5):
+        while sim.submits < 1:
+            await asyncio.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    await asyncio.sleep(0.5)
+    assert process.returncode is None  # still draining
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), 5) == 130
