@@ -65,9 +65,7 @@ class Control:
                     raise ValueError("advance must be a number of seconds, 0 or more")
                 self.clock.advance(float(seconds))
             else:
-                at = datetime.fromisoformat(str(body["at"]))
-                at = at if at.tzinfo is not None else at.replace(tzinfo=self.calendar.zone)
-                self.clock.set(at.timestamp())
+                self.clock.set(self.calendar.instant(datetime.fromisoformat(str(body["at"]))))
         except ValueError as exc:
             return json_error(400, "bad_field", str(exc))
         await self._on_moved()

@@ -76,7 +76,7 @@ class LocalClock:
         await self._on_moved()
 
     async def set(self, local: datetime) -> None:
-        self._clock.set(local.replace(tzinfo=self._calendar.zone).timestamp())
+        self._clock.set(self._calendar.instant(local))
         await self._on_moved()
 
 

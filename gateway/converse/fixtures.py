@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import aiosqlite
 
 from gateway.converse.script import Fixture
@@ -22,13 +20,13 @@ async def seed(
         for product, since in f.subscriptions:
             if product not in products.packages:
                 raise ValueError(f"line {f.line}: no package {product!r} in the product catalog")
-            await add_subscription(db, f.msisdn, product, _instant(calendar, since))
+            await add_subscription(db, f.msisdn, product, calendar.instant(since))
         for category, quantity, charged in f.usage:
             await add_usage(db, f.msisdn, cycle, category, quantity, charged)
         for bill_cycle, lines in f.bills:
             await add_bill(db, f.msisdn, bill_cycle, lines)
         for when, amount, channel in f.payments:
-            await add_payment(db, f.msisdn, amount, channel, _instant(calendar, when))
+            await add_payment(db, f.msisdn, amount, channel, calendar.instant(when))
     await db.commit()
 
 
@@ -52,7 +50,3 @@ def _subscriber(f: Fixture, products: Products, calendar: Calendar, now: float) 
         password=f.password,
         id_number=f.id_number,
     )
-
-
-def _instant(calendar: Calendar, local: datetime) -> float:
-    return local.replace(tzinfo=calendar.zone).timestamp()

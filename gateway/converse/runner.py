@@ -164,10 +164,6 @@ class Session:
             raise _Failed(Failure(line=at, what=what, expected="(no further answer)", actual=stray))
 
 
-def _instant(calendar: Calendar, local: datetime) -> float:
-    return local.replace(tzinfo=calendar.zone).timestamp()
-
-
 async def run_conversation(conversation: Conversation) -> Result:
     """Start a simulator and a gateway for this conversation alone, run it, stop them."""
     started = time.monotonic()
@@ -178,7 +174,7 @@ async def run_conversation(conversation: Conversation) -> Result:
         await sim.start()
         try:
             config = load_config(environ=_environ(sim.port, ledger))
-            start = _instant(Calendar.named(config.gateway.timezone), conversation.clock or datetime.now())
+            start = Calendar.named(config.gateway.timezone).instant(conversation.clock or datetime.now())
             clock = ManualClock(start)
             gateway = Gateway(config, clock=clock)
             db = await open_database(ledger)

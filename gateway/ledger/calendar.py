@@ -23,6 +23,10 @@ class Calendar:
     def local(self, instant: float) -> datetime:
         return datetime.fromtimestamp(instant, self.zone)
 
+    def instant(self, local: datetime) -> float:
+        """Epoch seconds of a wall-clock time in this zone (a time that carries its own zone keeps it)."""
+        return (local if local.tzinfo is not None else local.replace(tzinfo=self.zone)).timestamp()
+
     def today(self, instant: float) -> date:
         return self.local(instant).date()
 
