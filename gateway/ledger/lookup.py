@@ -18,7 +18,7 @@ from gateway.types import Fen
 
 CHUNK = 500  # numbers per query, well under SQLite's limit on parameters
 
-_SELECT = (
+HOLDER_QUERY = (
     "SELECT s.msisdn, s.name, s.brand, s.vip, s.plan, s.status, s.created_on,"
     " a.cash, a.gift, a.gift_expires, a.credit_limit, a.valid_until, a.points"
     " FROM subscriber s JOIN account a ON a.msisdn = s.msisdn WHERE s.msisdn IN ({marks})"
@@ -64,13 +64,14 @@ class SubscriberLookup:
         found = {}
         for start in range(0, len(msisdns), CHUNK):
             chunk = msisdns[start : start + CHUNK]
-            rows = await self._db.execute_fetchall(_SELECT.format(marks=",".join("?" * len(chunk))), chunk)
+            rows = await self._db.execute_fetchall(HOLDER_QUERY.format(marks=",".join("?" * len(chunk))), chunk)
             for row in rows:
-                found[row[0]] = _holder(row)
+                found[row[0]] = holder_from_row(row)
         return found
 
 
-def _holder(r: Any) -> Holder:
+def holder_from_row(r: Any) -> Holder:
+    """A row of :data:`HOLDER_QUERY` → the subscriber and their account."""
     subscriber = Subscriber(
         msisdn=r[0], name=r[1], brand=r[2], vip=r[3], plan=r[4], status=r[5], created_on=date.fromisoformat(r[6])
     )

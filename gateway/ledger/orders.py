@@ -13,6 +13,7 @@ from datetime import date
 from gateway.errors import AlreadySubscribed, InsufficientFunds, NotSubscribed, SubscriberSuspended, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.data import prorated
+from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
 from gateway.ledger.models import Account
 from gateway.ledger.products import Package
 from gateway.store import Tx
@@ -53,21 +54,9 @@ def quote(package: Package, now: float, calendar: Calendar) -> Quote:
 
 async def account_in(tx: Tx, msisdn: str) -> tuple[str, Account]:
     """The subscriber's status and account as this transaction sees them."""
-    rows = await tx.fetch(
-        "SELECT s.status, a.cash, a.gift, a.gift_expires, a.credit_limit, a.valid_until, a.points"
-        " FROM subscriber s JOIN account a ON a.msisdn = s.msisdn WHERE s.msisdn = ?",
-        (msisdn,),
-    )
-    for r in rows:
-        account = Account(
-            cash=Fen(r[1]),
-            gift=Fen(r[2]),
-            gift_expires=_day(r[3]),
-            credit_limit=Fen(r[4]),
-            valid_until=_day(r[5]),
-            points=r[6],
-        )
-        return r[0], account
+    for row in await tx.fetch(HOLDER_QUERY.format(marks="?"), (msisdn,)):
+        subscriber, account = holder_from_row(row)
+        return subscriber.status, account
     raise UnknownSubscriber(msisdn)
 
 
@@ -140,7 +129,3 @@ async def cancel(tx: Tx, msisdn: str, package: Package, *, now: float, calendar:
     month_end = calendar.cycle_end(calendar.cycle(now))
     await tx.execute("UPDATE subscription SET ends_at = ? WHERE id = ?", (month_end, found))
     return calendar.today(month_end - 1)
-
-
-def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
