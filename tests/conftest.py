@@ -44,6 +44,15 @@ async def sim() -> AsyncIterator[SmscSimulator]:
     await simulator.stop()
 
 
+async def ask(sim: SmscSimulator, msisdn: str, service_number: str, text: str) -> str:
+    """Send one MO and return the text of the answer it gets (checking who it is from and to)."""
+    before = len(sim.mts)
+    await sim.send_mo(msisdn, service_number, text)
+    mt = (await sim.wait_for_mts(before + 1))[-1]
+    assert (mt.source_addr, mt.destination_addr) == (service_number, msisdn)
+    return mt.text
+
+
 StartGateway = Callable[..., Awaitable[Gateway]]
 
 

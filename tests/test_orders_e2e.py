@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import StartGateway
+from conftest import StartGateway, ask
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
@@ -127,11 +127,7 @@ class Env:
 
     async def ask(self, msisdn: str, text: str, service_number: str = "10086") -> str:
         """Send one MO and return the text of the answer it gets."""
-        before = len(self.sim.mts)
-        await self.sim.send_mo(msisdn, service_number, text)
-        mt = (await self.sim.wait_for_mts(before + 1))[-1]
-        assert (mt.source_addr, mt.destination_addr) == (service_number, msisdn)
-        return mt.text
+        return await ask(self.sim, msisdn, service_number, text)
 
     async def rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
         return await self.gateway.store.fetch(sql, params)

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import SUBSCRIBER, StartGateway
+from conftest import SUBSCRIBER, StartGateway, ask
 
 from gateway.clock import ManualClock
 from gateway.ledger.writes import (
@@ -381,15 +381,6 @@ async def seeded(sim: SmscSimulator, start_gateway: StartGateway, tmp_path: Path
     await seed(tmp_path / "gateway.db")
     await start_gateway(clock=ManualClock(NOW))
     return sim
-
-
-async def ask(sim: SmscSimulator, msisdn: str, service_number: str, text: str) -> str:
-    """Send one MO and return the text of the answer it gets."""
-    before = len(sim.mts)
-    await sim.send_mo(msisdn, service_number, text)
-    mt = (await sim.wait_for_mts(before + 1))[-1]
-    assert (mt.source_addr, mt.destination_addr) == (service_number, msisdn)
-    return mt.text
 
 
 @pytest.mark.parametrize(("msisdn", "service_number", "text", "answer"), CASES)
