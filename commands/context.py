@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gateway.catalog import Catalog
 from gateway.clock import Clock
@@ -11,6 +12,9 @@ from gateway.errors import SubscriberTerminated
 from gateway.ledger.models import Account, Subscriber
 from gateway.ledger.reads import Ledger
 from gateway.templates import Templates
+
+if TYPE_CHECKING:
+    from gateway.credit.control import CreditControl
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,6 +25,7 @@ class CommandContext:
     templates: Templates
     clock: Clock
     ledger: Ledger
+    credit: CreditControl | None = None  # for the commands that change credit state (JJKJ)
 
     def render(self, template: str, /, **values: object) -> str:
         return self.templates.render(template, **values)

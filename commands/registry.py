@@ -1,13 +1,14 @@
 """Every command by the name catalogs use for it. Add a command here and name it in a catalog.
 
-``COMMANDS`` answer from the ledger and change nothing. ``DIALOG_STARTERS`` begin a dialog (and may
-change the ledger later, in the dialog's transaction); ``CONTINUATIONS`` take a dialog's next reply, by
+``COMMANDS`` answer from the ledger and change nothing. ``DIALOG_STARTERS`` run in the MO's transaction:
+they begin a dialog (which may change the ledger later, in its own transaction) or make one change at once
+(JJKJ, TDTX, KTTX); ``CONTINUATIONS`` take a dialog's next reply, by
 dialog kind.
 """
 
 from __future__ import annotations
 
-from commands import orders, password, queries
+from commands import credit, orders, password, queries
 from commands.context import Command
 from commands.help import help_answer
 from gateway.dialog.turn import Continuation, Starter
@@ -31,6 +32,9 @@ DIALOG_STARTERS: dict[str, Starter] = {
     "pick": orders.pick,
     "change_password": password.change_password,
     "reset_password": password.reset_password,
+    "protective_restore": credit.protective_restore,
+    "reminders_off": credit.reminders_off,
+    "reminders_on": credit.reminders_on,
 }
 
 CONTINUATIONS: dict[str, Continuation] = {

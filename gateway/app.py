@@ -18,6 +18,7 @@ from contextlib import suppress
 
 from commands.registry import COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN
 from gateway.admin import AdminApi, AdminReads
+from gateway.admin.billing import BillingApi
 from gateway.catalog import load_catalogs
 from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config
@@ -29,9 +30,15 @@ from gateway.inbox import Inbox, expire_periodically
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
+from gateway.ledger.usage import UsageRating
 from gateway.link import DeliverHandle, Link, LinkSettings
 from gateway.metrics import Metrics, Watched
 from gateway.outbox import Addressing, Outbox
+from gateway.pushes.campaigns import Campaigns
+from gateway.pushes.compose import Composer
+from gateway.pushes.schedule import Scheduler
+from gateway.pushes.sender import Pusher
+from gateway.pushes.sweeps import Sweeps
 from gateway.ratelimit import RateLimiter
 from gateway.responder import Responder
 from gateway.router import Router
@@ -58,6 +65,9 @@ class Gateway:
         self.products = Products.load(config.resolve(g.products))
         self.catalogs = load_catalogs(config.resolve(g.catalogs), g.service_numbers, KNOWN, self.products)
         self.calendar = Calendar.named(g.timezone)
+        self.rating = UsageRating.of(config, self.products, self.calendar)
+        self.credit = self.rating.credit
+        self.policy = self.rating.policy
         self.link = Link(_link_settings(config), self)
         self.dispatcher = Dispatcher(self.answer)
         self.metrics = Metrics()
@@ -77,7 +87,12 @@ class Gateway:
         self.store = await Store.open(path, batch_max=config.ledger.batch_max, on_commit=self.metrics.ledger_committed)
         self.ledger = await Ledger.open(path, products=self.products, calendar=self.calendar)
         self.router = Router(
-            catalogs=self.catalogs, commands=COMMANDS, templates=self.templates, clock=self.clock, ledger=self.ledger
+            catalogs=self.catalogs,
+            commands=COMMANDS,
+            templates=self.templates,
+            clock=self.clock,
+            ledger=self.ledger,
+            credit=self.credit,
         )
         dialogs = Dialogs(
             starters=DIALOG_STARTERS,
@@ -117,8 +132,37 @@ class Gateway:
             ),
         )
         await self.responder.load()
+        sweeps = Sweeps(
+            store=self.store,
+            products=self.products,
+            calendar=self.calendar,
+            policy=self.policy,
+            pushes=config.pushes,
+            credit=config.credit,
+        )
+        self.scheduler = Scheduler(
+            store=self.store, credit=self.credit, sweeps=sweeps, calendar=self.calendar, clock=self.clock
+        )
+        self.campaigns = Campaigns(store=self.store, sweeps=sweeps, clock=self.clock)
+        composer = Composer(
+            templates=self.templates,
+            products=self.products,
+            calendar=self.calendar,
+            policy=self.policy,
+            pushes=config.pushes,
+            credit=config.credit,
+        )
+        self.pusher = Pusher(
+            store=self.store,
+            outbox=self.outbox,
+            clock=self.clock,
+            composer=composer,
+            policy=self.policy,
+            tps=config.pushes.tps,
+            source=config.pushes.source,
+        )
         self.control = Control(
-            clock=self.clock, calendar=self.calendar, on_moved=self.responder.expire_dialogs, readiness=self.readiness
+            clock=self.clock, calendar=self.calendar, on_moved=self.time_moved, readiness=self.readiness
         )
         self.admin = AdminApi(
             reads=await AdminReads.open(path),
@@ -130,6 +174,15 @@ class Gateway:
             products=self.products,
             service_numbers=config.gateway.service_numbers,
             tokens=config.http.tokens,
+            credit=self.credit,
+            billing=BillingApi(
+                store=self.store,
+                rating=self.rating,
+                credit=self.credit,
+                campaigns=self.campaigns,
+                clock=self.clock,
+                calendar=self.calendar,
+            ),
         )
         auth = self.admin.auth
         self.metrics.watch(
@@ -152,7 +205,8 @@ class Gateway:
         self._tasks = [
             asyncio.create_task(self.link.run()),
             asyncio.create_task(expire_periodically(self.inbox)),
-            asyncio.create_task(_every_second(self.responder.expire_dialogs)),
+            asyncio.create_task(_every_second(self.time_moved)),
+            asyncio.create_task(self.pusher.run()),
         ]
         log.info(
             "gateway started",
@@ -169,6 +223,13 @@ class Gateway:
             self.dispatcher.put(mo)
         if queued or unanswered:
             log.info("resuming after restart", extra={"unanswered_mos": len(unanswered), "queued_mts": len(queued)})
+
+    async def time_moved(self) -> None:
+        """The time-based work: dialog expiry, then credit control's and the reminders' dated jobs."""
+        try:
+            await self.responder.expire_dialogs()
+        finally:
+            await self.scheduler.tick()
 
     async def readiness(self) -> str | None:
         """None while the SMPP link is bound and the ledger writable; else why not."""
@@ -197,6 +258,7 @@ class Gateway:
         await self.dispatcher.drain()
         await self.link.stop(self.config.gateway.shutdown_timeout)
         await self.outbox.drain()
+        await self.campaigns.drain()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -87,6 +87,7 @@ def _catalog(path: Path, number: str, raw: dict[str, object], known_commands: se
                 command=command,
                 aliases=tuple(str(a).upper() for a in item.get("aliases", [])),
                 argument=str(item.get("argument", "")),
+                listed=bool(item.get("listed", True)),
             )
         )
     return Catalog(service_number=number, name=str(raw.get("name", number)), entries=tuple(entries))

@@ -16,6 +16,7 @@ from gateway.converse.cli import add_converse_command, run_converse
 from gateway.errors import ConfigError
 from gateway.ledger.cli import add_ledger_commands, run_ledger_command
 from gateway.logs import setup_logging
+from gateway.pushes.cli import add_push_commands, run_push_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--to", default="10086", help="the service number you text")
     add_ledger_commands(commands)
     add_converse_command(commands)
+    add_push_commands(commands)
     args = parser.parse_args(argv)
 
     if args.command == "smsc-sim":
@@ -56,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "ledger":
         return run_ledger_command(args, config)
+    if args.command == "push":
+        return run_push_command(args, config)
     setup_logging(config.log.level, args.log_format or config.log.format)
     try:
         gateway = Gateway(config)

@@ -127,6 +127,42 @@ class GatewaySection:
     shutdown_timeout: float = key(10.0, between(0, 600))
 
 
+def clock_time(v: Any) -> str | None:
+    hour, _, minute = str(v).partition(":")
+    ok = hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60 and len(minute) == 2
+    return None if ok else "must be a time of day such as 21:00"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditConfig:
+    terminate_after_days: int = key(90, between(1, 3650))
+    warn_days_before: int = key(7, between(0, 365))
+    protect_hours: int = key(24, between(1, 720))
+    protect_fen: int = key(5000, between(0, 10000000))
+    protect_vip_hours: int = key(120, between(1, 720))
+    protect_vip_fen: int = key(10000, between(0, 10000000))
+    protect_vip_levels: list[str] = key(["gold", "diamond"])
+    guard_days: int = key(7, between(0, 365))
+    protect_interval_days: int = key(30, between(0, 3650))
+    validity_days_per_payment: int = key(180, between(0, 3650))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushConfig:
+    tps: float = key(50.0, between(0.1, 100000))
+    source: str = key("10086", lambda v: None if str(v).isdigit() else "must be a service number (digits)")
+    low_balance_fen: int = key(1000, between(0, 100000000))
+    data_low_kb: int = key(5120, between(0, 1 << 30))
+    data_low_kb_data_only: int = key(51200, between(0, 1 << 30))
+    abnormal_factor: int = key(5, between(1, 1000))
+    quiet_start: str = key("21:00", clock_time)
+    quiet_end: str = key("08:00", clock_time)
+    urgent: list[str] = key(["suspension", "restore", "protective_restore", "termination"])
+    essential: list[str] = key(
+        ["suspension", "restore", "protective_restore", "termination", "termination_warning", "abnormal_charges"]
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LogConfig:
     level: str = key("info", one_of("debug", "info", "warning", "error"))
@@ -139,6 +175,8 @@ class Config:
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     gateway: GatewaySection = field(default_factory=GatewaySection)
+    credit: CreditConfig = field(default_factory=CreditConfig)
+    pushes: PushConfig = field(default_factory=PushConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     def resolve(self, relative: str) -> Path:

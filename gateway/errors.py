@@ -114,3 +114,11 @@ class RequestRefused(GatewayError):
         self.status = status
         self.code: RefusalCode = code
         self.field = field
+
+
+class ProtectRefused(LedgerError):
+    """A protective restore (紧急开机) cannot be given: ``reason`` says why."""
+
+    def __init__(self, msisdn: str, reason: str) -> None:
+        super().__init__(f"{msisdn}: protective restore refused: {reason}")
+        self.reason = reason  # not_suspended | too_soon | terminated

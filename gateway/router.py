@@ -9,6 +9,7 @@ from commands.context import Command, CommandContext
 from commands.normalize import normalize
 from gateway.catalog import Catalog, CodeEntry
 from gateway.clock import Clock
+from gateway.credit.control import CreditControl
 from gateway.dialog.machines import YES
 from gateway.errors import LedgerError, SubscriberTerminated, UnknownSubscriber
 from gateway.ledger.reads import Ledger
@@ -42,12 +43,14 @@ class Router:
         templates: Templates,
         clock: Clock,
         ledger: Ledger,
+        credit: CreditControl | None = None,
     ) -> None:
         self.catalogs = catalogs
         self.commands = commands
         self.templates = templates
         self.clock = clock
         self.ledger = ledger
+        self.credit = credit
 
     def route(self, mo: InboundMessage) -> Route | None:
         """None for a service number we do not serve (logged: such an MO gets no answer)."""
@@ -66,6 +69,7 @@ class Router:
             templates=self.templates,
             clock=self.clock,
             ledger=self.ledger,
+            credit=self.credit,
         )
         return Route(catalog=catalog, entry=catalog.lookup(code), ctx=ctx)
 

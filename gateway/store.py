@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -78,21 +78,30 @@ class _Operation:
 class Tx:
     """What a piece of work sees of the transaction it runs in (see :meth:`Store.transact`)."""
 
-    def __init__(self, store: Store, db: aiosqlite.Connection) -> None:
-        self._store = store
+    def __init__(self, store: Store | None, db: aiosqlite.Connection) -> None:
+        self._store = store  # None: outside the gateway (DirectWriter), where no MO or MT is written
         self._db = db
+
+    @property
+    def store(self) -> Store:
+        assert self._store is not None, "inbox and outbox work runs in the gateway's Store"
+        return self._store
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         """Run one statement; the number of rows it changed."""
         async with self._db.execute(sql, params) as cursor:
             return int(cursor.rowcount)
 
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each row of parameters."""
+        await self._db.executemany(sql, rows)
+
     async def finish_mo(self, mo: InboundMessage, replies: Sequence[Reply], *, now: float) -> list[OutboundMessage]:
         """Mark the MO handled and put its replies in the outbox, as part of this transaction."""
-        rows, outbound = self._store.finish_rows(mo, replies, now=now)
+        rows, outbound = self.store.finish_rows(mo, replies, now=now)
         for name, params in rows:
             await self._db.execute(_STATEMENTS[name], params)
         return outbound
@@ -103,7 +112,7 @@ class Tx:
 
     async def queue_mt(self, reply: Reply, *, now: float) -> OutboundMessage:
         """An MT that answers no MO (a dialog's expiry notice), as part of this transaction."""
-        mt = self._store.new_mt(reply)
+        mt = self.store.new_mt(reply)
         await self._db.execute(
             _STATEMENTS["insert_mt"], (mt.id, None, mt.source_addr, mt.destination_addr, mt.text, now)
         )
@@ -408,3 +417,33 @@ class Store:
         async with self._db.execute(sql) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+
+class Writer(Protocol):
+    """Where ledger work runs: the gateway's :class:`Store`, or a tool's :class:`DirectWriter`."""
+
+    async def transact(self, work: Work) -> Any: ...
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+class DirectWriter:
+    """Ledger work straight on a connection, each piece its own transaction, for tools beside the gateway
+    (``gateway ledger usage``, ``gateway push run``). It writes no MO or MT: the running gateway's outbox
+    numbers those in memory."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def transact(self, work: Work) -> Any:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = await work(Tx(None, self._db))
+        except BaseException:
+            await self._db.rollback()
+            raise
+        await self._db.commit()
+        return result
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]

@@ -512,7 +512,7 @@ async def test_the_document_lists_every_admin_route_and_no_other(admin: Gateway)
     }
     documented = {(method, path) for path, operations in document["paths"].items() for method in operations}
     assert served == documented
-    assert len(served) == 8
+    assert len(served) == 14
     assert all(path.startswith("/api/v1/") for _, path in documented)
 
 

@@ -12,7 +12,7 @@ import pytest
 from gateway.config import DEFAULT_CONFIG, PROJECT_ROOT, Config, load_config
 from gateway.errors import ConfigError
 
-SECTIONS = ("smpp", "ledger", "http", "gateway", "log")
+SECTIONS = ("smpp", "ledger", "http", "gateway", "credit", "pushes", "log")
 
 SMPP_KEYS = (
     "bind_mode, dest_addr_npi, dest_addr_ton, enquire_link_interval, host, long_messages, password, port,"
@@ -134,6 +134,26 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "gateway.reassembly_timeout": ("120", 120.0),
     "gateway.timezone": ("UTC", "UTC"),
     "gateway.shutdown_timeout": ("0", 0.0),
+    "credit.terminate_after_days": ("60", 60),
+    "credit.warn_days_before": ("3", 3),
+    "credit.protect_hours": ("12", 12),
+    "credit.protect_fen": ("3000", 3000),
+    "credit.protect_vip_hours": ("72", 72),
+    "credit.protect_vip_fen": ("20000", 20000),
+    "credit.protect_vip_levels": ("diamond", ["diamond"]),
+    "credit.guard_days": ("3", 3),
+    "credit.protect_interval_days": ("10", 10),
+    "credit.validity_days_per_payment": ("90", 90),
+    "pushes.tps": ("200", 200.0),
+    "pushes.source": ("10001", "10001"),
+    "pushes.low_balance_fen": ("500", 500),
+    "pushes.data_low_kb": ("10240", 10240),
+    "pushes.data_low_kb_data_only": ("102400", 102400),
+    "pushes.abnormal_factor": ("3", 3),
+    "pushes.quiet_start": ("22:00", "22:00"),
+    "pushes.quiet_end": ("07:30", "07:30"),
+    "pushes.urgent": ("suspension,termination", ["suspension", "termination"]),
+    "pushes.essential": ("suspension", ["suspension"]),
     "log.level": ("debug", "debug"),
     "log.format": ("text", "text"),
 }
@@ -274,8 +294,8 @@ BAD_TOML: list[tuple[str, str]] = [
         "[gateway]\nservice_numbers = [10086]\n",
         "gateway.service_numbers: must list service numbers as digit strings, not 10086, got [10086]",
     ),
-    ("[smtp]\nport = 25\n", "[smtp]: unknown section (known: smpp, ledger, http, gateway, log)"),
-    ("title = 'gateway'\n", "[title]: unknown section (known: smpp, ledger, http, gateway, log)"),
+    ("[smtp]\nport = 25\n", "[smtp]: unknown section (known: smpp, ledger, http, gateway, credit, pushes, log)"),
+    ("title = 'gateway'\n", "[title]: unknown section (known: smpp, ledger, http, gateway, credit, pushes, log)"),
     ("smpp = 1\n", "smpp: must be a table"),
     ("[smpp]\nprot = 2775\n", f"smpp.prot: unknown key (known: {SMPP_KEYS})"),
     ("[log]\nlevle = 'debug'\n", "log.levle: unknown key (known: format, level)"),

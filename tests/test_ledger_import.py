@@ -134,7 +134,7 @@ def test_an_empty_plan_is_the_default_plan(products: Products) -> None:
         ({"brand": "联通"}, "brand '联通' must be one of 全球通, 动感地带, 神州行"),
         ({"brand": ""}, "brand is empty (one of 全球通, 动感地带, 神州行)"),
         ({"vip": "platinum"}, "vip 'platinum' must be one of none, silver, gold, diamond"),
-        ({"plan": "NOPE"}, "plan 'NOPE' is not one of the plans (SZX, DGDD28, QQT88, QQT138)"),
+        ({"plan": "NOPE"}, "plan 'NOPE' is not one of the plans (SZX, SJK, DGDD28, QQT88, QQT138)"),
         ({"balance": "12.345"}, "balance '12.345' has more than 2 decimals"),
         ({"balance": "abc"}, "balance 'abc' is not an amount in yuan (like 12.50 or -3.20)"),
         ({"balance": "1e3"}, "balance '1e3' is not an amount in yuan (like 12.50 or -3.20)"),

@@ -143,7 +143,7 @@ async def test_the_crowd_mixes_brands_plans_vip_levels_and_statuses(db: aiosqlit
     )
     assert 30 <= len(people) <= 50
     assert {p[0] for p in people} == {"全球通", "动感地带", "神州行"}
-    assert {p[1] for p in people} == {"SZX", "DGDD28", "QQT88", "QQT138"}
+    assert {p[1] for p in people} == {"SZX", "SJK", "DGDD28", "QQT88", "QQT138"}
     assert {p[2] for p in people} == {"none", "silver", "gold", "diamond"}
     assert {p[3] for p in people} == {"active", "suspended", "terminated"}
     assert sum(1 for p in people if isinstance(p[4], int) and p[4] < 0) >= 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from gateway.credit.control import CreditControl
 from gateway.errors import RequestRefused, SubscriberTerminated, UnknownSubscriber
 from gateway.ledger.writes import NewSubscriber
 from gateway.store import Tx
@@ -80,8 +81,9 @@ async def create_subscriber(tx: Tx, new: NewSubscriber) -> None:
     )
 
 
-async def set_status(tx: Tx, msisdn: str, status: str) -> None:
-    """Move the subscriber to ``status``; the same status again changes nothing; 409 past terminated."""
+async def set_status(tx: Tx, credit: CreditControl, msisdn: str, status: str, *, now: float) -> None:
+    """Move the subscriber to ``status`` through credit control (recorded, with its notice); the same status
+    again changes nothing; 409 past terminated."""
     current = await _status(tx, msisdn)
     if current == status:
         return
@@ -89,11 +91,12 @@ async def set_status(tx: Tx, msisdn: str, status: str) -> None:
         raise RequestRefused(
             409, "conflict", f"{msisdn} is {current}: it cannot become {status} (terminated is final)", field="status"
         )
-    await tx.execute("UPDATE subscriber SET status = ? WHERE msisdn = ?", (status, msisdn))
+    await credit.operator(tx, msisdn, status, now=now)
 
 
-async def pay(tx: Tx, order: PaymentOrder, *, now: float) -> Paid:
-    """Add the payment to the cash book, once per ``order.reference``.
+async def pay(tx: Tx, credit: CreditControl, order: PaymentOrder, *, now: float) -> Paid:
+    """Add the payment to the cash book, once per ``order.reference``; credit control restores a suspended
+    subscriber in the same transaction when the payment brings them above zero.
 
     The same id again with the same payment answers the first one and pays nothing; with a different one
     it is refused (409). A terminated number takes no payments.
@@ -116,6 +119,7 @@ async def pay(tx: Tx, order: PaymentOrder, *, now: float) -> Paid:
     )
     changed = await tx.execute("UPDATE account SET cash = cash + ? WHERE msisdn = ?", (order.amount, order.msisdn))
     assert changed == 1, "a subscriber without an account"
+    await credit.payment_made(tx, order.msisdn, now=now)
     made = PaymentMade(
         reference=order.reference, msisdn=order.msisdn, amount=order.amount, channel=order.channel, paid_at=now
     )

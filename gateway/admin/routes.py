@@ -19,11 +19,13 @@ from gateway import __version__
 from gateway.admin import changes
 from gateway.admin.answers import PREFIX, errors_as_json
 from gateway.admin.auth import TokenAuth
+from gateway.admin.billing import NEW_CAMPAIGN, USAGE_BATCH, USAGE_RECORD, BillingApi
 from gateway.admin.changes import PaymentOrder
 from gateway.admin.openapi import Answer, Route, document
 from gateway.admin.reads import AdminReads
 from gateway.admin.validate import REFERENCE_PATTERN, Body, choice, fen, msisdn, parse_json, pattern, refuse, text
 from gateway.admin.views import (
+    BILLING_SCHEMAS,
     SCHEMAS,
     messages_json,
     payment_json,
@@ -32,6 +34,7 @@ from gateway.admin.views import (
     subscriptions_json,
 )
 from gateway.clock import Clock
+from gateway.credit.control import CreditControl
 from gateway.errors import RequestRefused
 from gateway.http import json_response
 from gateway.ledger.calendar import Calendar
@@ -55,6 +58,7 @@ MAX_MESSAGE = 500
 """Characters of an ad-hoc MT at most (about 8 parts in UCS2)."""
 
 MSISDN = msisdn()
+CAMPAIGN_ID = pattern("campaign", "^[0-9]{1,18}$", rule="digits", description="a campaign's id")
 
 _BAD = Answer("a field is missing, unknown or not valid (the error names it), or the body is not a JSON object")
 _BAD_NUMBER = Answer("the number in the path is not 11 digits starting with 1")
@@ -74,6 +78,8 @@ class AdminApi:
         products: Products,
         service_numbers: Sequence[str],
         tokens: Sequence[str],
+        credit: CreditControl,
+        billing: BillingApi,
     ) -> None:
         self._store = store
         self._ledger = ledger
@@ -82,6 +88,8 @@ class AdminApi:
         self._clock = clock
         self._calendar = calendar
         self._products = products
+        self._credit = credit
+        self._billing = billing
         self.auth = TokenAuth(tokens)
         self.new_subscriber = Body(
             "NewSubscriber",
@@ -120,8 +128,13 @@ class AdminApi:
         self.route_list = self._route_list()
         self.openapi = document(
             self.route_list,
-            path_fields={"msisdn": MSISDN},
-            schemas={**SCHEMAS, "OpenApiDocument": {"type": "object", "description": "this document"}},
+            path_fields={"msisdn": MSISDN, "campaign": CAMPAIGN_ID},
+            schemas={
+                **SCHEMAS,
+                **BILLING_SCHEMAS,
+                "UsageRecord": USAGE_RECORD.schema(),
+                "OpenApiDocument": {"type": "object", "description": "this document"},
+            },
             version=__version__,
         )
 
@@ -216,6 +229,69 @@ class AdminApi:
                 },
             ),
             Route(
+                method="POST",
+                path=f"{PREFIX}usage",
+                handler=self.rate_usage,
+                operation="rateUsage",
+                summary="Rate a batch of usage records (up to 10,000): charged once per record id",
+                body=USAGE_BATCH,
+                answers={
+                    200: Answer("what each record was granted and charged, duplicates, rejects", "UsageResult"),
+                    400: _BAD,
+                },
+            ),
+            Route(
+                method="GET",
+                path=f"{PREFIX}usage/rejects",
+                handler=self._billing.list_rejects,
+                operation="listUsageRejects",
+                summary="The error list: records refused in whole or in part (?msisdn=, ?after=seq)",
+                answers={200: Answer("up to 1000 rejects after the given seq", "UsageRejects"), 400: _BAD},
+            ),
+            Route(
+                method="POST",
+                path=f"{subscriber}/protective-restore",
+                handler=self.protective_restore,
+                operation="protectiveRestore",
+                summary="Protective restore (紧急开机) of a suspended subscriber: 24 h and 50元"
+                " (VIP gold/diamond: 5 days, 100元)",
+                answers={
+                    200: Answer("restored for a while", "ProtectiveRestore"),
+                    400: _BAD_NUMBER,
+                    404: _UNKNOWN,
+                    409: Answer("not suspended, terminated, or restored too recently"),
+                },
+            ),
+            Route(
+                method="GET",
+                path=f"{subscriber}/status-history",
+                handler=self.status_history,
+                operation="statusHistory",
+                summary="Every credit-control transition of the subscriber, with its reason",
+                answers={
+                    200: Answer("the transitions, oldest first", "StatusHistory"),
+                    400: _BAD_NUMBER,
+                    404: _UNKNOWN,
+                },
+            ),
+            Route(
+                method="POST",
+                path=f"{PREFIX}pushes",
+                handler=self.start_campaign,
+                operation="startCampaign",
+                summary="Start a reminder campaign: a sweep over all subscribers for one kind",
+                body=NEW_CAMPAIGN,
+                answers={202: Answer("started; follow it at Location", "CampaignProgress"), 400: _BAD},
+            ),
+            Route(
+                method="GET",
+                path=f"{PREFIX}pushes/{{campaign}}",
+                handler=self._billing.campaign_progress,
+                operation="campaignProgress",
+                summary="A campaign's progress: selected / queued / sent / delivered / failed / dropped",
+                answers={200: Answer("its progress", "CampaignProgress"), 404: Answer("no such campaign")},
+            ),
+            Route(
                 method="GET",
                 path=f"{PREFIX}openapi.json",
                 handler=self.describe,
@@ -255,7 +331,8 @@ class AdminApi:
     async def change_status(self, request: web.Request) -> web.StreamResponse:
         number = _msisdn(request)
         status = self.status_change.parse(parse_json(await request.read()))["status"]
-        await self._store.transact(lambda tx: changes.set_status(tx, number, status))
+        now = self._clock.now()
+        await self._store.transact(lambda tx: changes.set_status(tx, self._credit, number, status, now=now))
         log.info("admin: status set", extra={"msisdn": number, "status": status})
         return await self._subscriber(number)
 
@@ -280,7 +357,7 @@ class AdminApi:
             reference=body["id"], msisdn=body["msisdn"], amount=Fen(body["amount_fen"]), channel=body["channel"]
         )
         now = self._clock.now()
-        paid = await self._store.transact(lambda tx: changes.pay(tx, order, now=now))
+        paid = await self._store.transact(lambda tx: changes.pay(tx, self._credit, order, now=now))
         log.info(
             "admin: payment",
             extra={"msisdn": order.msisdn, "amount_fen": order.amount, "id": order.reference, "repeat": paid.repeat},
@@ -295,6 +372,27 @@ class AdminApi:
         self._outbox.send(mt)
         log.info("admin: message queued", extra={"msisdn": reply.destination_addr, "mt_id": mt.id})
         return json_response(queued_json(mt), status=202)
+
+    async def rate_usage(self, request: web.Request) -> web.StreamResponse:
+        body = USAGE_BATCH.parse(parse_json(await request.read()))
+        return await self._billing.rate_usage(request, body)
+
+    async def protective_restore(self, request: web.Request) -> web.StreamResponse:
+        number = _msisdn(request)
+        await self._ledger.subscriber(number)  # UnknownSubscriber: 404
+        answer = await self._billing.protective_restore(number)
+        log.info("admin: protective restore", extra={"msisdn": number})
+        return answer
+
+    async def status_history(self, request: web.Request) -> web.StreamResponse:
+        number = _msisdn(request)
+        await self._ledger.subscriber(number)  # UnknownSubscriber: 404
+        return await self._billing.status_history(number)
+
+    async def start_campaign(self, request: web.Request) -> web.StreamResponse:
+        body = NEW_CAMPAIGN.parse(parse_json(await request.read()))
+        log.info("admin: campaign", extra={"kind": body["kind"]})
+        return await self._billing.start_campaign(body)
 
     async def describe(self, request: web.Request) -> web.StreamResponse:
         return json_response(self.openapi)

@@ -217,3 +217,76 @@ def queued_json(mt: OutboundMessage) -> Json:
 
 def _instant(epoch: float, calendar: Calendar) -> str:
     return calendar.local(epoch).isoformat()
+
+
+_NULLABLE_STRING = _nullable(_STRING)
+_COUNT: Json = {"type": "integer", "minimum": 0}
+
+BILLING_SCHEMAS: dict[str, Json] = {
+    "UsageResult": _object(
+        "what a usage batch did: each new record's grant and charge, the ids seen before, the records refused",
+        rated=_list(
+            _object(
+                "a record rated now: granted ≤ its quantity; the refused part went to the error list with the reason",
+                id=_STRING,
+                msisdn=_STRING,
+                granted=_COUNT,
+                charged_fen=_FEN,
+                refused=_COUNT,
+                reason=_NULLABLE_STRING,
+            )
+        ),
+        charged_fen=_FEN,
+        duplicates=_list(_STRING),
+        rejected=_list(_object("a record refused whole", id=_STRING, msisdn=_STRING, reason=_STRING, detail=_STRING)),
+        suspended=_list(_STRING),
+    ),
+    "UsageRejects": _object(
+        "the error list, oldest first; pass next_after as ?after= for the next page",
+        rejects=_list(
+            _object(
+                "a refused record, or the refused part of one",
+                seq=_INTEGER,
+                id=_STRING,
+                msisdn=_STRING,
+                category=_STRING,
+                quantity=_COUNT,
+                reason=_STRING,
+                detail=_STRING,
+                rejected_at=_INSTANT,
+            )
+        ),
+        next_after=_INTEGER,
+    ),
+    "ProtectiveRestore": _object(
+        "the restore: usage allowed down to floor_fen (available balance) until the time",
+        msisdn=_STRING,
+        state={"type": "string", "enum": ["protected"]},
+        until=_INSTANT,
+        allowance_fen=_FEN,
+        floor_fen=_FEN,
+    ),
+    "StatusHistory": _object(
+        "credit-control transitions, oldest first",
+        msisdn=_STRING,
+        changes=_list(
+            _object("one transition", id=_INTEGER, **{"from": _STRING, "to": _STRING}, reason=_STRING, at=_INSTANT)
+        ),
+    ),
+    "CampaignProgress": _object(
+        "a campaign's reminders by where they are",
+        id=_INTEGER,
+        kind=_STRING,
+        started_at={"type": "number"},
+        selecting={"type": "boolean"},
+        selected=_COUNT,
+        pending=_COUNT,
+        queued=_COUNT,
+        sent=_COUNT,
+        delivered=_COUNT,
+        failed=_COUNT,
+        dropped=_COUNT,
+        in_flight=_COUNT,
+        settled={"type": "boolean"},
+    ),
+}

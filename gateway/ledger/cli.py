@@ -1,4 +1,4 @@
-"""``gateway ledger import|seed|show``: loading and looking at the ledger from the command line.
+"""``gateway ledger import|seed|show|usage``: loading, rating and looking at the ledger from the command line.
 
 Exit codes: 0 done, 1 the ledger said no (a rejected file, an unknown number, numbers already taken;
 the ledger is then unchanged), 2 a configuration error.
@@ -26,6 +26,9 @@ from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
 from gateway.ledger.seed import seed_bulk, seed_demo
 from gateway.ledger.show import describe
+from gateway.ledger.usage import UsageRating
+from gateway.ledger.usage_file import parse_usage
+from gateway.store import DirectWriter
 
 EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 2
 
@@ -33,7 +36,7 @@ EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 2
 def add_ledger_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``ledger`` and its sub-commands, on the ``gateway`` parser's sub-commands."""
     ledger = subparsers.add_parser("ledger", help="import, seed or show subscribers of the ledger")
-    actions = ledger.add_subparsers(dest="ledger_command", required=True, metavar="{import,seed,show}")
+    actions = ledger.add_subparsers(dest="ledger_command", required=True, metavar="{import,seed,show,usage}")
     load = actions.add_parser("import", help="import subscribers from a CSV file (all or nothing)")
     load.add_argument("file", type=Path, help="UTF-8 CSV: msisdn,name,brand,vip,plan,balance[,...]")
     seed = actions.add_parser("seed", help="fill the ledger with demo or benchmark subscribers")
@@ -43,6 +46,8 @@ def add_ledger_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     seed.add_argument("--start", type=int, default=13_000_000_000, help="first number of --count (13000000000)")
     show = actions.add_parser("show", help="one subscriber's account, this cycle, bills and payments")
     show.add_argument("msisdn")
+    usage = actions.add_parser("usage", help="rate usage records from a CSV file (as POST /api/v1/usage does)")
+    usage.add_argument("file", type=Path, help="UTF-8 CSV: id,msisdn,category,quantity,start,duration")
 
 
 def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
@@ -54,14 +59,17 @@ def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
     calendar = Calendar.named(config.gateway.timezone)  # load_config has checked the zone
     path = str(config.resolve(config.ledger.path))
     action: Callable[[aiosqlite.Connection], Awaitable[int]]
-    if args.ledger_command == "import":
+    if args.ledger_command in ("import", "usage"):
         try:
             text = args.file.read_bytes().decode("utf-8")
         except OSError as exc:
             return _fail(f"gateway: cannot read {args.file}: {exc.strerror}", EXIT_REFUSED)
         except UnicodeDecodeError as exc:
             return _fail(f"gateway: {args.file}: not UTF-8 text (byte {exc.start}); save it as UTF-8", EXIT_REFUSED)
-        action = _importer(text, args.file, products, calendar)
+        if args.ledger_command == "import":
+            action = _importer(text, args.file, products, calendar)
+        else:
+            action = _rater(text, args.file, UsageRating.of(config, products, calendar))
     elif args.ledger_command == "seed":
         action = _seeder(args.count, args.start, products, calendar)
     else:
@@ -95,6 +103,27 @@ def _importer(
         subscribers = parse_subscribers(text, products=products, today=calendar.today(SystemClock().now()))
         count = await import_subscribers(db, subscribers)
         print(f"imported {count} subscribers from {file}")
+        return EXIT_OK
+
+    return run
+
+
+def _rater(text: str, file: Path, rating: UsageRating) -> Callable[[aiosqlite.Connection], Awaitable[int]]:
+    async def run(db: aiosqlite.Connection) -> int:
+        records = parse_usage(text)
+        result = await rating.rate(DirectWriter(db), records, now=SystemClock().now())
+        charged = sum(r.charged for r in result.rated)
+        partly = [r for r in result.rated if r.refused]
+        print(
+            f"{file}: {len(result.rated)} rated (charged {charged} fen), {len(partly)} of them in part,"
+            f" {len(result.duplicates)} duplicates, {len(result.rejected)} rejected"
+        )
+        for r in partly:
+            print(f"  {r.id}: {r.refused} not granted ({r.reason})")
+        for rejected in result.rejected:
+            print(f"  {rejected.id}: rejected, {rejected.reason}: {rejected.detail}")
+        for msisdn in sorted(set(result.suspended)):
+            print(f"  {msisdn}: suspended")
         return EXIT_OK
 
     return run

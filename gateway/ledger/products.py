@@ -20,6 +20,7 @@ class Plan:
     brand: str
     payment: Literal["prepaid", "postpaid"]
     monthly_fee_fen: int
+    data_only: bool = False  # a data card (上网卡): the data-left reminder comes at 50MB, not 5MB
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,11 +42,35 @@ class DataCaps:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Tariffs:
+    """What usage costs beyond the packages, in fen."""
+
+    voice_fen_per_minute: int
+    sms_fen: int
+    mms_fen: int
+    data_fen_per_kb: int
+    data_over_package_fen_per_mb: int
+
+    @property
+    def smallest_unit_fen(self) -> int:
+        """The cheapest unit of usage: a prepaid account that cannot pay it can use nothing."""
+        units = (
+            self.voice_fen_per_minute,
+            self.sms_fen,
+            self.mms_fen,
+            self.data_fen_per_kb,
+            self.data_over_package_fen_per_mb,
+        )
+        return min(u for u in units if u > 0) if any(units) else 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Products:
     default_plan: str
     plans: dict[str, Plan]
     packages: dict[str, Package]
     data_caps: DataCaps
+    tariffs: Tariffs
 
     def plan(self, code: str) -> Plan:
         return self.plans[code]
@@ -65,6 +90,8 @@ class Products:
             packages = {p["code"]: _package(p) for p in raw.get("packages", [])}
             caps = raw["data_caps"]
             data_caps = DataCaps(charge_fen=_fen(caps, "charge_fen"), volume_kb=int(caps["volume_kb"]))
+            t = raw["tariffs"]
+            tariffs = Tariffs(**{name: _fen(t, name) for name in Tariffs.__dataclass_fields__})
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: bad product entry: {exc}") from None
         default_plan = raw.get("default_plan", "")
@@ -74,7 +101,7 @@ class Products:
         doubled = sorted({c for c in codes if codes.count(c) > 1})
         if doubled:
             raise ConfigError(f"{where}: order/cancel codes used twice: {', '.join(doubled)}")
-        return cls(default_plan=default_plan, plans=plans, packages=packages, data_caps=data_caps)
+        return cls(default_plan=default_plan, plans=plans, packages=packages, data_caps=data_caps, tariffs=tariffs)
 
 
 def _plan(entry: dict[str, Any]) -> Plan:
@@ -87,6 +114,7 @@ def _plan(entry: dict[str, Any]) -> Plan:
         brand=entry["brand"],
         payment=payment,
         monthly_fee_fen=_fen(entry, "monthly_fee_fen"),
+        data_only=bool(entry.get("data_only", False)),
     )
 
 

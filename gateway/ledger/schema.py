@@ -87,6 +87,89 @@ CREATE TABLE IF NOT EXISTS password_failure (
     failed_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS password_failure_by_msisdn ON password_failure (msisdn, failed_at);
+-- Usage rating (gateway/ledger/rating.py, usage.py): every record rated once, by its id.
+CREATE TABLE IF NOT EXISTS usage_record (
+    id TEXT PRIMARY KEY,                                   -- the feed's record id: charged once
+    msisdn TEXT NOT NULL,
+    category TEXT NOT NULL,
+    cycle TEXT NOT NULL,
+    quantity INTEGER NOT NULL,                             -- as reported
+    granted INTEGER NOT NULL,                              -- what the balance allowed (prepaid)
+    charged INTEGER NOT NULL,                              -- fen
+    start_at REAL NOT NULL,
+    end_at REAL NOT NULL,
+    rated_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS usage_record_span ON usage_record (msisdn, category, start_at);
+CREATE TABLE IF NOT EXISTS usage_reject (
+    id INTEGER PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    msisdn TEXT NOT NULL,
+    category TEXT NOT NULL,
+    quantity INTEGER NOT NULL,                             -- the part not granted
+    reason TEXT NOT NULL,                                  -- too_long | overlap | insufficient_balance | ...
+    detail TEXT NOT NULL,
+    rejected_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_reject_by_msisdn ON usage_reject (msisdn, id);
+CREATE TABLE IF NOT EXISTS daily_charge (
+    msisdn TEXT NOT NULL,
+    day TEXT NOT NULL,                                     -- local ISO date
+    amount INTEGER NOT NULL,                               -- fen of usage charged that day
+    PRIMARY KEY (msisdn, day)
+) WITHOUT ROWID;
+-- Credit control (gateway/credit/): the machine's state and the facts of a protective restore.
+CREATE TABLE IF NOT EXISTS credit (
+    msisdn TEXT PRIMARY KEY,
+    state TEXT NOT NULL,                                   -- active | protected | suspended | terminated
+    since REAL NOT NULL,                                   -- when it entered the state
+    floor INTEGER NOT NULL DEFAULT 0,                      -- fen: available balance may go down to this
+    restore_until REAL,                                    -- protective restore: its time limit
+    guard_until REAL,                                      -- no automatic suspension before this
+    protected_at REAL                                      -- the last protective restore
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS credit_by_state ON credit (state, since);
+CREATE TABLE IF NOT EXISTS status_change (
+    id INTEGER PRIMARY KEY,
+    msisdn TEXT NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    changed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS status_change_by_msisdn ON status_change (msisdn, id);
+-- Pushes (gateway/pushes/): one row per reminder per trigger; the unique key makes it once.
+CREATE TABLE IF NOT EXISTS push (
+    id INTEGER PRIMARY KEY,
+    msisdn TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    trigger TEXT NOT NULL,                                 -- what caused it: a cycle, a day, a status change
+    due_at REAL NOT NULL,                                  -- not before (quiet hours move it to the morning)
+    status TEXT NOT NULL DEFAULT 'pending',                -- pending | queued | dropped
+    reason TEXT,                                           -- why it was dropped
+    mt_id INTEGER,                                         -- the outbox message it became
+    campaign INTEGER,
+    created_at REAL NOT NULL,
+    UNIQUE (msisdn, kind, trigger)
+);
+CREATE INDEX IF NOT EXISTS push_due ON push (due_at, id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS push_by_campaign ON push (campaign, status);
+CREATE TABLE IF NOT EXISTS campaign (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    selected INTEGER NOT NULL DEFAULT 0,
+    finished_at REAL                                       -- when the selection was complete
+);
+CREATE TABLE IF NOT EXISTS push_opt_out (
+    msisdn TEXT PRIMARY KEY,
+    since REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS schedule_run (
+    job TEXT NOT NULL,
+    day TEXT NOT NULL,                                     -- the local day the dated job ran for
+    PRIMARY KEY (job, day)
+) WITHOUT ROWID;
 """
 
 CHARGE_CATEGORIES = ("plan", "vas", "voice", "sms", "mms", "data")

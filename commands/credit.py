@@ -1,0 +1,41 @@
+"""Credit and reminder commands, each one change in the MO's own transaction (no dialog follows).
+
+- ``JJKJ`` (紧急开机): a suspended subscriber asks for a protective restore (docs/credit.md).
+- ``TDTX`` / ``KTTX``: stop / start the non-essential reminders (docs/pushes.md).
+"""
+
+from __future__ import annotations
+
+from commands.format import yuan
+from gateway.dialog.turn import Step, Turn
+from gateway.errors import ProtectRefused
+
+
+async def protective_restore(turn: Turn, _: str) -> Step:
+    ctx = turn.ctx
+    await ctx.holder()
+    assert ctx.credit is not None, "the router was built without credit control"
+    try:
+        moved = await ctx.credit.protect(turn.tx, ctx.msisdn, now=turn.now, notify=False)
+    except ProtectRefused as refused:
+        days = ctx.credit.config.protect_interval_days
+        return Step(text=ctx.render(f"protect_refused_{refused.reason}", days=days))
+    local = ctx.ledger.calendar.local(moved.restore_until or turn.now)
+    until = ctx.render("moment", month=local.month, day=local.day, hour=local.hour, minute=local.minute)
+    return Step(text=ctx.render("protect_done", amount=yuan(moved.allowance), until=until))
+
+
+async def reminders_off(turn: Turn, _: str) -> Step:
+    ctx = turn.ctx
+    await ctx.holder()
+    changed = await turn.tx.execute(
+        "INSERT OR IGNORE INTO push_opt_out (msisdn, since) VALUES (?, ?)", (ctx.msisdn, turn.now)
+    )
+    return Step(text=ctx.render("reminders_off" if changed else "reminders_already_off"))
+
+
+async def reminders_on(turn: Turn, _: str) -> Step:
+    ctx = turn.ctx
+    await ctx.holder()
+    changed = await turn.tx.execute("DELETE FROM push_opt_out WHERE msisdn = ?", (ctx.msisdn,))
+    return Step(text=ctx.render("reminders_on" if changed else "reminders_already_on"))

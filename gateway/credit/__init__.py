@@ -1,0 +1,1 @@
+"""Credit control: the subscriber's status as a state machine driven by balance, time and requests."""

@@ -1,0 +1,187 @@
+"""Credit control inside a transaction: gather the facts, run the machine, record what it decided.
+
+Every transition updates ``credit`` (the machine's state and the protective restore's facts) and
+``subscriber.status`` (``protected`` reads as ``active`` there: the subscriber may use and query), adds a
+``status_change`` row with its reason, and raises the notice for it in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from gateway.config import CreditConfig
+from gateway.credit.machine import DAY, CreditFacts, CreditMachine
+from gateway.errors import ProtectRefused, UnknownSubscriber
+from gateway.ledger.calendar import Calendar
+from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
+from gateway.ledger.products import Products
+from gateway.pushes.policy import NOTICE_OF_STATE, PushPolicy
+from gateway.pushes.queue import raise_push
+from gateway.store import Tx
+
+CHUNK = 500
+
+CREDIT_QUERY = (
+    "SELECT msisdn, state, since, floor, restore_until, guard_until, protected_at FROM credit WHERE msisdn IN ({marks})"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transition:
+    msisdn: str
+    source: str
+    target: str
+    reason: str
+    change_id: int
+    restore_until: float | None = None
+    floor: int = 0
+    allowance: int = 0  # a protective restore: how much more usage it allows, in fen
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Row:
+    facts: CreditFacts
+    vip: str
+    known: bool  # a credit row exists
+
+
+class CreditControl:
+    def __init__(self, *, config: CreditConfig, products: Products, calendar: Calendar, policy: PushPolicy) -> None:
+        self.config = config
+        self.products = products
+        self.calendar = calendar
+        self.policy = policy
+
+    async def check(self, tx: Tx, msisdns: Iterable[str], *, now: float) -> list[Transition]:
+        """Apply what balance and time say now to each subscriber (after a payment, a rating, a tick)."""
+        rows = await self._load(tx, sorted(set(msisdns)), now)
+        moved = []
+        for msisdn, row in rows.items():
+            if row.facts.state == "terminated":
+                continue
+            machine = CreditMachine(model=row.facts, state_field="state")
+            before = row.facts.state
+            machine.send("check")
+            if row.facts.state != before:
+                moved.append(await self._record(tx, msisdn, before, row, now))
+        return moved
+
+    async def protect(self, tx: Tx, msisdn: str, *, now: float, notify: bool = True) -> Transition:
+        """A protective restore (紧急开机): usage down to a floor, for a while; ProtectRefused if not allowed."""
+        row = (await self._load(tx, [msisdn], now)).get(msisdn)
+        if row is None:
+            raise UnknownSubscriber(msisdn)
+        state = row.facts.state
+        if state == "terminated":
+            raise ProtectRefused(msisdn, "terminated")
+        if state != "suspended":
+            raise ProtectRefused(msisdn, "not_suspended")
+        machine = CreditMachine(model=row.facts, state_field="state")
+        machine.send("protect")
+        if row.facts.state != "protected":
+            raise ProtectRefused(msisdn, "too_soon")
+        vip = row.vip in self.config.protect_vip_levels
+        hours = self.config.protect_vip_hours if vip else self.config.protect_hours
+        amount = self.config.protect_vip_fen if vip else self.config.protect_fen
+        f = row.facts
+        f.floor = min(f.available, 0) - amount
+        f.restore_until = now + hours * 3600
+        f.guard_until = now + self.config.guard_days * DAY
+        f.protected_at = now
+        moved = await self._record(tx, msisdn, state, row, now, notify=notify)
+        return replace(moved, allowance=amount)
+
+    async def operator(self, tx: Tx, msisdn: str, status: str, *, now: float) -> Transition | None:
+        """The operator sets ``status`` (active | suspended | terminated); None if it already is."""
+        row = (await self._load(tx, [msisdn], now)).get(msisdn)
+        if row is None:
+            raise UnknownSubscriber(msisdn)
+        before = row.facts.state
+        if before == status or (before == "protected" and status == "active"):
+            return None
+        event = {"active": "operator_restore", "suspended": "operator_suspend", "terminated": "operator_terminate"}
+        CreditMachine(model=row.facts, state_field="state").send(event[status])
+        if row.facts.state == before:
+            return None
+        return await self._record(tx, msisdn, before, row, now)
+
+    async def payment_made(self, tx: Tx, msisdn: str, *, now: float) -> list[Transition]:
+        """After a payment: a prepaid validity date moves out (if set), then the balance rule may restore."""
+        days = self.config.validity_days_per_payment
+        least = self.calendar.today(now) + timedelta(days=days)
+        rows = await tx.fetch(
+            "SELECT s.plan, a.valid_until FROM subscriber s JOIN account a ON a.msisdn = s.msisdn WHERE s.msisdn = ?",
+            (msisdn,),
+        )
+        for plan_code, valid_until in rows:
+            plan = self.products.plans.get(plan_code)
+            prepaid = plan is None or plan.payment == "prepaid"
+            if days and prepaid and valid_until and date.fromisoformat(valid_until) < least:
+                await tx.execute("UPDATE account SET valid_until = ? WHERE msisdn = ?", (least.isoformat(), msisdn))
+        return await self.check(tx, [msisdn], now=now)
+
+    async def _load(self, tx: Tx, msisdns: list[str], now: float) -> dict[str, _Row]:
+        today = self.calendar.today(now)
+        unit = self.products.tariffs.smallest_unit_fen
+        found: dict[str, _Row] = {}
+        for start in range(0, len(msisdns), CHUNK):
+            chunk = msisdns[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            credit = {r[0]: r for r in await tx.fetch(CREDIT_QUERY.format(marks=marks), chunk)}
+            for row in await tx.fetch(HOLDER_QUERY.format(marks=marks), chunk):
+                subscriber, account = holder_from_row(row)
+                plan = self.products.plans.get(subscriber.plan)
+                c = credit.get(subscriber.msisdn)
+                facts = CreditFacts(
+                    state=c[1] if c else subscriber.status,
+                    since=c[2] if c else now,
+                    prepaid=plan is None or plan.payment == "prepaid",
+                    available=account.available_on(today),
+                    floor=c[3] if c else 0,
+                    unit=unit,
+                    valid_until=account.valid_until,
+                    today=today,
+                    now=now,
+                    restore_until=c[4] if c else None,
+                    guard_until=c[5] if c else None,
+                    protected_at=c[6] if c else None,
+                    terminate_after_days=self.config.terminate_after_days,
+                    protect_interval_days=self.config.protect_interval_days,
+                )
+                found[subscriber.msisdn] = _Row(facts=facts, vip=subscriber.vip, known=c is not None)
+        return found
+
+    async def _record(
+        self, tx: Tx, msisdn: str, before: str, row: _Row, now: float, *, notify: bool = True
+    ) -> Transition:
+        f = row.facts
+        if f.state != "protected":
+            f.restore_until = None
+        await tx.execute(
+            "INSERT INTO credit (msisdn, state, since, floor, restore_until, guard_until, protected_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msisdn) DO UPDATE SET state = excluded.state,"
+            " since = excluded.since, floor = excluded.floor, restore_until = excluded.restore_until,"
+            " guard_until = excluded.guard_until, protected_at = excluded.protected_at",
+            (msisdn, f.state, now, f.floor, f.restore_until, f.guard_until, f.protected_at),
+        )
+        status = "active" if f.state == "protected" else f.state
+        await tx.execute("UPDATE subscriber SET status = ? WHERE msisdn = ?", (status, msisdn))
+        rows = await tx.fetch(
+            "INSERT INTO status_change (msisdn, source, target, reason, changed_at) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id",
+            (msisdn, before, f.state, f.reason, now),
+        )
+        change_id = int(rows[0][0])
+        if notify:  # the notice of this change (JJKJ's own answer is its notice)
+            await raise_push(tx, self.policy, msisdn, NOTICE_OF_STATE[f.state], f"change:{change_id}", now=now)
+        return Transition(
+            msisdn=msisdn,
+            source=before,
+            target=f.state,
+            reason=f.reason,
+            change_id=change_id,
+            restore_until=f.restore_until,
+            floor=f.floor,
+        )

@@ -1,0 +1,214 @@
+"""The recheck at send time: is the reminder still true, and what does it say now?
+
+For a batch of due reminders the facts are read in a few queries inside the sender's transaction, so a
+payment committed a moment ago is seen: a low-balance reminder for a subscriber who has paid since it
+was raised is dropped, not sent (seed 002). Figures in the text are the ones of the moment it is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from commands.format import cycle_cn, data, day_cn, yuan
+from gateway.config import CreditConfig, PushConfig
+from gateway.credit.control import CREDIT_QUERY
+from gateway.credit.machine import DAY
+from gateway.ledger.calendar import Calendar, cycle_of
+from gateway.ledger.data import prorated
+from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
+from gateway.ledger.models import Account, Subscriber
+from gateway.ledger.products import Products
+from gateway.ledger.usage import recent_bills
+from gateway.pushes.policy import PushPolicy
+from gateway.store import Tx
+from gateway.templates import Templates
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Due:
+    id: int
+    msisdn: str
+    kind: str
+    trigger: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    text: str | None  # None: dropped
+    reason: str = ""  # why it was dropped
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Facts:
+    subscriber: Subscriber
+    account: Account
+    state: str
+    since: float | None
+    restore_until: float | None
+    opted_out: bool
+
+
+def _drop(reason: str) -> Decision:
+    return Decision(text=None, reason=reason)
+
+
+class Composer:
+    def __init__(
+        self,
+        *,
+        templates: Templates,
+        products: Products,
+        calendar: Calendar,
+        policy: PushPolicy,
+        pushes: PushConfig,
+        credit: CreditConfig,
+    ) -> None:
+        self.templates = templates
+        self.products = products
+        self.calendar = calendar
+        self.policy = policy
+        self.pushes = pushes
+        self.credit = credit
+
+    async def decide(self, tx: Tx, due: Sequence[Due], *, now: float) -> dict[int, Decision]:
+        msisdns = sorted({d.msisdn for d in due})
+        facts = await self._facts(tx, msisdns)
+        decisions = {}
+        for d in due:
+            f = facts.get(d.msisdn)
+            if f is None:
+                decisions[d.id] = _drop("not_a_subscriber")
+            elif f.state == "terminated" and d.kind != "termination":
+                decisions[d.id] = _drop("terminated")
+            elif f.opted_out and d.kind not in self.policy.essential:
+                decisions[d.id] = _drop("opted_out")
+            else:
+                decisions[d.id] = await self._decide(tx, d, f, now)
+        return decisions
+
+    async def _facts(self, tx: Tx, msisdns: list[str]) -> dict[str, _Facts]:
+        marks = ",".join("?" * len(msisdns))
+        credit = {r[0]: r for r in await tx.fetch(CREDIT_QUERY.format(marks=marks), msisdns)}
+        out = {r[0] for r in await tx.fetch(f"SELECT msisdn FROM push_opt_out WHERE msisdn IN ({marks})", msisdns)}
+        found = {}
+        for row in await tx.fetch(HOLDER_QUERY.format(marks=marks), msisdns):
+            subscriber, account = holder_from_row(row)
+            c = credit.get(subscriber.msisdn)
+            found[subscriber.msisdn] = _Facts(
+                subscriber=subscriber,
+                account=account,
+                state=c[1] if c else subscriber.status,
+                since=c[2] if c else None,
+                restore_until=c[4] if c else None,
+                opted_out=subscriber.msisdn in out,
+            )
+        return found
+
+    def _render(self, kind: str, **values: object) -> Decision:
+        return Decision(text=self.templates.render(f"push_{kind}", **values))
+
+    async def _decide(self, tx: Tx, d: Due, f: _Facts, now: float) -> Decision:
+        today = self.calendar.today(now)
+        available = f.account.available_on(today)
+        kind = d.kind
+        if kind == "low_balance":
+            if f.state != "active" or available >= self.pushes.low_balance_fen:
+                return _drop("condition_gone")
+            return self._render(kind, available=yuan(available), threshold=yuan(self.pushes.low_balance_fen))
+        if kind == "suspension":
+            if f.state != "suspended":
+                return _drop("condition_gone")
+            reason = await self._change_reason(tx, d.trigger)
+            return self._render(
+                kind, reason=self.templates.render(f"push_suspension_reason_{reason}"), available=yuan(available)
+            )
+        if kind == "restore":
+            if f.state not in ("active",):
+                return _drop("condition_gone")
+            return self._render(kind, available=yuan(available))
+        if kind == "protective_restore":
+            if f.state != "protected" or f.restore_until is None:
+                return _drop("condition_gone")
+            vip = f.subscriber.vip in self.credit.protect_vip_levels
+            amount = self.credit.protect_vip_fen if vip else self.credit.protect_fen
+            return self._render(kind, amount=yuan(amount), until=self._moment(f.restore_until))
+        if kind == "termination_warning":
+            if f.state != "suspended" or f.since is None or d.trigger != f"since:{int(f.since)}":
+                return _drop("condition_gone")
+            ends = self.calendar.today(f.since + self.credit.terminate_after_days * DAY)
+            days = (today - self.calendar.today(f.since)).days
+            return self._render(kind, days=days, day=day_cn(ends))
+        if kind == "termination":
+            return self._render(kind, days=self.credit.terminate_after_days, day=day_cn(today))
+        if kind in ("data_low", "data_used_up", "data_periodic"):
+            return await self._data(tx, d, f, now)
+        if kind == "abnormal_charges":
+            return await self._abnormal(tx, d)
+        if kind == "bill_ready":
+            rows = await tx.fetch("SELECT total FROM bill WHERE msisdn = ? AND cycle = ?", (d.msisdn, d.trigger))
+            if not rows:
+                return _drop("condition_gone")
+            return self._render(kind, cycle=cycle_cn(d.trigger), total=yuan(rows[0][0]))
+        return _drop("unknown_kind")
+
+    def _moment(self, instant: float) -> str:
+        local = self.calendar.local(instant)
+        return self.templates.render("moment", month=local.month, day=local.day, hour=local.hour, minute=local.minute)
+
+    def _as_of(self, now: float) -> str:
+        local = self.calendar.local(now)
+        return self.templates.render("as_of", month=local.month, day=local.day, hour=local.hour)
+
+    async def _change_reason(self, tx: Tx, trigger: str) -> str:
+        _, _, change = trigger.partition(":")
+        rows = await tx.fetch(
+            "SELECT reason FROM status_change WHERE id = ?", (int(change) if change.isdigit() else 0,)
+        )
+        reason = str(rows[0][0]) if rows else "arrears"
+        return reason if f"push_suspension_reason_{reason}" in self.templates.texts else "arrears"
+
+    async def _data(self, tx: Tx, d: Due, f: _Facts, now: float) -> Decision:
+        cycle = self.calendar.cycle(now)
+        start, end = self.calendar.cycle_start(cycle), self.calendar.cycle_end(cycle)
+        quota = 0
+        holds = False
+        for product, started_at in await tx.fetch(
+            "SELECT product, started_at FROM subscription"
+            " WHERE msisdn = ? AND started_at < ? AND (ends_at IS NULL OR ends_at > ?)",
+            (d.msisdn, end, start),
+        ):
+            package = self.products.packages.get(product)
+            if package is not None and package.kind == "data":
+                holds = True
+                quota += prorated(package.quota_kb, started_at, cycle, self.calendar)
+        if not holds:
+            return _drop("condition_gone")
+        rows = await tx.fetch(
+            "SELECT quantity FROM usage WHERE msisdn = ? AND cycle = ? AND category = 'data'", (d.msisdn, cycle)
+        )
+        used = rows[0][0] if rows else 0
+        left = max(0, quota - used)
+        plan = self.products.plans.get(f.subscriber.plan)
+        low = self.pushes.data_low_kb_data_only if plan and plan.data_only else self.pushes.data_low_kb
+        if d.kind == "data_low" and not 0 < left <= low:
+            return _drop("condition_gone")
+        if d.kind == "data_used_up" and left > 0:
+            return _drop("condition_gone")
+        return self._render(d.kind, as_of=self._as_of(now), used=data(used), left=data(left))
+
+    async def _abnormal(self, tx: Tx, d: Due) -> Decision:
+        day = date.fromisoformat(d.trigger)
+        rows = await tx.fetch("SELECT amount FROM daily_charge WHERE msisdn = ? AND day = ?", (d.msisdn, d.trigger))
+        amount = rows[0][0] if rows else 0
+        total, days = await recent_bills(tx, d.msisdn, cycle_of(day))
+        if not total:
+            return _drop("condition_gone")
+        return self._render(
+            d.kind,
+            day=day_cn(day),
+            amount=yuan(amount),
+            average=yuan(total // days),
+            factor=self.pushes.abnormal_factor,
+        )
