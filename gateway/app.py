@@ -192,6 +192,7 @@ class Gateway:
                 responder=self.responder,
                 outbox=self.outbox,
                 dialogs=dialogs,
+                pusher=self.pusher,
                 unauthorized=lambda: auth.refused,
             )
         )

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+MAX_BODY_BYTES = 4 * 1024 * 1024
+"""The largest request body taken (413 above): a full usage batch, 10,000 records, is 1.2–3 MB of JSON."""
+
 
 def json_response(data: object, *, status: int = 200) -> web.Response:
     """JSON with Chinese left readable."""
@@ -35,7 +38,7 @@ class HttpServer:
         return list(self._routes)
 
     async def start(self, host: str, port: int) -> None:
-        app = web.Application(middlewares=self._middlewares)  # type: ignore[arg-type]
+        app = web.Application(middlewares=self._middlewares, client_max_size=MAX_BODY_BYTES)  # type: ignore[arg-type]
         app.add_routes(self._routes)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

@@ -24,6 +24,7 @@ from gateway.dialog.engine import Dialogs
 from gateway.inbox import Inbox
 from gateway.link import Link
 from gateway.outbox import Outbox
+from gateway.pushes.sender import Pusher
 from gateway.responder import Responder
 from gateway.smpp.constants import status_name
 from gateway.smpp.receipt import STATES
@@ -43,6 +44,7 @@ class Watched:
     responder: Responder
     outbox: Outbox
     dialogs: Dialogs
+    pusher: Pusher
     unauthorized: Callable[[], int]  # admin calls refused with 401
 
 
@@ -126,6 +128,10 @@ class Metrics:
         yield _gauge("bound", "1 while every wanted SMPP bind is up, else 0.", int(w.link.bound))
         yield _gauge("outbox_depth", "MTs handed to the link and not yet settled.", w.outbox.depth)
         yield _gauge("dialogs_pending", "Dialogs waiting for the subscriber's next MO.", w.dialogs.pending)
+        yield _counter("pushes_sent", "Reminders put in the outbox after their recheck.", w.pusher.sent)
+        yield _counter(
+            "pushes_dropped", "Reminders dropped at their recheck (reason gone, opted out).", w.pusher.dropped
+        )
         yield _counter("admin_unauthorized", "Admin API calls refused with 401 (no or wrong token).", w.unauthorized())
 
 
