@@ -132,26 +132,12 @@ class Gateway:
             ),
         )
         await self.responder.load()
-        sweeps = Sweeps(
-            store=self.store,
-            products=self.products,
-            calendar=self.calendar,
-            policy=self.policy,
-            pushes=config.pushes,
-            credit=config.credit,
-        )
+        sweeps = Sweeps(store=self.store, setup=self.rating.setup)
         self.scheduler = Scheduler(
             store=self.store, credit=self.credit, sweeps=sweeps, calendar=self.calendar, clock=self.clock
         )
         self.campaigns = Campaigns(store=self.store, sweeps=sweeps, clock=self.clock)
-        composer = Composer(
-            templates=self.templates,
-            products=self.products,
-            calendar=self.calendar,
-            policy=self.policy,
-            pushes=config.pushes,
-            credit=config.credit,
-        )
+        composer = Composer(templates=self.templates, setup=self.rating.setup)
         self.pusher = Pusher(
             store=self.store,
             outbox=self.outbox,

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gateway.config import Config, PushConfig
+from gateway.config import Config
 from gateway.credit.control import CREDIT_QUERY, CreditControl
 from gateway.credit.machine import effective_floor
 from gateway.ledger.calendar import Calendar, days_in_month, last_cycles
@@ -22,7 +22,7 @@ from gateway.ledger.data import prorated
 from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
 from gateway.ledger.products import Products
 from gateway.ledger.rating import Books, Position, Rater
-from gateway.pushes.policy import PushPolicy
+from gateway.pushes.policy import PushSetup
 from gateway.pushes.queue import raise_pushes
 from gateway.store import Tx, Writer
 
@@ -78,31 +78,21 @@ class BatchResult:
 
 
 class UsageRating:
-    def __init__(
-        self,
-        *,
-        products: Products,
-        calendar: Calendar,
-        credit: CreditControl,
-        policy: PushPolicy,
-        pushes: PushConfig,
-    ) -> None:
-        self.products = products
-        self.calendar = calendar
+    def __init__(self, *, setup: PushSetup, credit: CreditControl) -> None:
+        self.setup = setup
+        self.products = setup.products
+        self.calendar = setup.calendar
+        self.policy = setup.policy
+        self.pushes = setup.pushes
         self.credit = credit
-        self.policy = policy
-        self.pushes = pushes
-        self.rater = Rater(products.tariffs, products.data_caps)
+        self.rater = Rater(setup.products.tariffs, setup.products.data_caps)
 
     @classmethod
     def of(cls, config: Config, products: Products, calendar: Calendar) -> UsageRating:
         """Rating with the credit control and the reminder policy ``config`` describes."""
-        p = config.pushes
-        policy = PushPolicy.of(
-            calendar, quiet_start=p.quiet_start, quiet_end=p.quiet_end, urgent=p.urgent, essential=p.essential
-        )
-        credit = CreditControl(config=config.credit, products=products, calendar=calendar, policy=policy)
-        return cls(products=products, calendar=calendar, credit=credit, policy=policy, pushes=p)
+        setup = PushSetup.of(config, products, calendar)
+        credit = CreditControl(config=config.credit, products=products, calendar=calendar, policy=setup.policy)
+        return cls(setup=setup, credit=credit)
 
     async def rate(self, store: Writer, records: Sequence[UsageRecord], *, now: float) -> BatchResult:
         """Rate ``records`` in order, a chunk per transaction."""
@@ -238,9 +228,10 @@ class UsageRating:
         for other_start, other_end in spans[(record.msisdn, record.category)]:
             if other_start < end and start < other_end:
                 return "overlap", "overlaps another record of this batch"
-        rows = await tx.fetch(
-            "SELECT id FROM usage_record WHERE msisdn = ? AND category = ? AND start_at < ? AND end_at > ? LIMIT 1",
-            (record.msisdn, record.category, end, start),
+        rows = await tx.fetch(  # a rated record lasts at most MAX_DURATION: none that began earlier can overlap
+            "SELECT id FROM usage_record WHERE msisdn = ? AND category = ? AND start_at >= ? AND start_at < ?"
+            " AND end_at > ? LIMIT 1",
+            (record.msisdn, record.category, start - MAX_DURATION, end, start),
         )
         if rows:
             return "overlap", f"overlaps record {rows[0][0]}"

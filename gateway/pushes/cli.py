@@ -22,7 +22,7 @@ from gateway.errors import ConfigError
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.pushes.campaigns import Campaigns, Progress
-from gateway.pushes.policy import PushPolicy
+from gateway.pushes.policy import PushSetup
 from gateway.pushes.sweeps import SWEEPABLE, Sweeps
 from gateway.store import DirectWriter
 
@@ -42,17 +42,13 @@ def add_push_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 def run_push_command(args: argparse.Namespace, config: Config) -> int:
     try:
         products = Products.load(config.resolve(config.gateway.products))
-        calendar = Calendar.named(config.gateway.timezone)
-        p = config.pushes
-        policy = PushPolicy.of(
-            calendar, quiet_start=p.quiet_start, quiet_end=p.quiet_end, urgent=p.urgent, essential=p.essential
-        )
+        setup = PushSetup.of(config, products, Calendar.named(config.gateway.timezone))
     except ConfigError as exc:
         print(f"gateway: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     path = str(config.resolve(config.ledger.path))
     try:
-        return asyncio.run(_campaign(path, args.kind, args.no_wait, config, products, calendar, policy))
+        return asyncio.run(_campaign(path, args.kind, args.no_wait, setup))
     except KeyboardInterrupt:
         print("\ninterrupted: the gateway goes on sending what was selected", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -61,20 +57,11 @@ def run_push_command(args: argparse.Namespace, config: Config) -> int:
         return EXIT_REFUSED
 
 
-async def _campaign(
-    path: str, kind: str, no_wait: bool, config: Config, products: Products, calendar: Calendar, policy: PushPolicy
-) -> int:
+async def _campaign(path: str, kind: str, no_wait: bool, setup: PushSetup) -> int:
     db = await open_database(path)
     try:
         writer = DirectWriter(db)
-        sweeps = Sweeps(
-            store=writer,
-            products=products,
-            calendar=calendar,
-            policy=policy,
-            pushes=config.pushes,
-            credit=config.credit,
-        )
+        sweeps = Sweeps(store=writer, setup=setup)
         campaigns = Campaigns(store=writer, sweeps=sweeps, clock=SystemClock())
         campaign = await campaigns.create(kind)
         began = time.monotonic()
@@ -86,7 +73,7 @@ async def _campaign(
         if no_wait or not selected:
             print(f"campaign {campaign}: follow it with GET /api/v1/pushes/{campaign}")
             return EXIT_OK
-        print(f"the gateway sends them at up to {config.pushes.tps:g}/s (pushes.tps)", file=sys.stderr)
+        print(f"the gateway sends them at up to {setup.pushes.tps:g}/s (pushes.tps)", file=sys.stderr)
         while True:
             progress = await campaigns.progress(campaign)
             assert progress is not None

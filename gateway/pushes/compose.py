@@ -12,16 +12,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from commands.format import cycle_cn, data, day_cn, yuan
-from gateway.config import CreditConfig, PushConfig
 from gateway.credit.control import CREDIT_QUERY
 from gateway.credit.machine import DAY
-from gateway.ledger.calendar import Calendar, cycle_of
+from gateway.ledger.calendar import cycle_of
 from gateway.ledger.data import prorated
 from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
 from gateway.ledger.models import Account, Subscriber
-from gateway.ledger.products import Products
 from gateway.ledger.usage import recent_bills
-from gateway.pushes.policy import PushPolicy
+from gateway.pushes.policy import PushSetup
 from gateway.store import Tx
 from gateway.templates import Templates
 
@@ -55,22 +53,13 @@ def _drop(reason: str) -> Decision:
 
 
 class Composer:
-    def __init__(
-        self,
-        *,
-        templates: Templates,
-        products: Products,
-        calendar: Calendar,
-        policy: PushPolicy,
-        pushes: PushConfig,
-        credit: CreditConfig,
-    ) -> None:
+    def __init__(self, *, templates: Templates, setup: PushSetup) -> None:
         self.templates = templates
-        self.products = products
-        self.calendar = calendar
-        self.policy = policy
-        self.pushes = pushes
-        self.credit = credit
+        self.products = setup.products
+        self.calendar = setup.calendar
+        self.policy = setup.policy
+        self.pushes = setup.pushes
+        self.credit = setup.credit
 
     async def decide(self, tx: Tx, due: Sequence[Due], *, now: float) -> dict[int, Decision]:
         msisdns = sorted({d.msisdn for d in due})

@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from gateway.config import Config, CreditConfig, PushConfig
 from gateway.errors import ConfigError
 from gateway.ledger.calendar import Calendar
+from gateway.ledger.products import Products
 
 KINDS = (
     "low_balance",
@@ -72,3 +74,23 @@ class PushPolicy:
         if morning <= local:
             morning += timedelta(days=1)
         return morning.timestamp()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushSetup:
+    """What raising, selecting and composing reminders needs to know: the catalog, the calendar, the policy
+    and the ``[pushes]`` and ``[credit]`` settings."""
+
+    products: Products
+    calendar: Calendar
+    policy: PushPolicy
+    pushes: PushConfig
+    credit: CreditConfig
+
+    @classmethod
+    def of(cls, config: Config, products: Products, calendar: Calendar) -> PushSetup:
+        p = config.pushes
+        policy = PushPolicy.of(
+            calendar, quiet_start=p.quiet_start, quiet_end=p.quiet_end, urgent=p.urgent, essential=p.essential
+        )
+        return cls(products=products, calendar=calendar, policy=policy, pushes=p, credit=config.credit)

@@ -12,11 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.config import CreditConfig, PushConfig
 from gateway.credit.machine import DAY
-from gateway.ledger.calendar import Calendar, previous_cycle
-from gateway.ledger.products import Products
-from gateway.pushes.policy import PushPolicy
+from gateway.ledger.calendar import previous_cycle
+from gateway.pushes.policy import PushSetup
 from gateway.store import Tx, Writer
 
 RANGE = 50_000  # subscribers per statement
@@ -37,22 +35,13 @@ class Selection:
 
 
 class Sweeps:
-    def __init__(
-        self,
-        *,
-        store: Writer,
-        products: Products,
-        calendar: Calendar,
-        policy: PushPolicy,
-        pushes: PushConfig,
-        credit: CreditConfig,
-    ) -> None:
+    def __init__(self, *, store: Writer, setup: PushSetup) -> None:
         self.store = store
-        self.products = products
-        self.calendar = calendar
-        self.policy = policy
-        self.pushes = pushes
-        self.credit = credit
+        self.products = setup.products
+        self.calendar = setup.calendar
+        self.policy = setup.policy
+        self.pushes = setup.pushes
+        self.credit = setup.credit
         self._selections: dict[str, Callable[[float], Selection]] = {
             "low_balance": self._low_balance,
             "data_periodic": self._data_periodic,
