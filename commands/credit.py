@@ -19,10 +19,15 @@ async def protective_restore(turn: Turn, _: str) -> Step:
         moved = await ctx.credit.protect(turn.tx, ctx.msisdn, now=turn.now, notify=False)
     except ProtectRefused as refused:
         days = ctx.credit.config.protect_interval_days
-        return Step(text=ctx.render(f"protect_refused_{refused.reason}", days=days))
-    local = ctx.ledger.calendar.local(moved.restore_until or turn.now)
-    until = ctx.render("moment", month=local.month, day=local.day, hour=local.hour, minute=local.minute)
+        until = _moment(turn, refused.until or turn.now)
+        return Step(text=ctx.render(f"protect_refused_{refused.reason}", days=days, until=until))
+    until = _moment(turn, moved.restore_until or turn.now)
     return Step(text=ctx.render("protect_done", amount=yuan(moved.allowance), until=until))
+
+
+def _moment(turn: Turn, instant: float) -> str:
+    local = turn.ctx.ledger.calendar.local(instant)
+    return turn.ctx.render("moment", month=local.month, day=local.day, hour=local.hour, minute=local.minute)
 
 
 async def reminders_off(turn: Turn, _: str) -> Step:

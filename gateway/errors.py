@@ -119,6 +119,7 @@ class RequestRefused(GatewayError):
 class ProtectRefused(LedgerError):
     """A protective restore (紧急开机) cannot be given: ``reason`` says why."""
 
-    def __init__(self, msisdn: str, reason: str) -> None:
+    def __init__(self, msisdn: str, reason: str, *, until: float | None = None) -> None:
         super().__init__(f"{msisdn}: protective restore refused: {reason}")
-        self.reason = reason  # not_suspended | too_soon | terminated
+        self.reason = reason  # not_suspended | already_protected | too_soon | terminated
+        self.until = until  # already_protected: when the running one ends

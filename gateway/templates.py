@@ -109,6 +109,7 @@ REQUIRED = (
     "dialog_kind_password_reset",
     "protect_done",
     "protect_refused_not_suspended",
+    "protect_refused_already_protected",
     "protect_refused_too_soon",
     "protect_refused_terminated",
     "moment",

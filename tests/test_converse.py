@@ -5,18 +5,21 @@ from __future__ import annotations
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 from conftest import StartGateway
 
 from gateway.converse.parse import parse
 from gateway.converse.runner import marked_difference, run_attached, run_conversation
-from gateway.converse.script import Expect, ScriptError, Send, duration, kb, yuan
+from gateway.converse.script import Expect, Pay, Restore, ScriptError, Send, Usage, duration, kb, yuan
 from gateway.smsc import SmscSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "subscriber 13800138000\nservice 10001\nclock 2026-11-20 10:00\n"
+TOKEN = "converse-test-token-0123456789"
 
 
 @pytest.mark.parametrize(
@@ -53,11 +56,77 @@ def test_a_script_reads_into_steps_with_their_expected_answers() -> None:
     assert [type(s).__name__ for s in script.steps] == ["Send", "MoveClock", "Silence", "SmscFault"]
 
 
+def test_usage_pay_and_restore_read_with_their_defaults_and_pushes() -> None:
+    script = parse(
+        HEADER + "usage data 69MB\n< 尊敬的客户*\nusage voice 2m\nusage sms 3 id cdr-7 for 5s at 2026-11-19 23:59:30\n"
+        "usage mms 1 at 2026-11-19\nusage data 512KB for 2h\npay 50.00\n< 尊敬的客户*\npay 0.5 微信\nrestore\n",
+        Path("t.conv"),
+    )
+    data, voice, sms, mms, long, pay, pay_wechat, restore = script.steps
+    assert data == Usage(
+        line=4,
+        subscriber="13800138000",
+        category="data",
+        quantity=70656,
+        duration=60,
+        id="line4",
+        start=None,
+        expects=(Expect(line=5, pattern="尊敬的客户*"),),
+    )
+    assert isinstance(voice, Usage) and (voice.quantity, voice.duration, voice.id) == (120, 120, "line6")
+    assert isinstance(sms, Usage) and (sms.quantity, sms.duration, sms.id) == (3, 5, "cdr-7")
+    assert sms.start == datetime(2026, 11, 19, 23, 59, 30)
+    assert isinstance(mms, Usage) and (mms.duration, mms.start) == (0, datetime(2026, 11, 19))
+    assert isinstance(long, Usage) and (long.quantity, long.duration) == (512, 7200)
+    assert pay == Pay(
+        line=10,
+        subscriber="13800138000",
+        amount=5000,
+        channel="营业厅",
+        id="line10",
+        expects=(Expect(line=11, pattern="尊敬的客户*"),),
+    )
+    assert isinstance(pay_wechat, Pay) and (pay_wechat.amount, pay_wechat.channel) == (50, "微信")
+    assert restore == Restore(line=13, subscriber="13800138000")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HEADER + "usage data 69\n", "t.conv:4: '69' is not a data amount such as 512KB, 23.5MB or 15GB"),
+        (HEADER + "usage voice 61\n", "t.conv:4: '61' is not a duration such as 31m, 1h30m, 2d or 5s"),
+        (HEADER + "usage fax 3\n", "t.conv:4: usage data 69MB (or voice 61s, sms 3, mms 1), then optionally"),
+        (HEADER + "usage sms\n", "t.conv:4: usage data 69MB (or voice 61s, sms 3, mms 1)"),
+        (HEADER + "usage sms 3 from 09:00\n", "t.conv:4: usage: 'from' is not one of at, for, id"),
+        (HEADER + "usage sms 3 at\n", "t.conv:4: usage: at needs a value"),
+        (HEADER + "usage sms 3 at 09:00\n", "t.conv:4: '09:00' is not a time such as 2026-11-20 10:00"),
+        (HEADER + "usage data 1MB for 1m for 2m\n", "t.conv:4: usage: for given twice"),
+        (HEADER + "usage data 1MB for 0.5s\n", "t.conv:4: usage: for takes whole seconds, not '0.5s'"),
+        (HEADER + "usage data 1MB id 话单1\n", "t.conv:4: usage: id '话单1' must be 1 to 64 letters, digits"),
+        (HEADER + "> 102\nusage sms 1\n", "t.conv:5: line 4 sends '102' but expects nothing"),
+        (HEADER + "pay\n", "t.conv:4: pay 50.00 (or with a channel: pay 50.00 微信; one of 营业厅"),
+        (HEADER + "pay 0\n", "t.conv:4: pay takes a positive amount, not '0'"),
+        (HEADER + "pay 5.001\n", "t.conv:4: '5.001' is not an amount in yuan such as 58.90"),
+        (HEADER + "pay 5 现金\n", "t.conv:4: '现金' is not a payment channel (营业厅, 充值卡"),
+        (HEADER + "restore 13900139000\n", "t.conv:4: restore takes nothing more"),
+        ("service 10086\nrestore\n", "t.conv:2: say who sends first: subscriber 13800138000"),
+        (HEADER + "restore\nno answer within 1s\n< x\n", "t.conv:6: an expected answer (<) must follow"),
+    ],
+)
+def test_feed_step_mistakes_name_the_file_and_line(text: str, message: str) -> None:
+    with pytest.raises(ScriptError) as raised:
+        parse(text, Path("t.conv"))
+    assert str(raised.value).startswith(message)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("> 102\n", "t.conv:1: say who sends first: subscriber 13800138000"),
-        (HEADER + "< 您好\n", "t.conv:4: an expected answer (<) must follow a sent line (>), advance, at or smsc"),
+        (
+            HEADER + "< 您好\n",
+            "t.conv:4: an expected answer (<) must follow a sent line (>), advance, at, smsc, usage, pay or restore",
+        ),
         (HEADER + "> 102\n> 105\n< x\n", "t.conv:5: line 4 sends '102' but expects nothing"),
         (HEADER + "> 102\n< x\nclock 2026-11-21\n", "t.conv:6: clock sets where the conversation starts"),
         (HEADER + "ledger\n  status closed\n", "t.conv:5: 'closed' is not one of active, suspended, terminated"),
@@ -103,6 +172,17 @@ async def test_an_unexpected_extra_answer_fails_at_the_line_it_came_after(tmp_pa
     assert result.failure is not None
     assert (result.failure.line, result.failure.what) == (8, "an answer nobody expected came before the end")
     assert result.failure.actual == "您好，您订购彩铃的确认已超时，业务未办理，未扣费。"
+
+
+async def test_a_step_the_admin_api_refuses_fails_at_its_line(tmp_path: Path) -> None:
+    script = HEADER + "ledger\n  balance 58.90\nusage sms 2\nno answer within 0.2s\nrestore\n"
+    result = await run_conversation(parse(script, tmp_path / "refused.conv"))
+    assert result.failure is not None
+    assert (result.failure.line, result.failure.what) == (8, "the admin API refused this step")
+    assert result.failure.actual == "409 13800138000 is not suspended: nothing to restore"
+    assert result.transcript == [
+        "  (13800138000 usage sms 2 from 2026-11-20 10:00:00 for 0s: granted 2, charged 0.20元)"
+    ]
 
 
 def test_the_cli_runs_folders_writes_junit_and_fails_when_one_fails(tmp_path: Path) -> None:
@@ -151,5 +231,39 @@ async def test_attached_to_a_running_simulator_and_a_manual_clock_gateway(
         with_ledger = parse(HEADER + "ledger\n  balance 1\n> 102\n< 您好*\n", tmp_path / "ledger.conv")
         refused = await run_attached(with_ledger, smsc_control=attached.control_url, gateway_control=None)
         assert refused.error == "ledger blocks need a local run (an attached gateway keeps its own ledger)"
+    finally:
+        await attached.stop()
+
+
+async def test_attached_with_an_admin_token_usage_and_pay_go_through_the_admin_api(
+    sim: SmscSimulator, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    await sim.stop()
+    attached = SmscSimulator(port=sim.port, control_port=0)
+    await attached.start()
+    try:
+        gateway = await start_gateway(gateway__clock="manual", http__tokens=TOKEN, wait_bound=False)
+        await gateway.link.wait_bound(5)
+        url = f"http://127.0.0.1:{gateway.http.port}"
+        new = {"msisdn": "13500000001", "name": "赵磊", "balance_fen": 1020}
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{url}/api/v1/subscribers", json=new, headers=headers) as created,
+        ):
+            assert created.status == 201
+        script = parse(
+            "subscriber 13500000001\nservice 10086\nclock 2026-11-20 10:00\nusage voice 2m\n"
+            "< 尊敬的客户，您的可用余额为9.90元，已低于10.00元，为避免停机影响使用，请及时充值。回复TDTX退订提醒。\n"
+            "pay 5.00\nno answer within 0.5s\n> CXYE\n< 您好，您的账户余额为14.90元*\n",
+            tmp_path / "attached.conv",
+        )
+        assert attached.control_url is not None
+        result = await run_attached(script, smsc_control=attached.control_url, gateway_control=url, admin_token=TOKEN)
+        assert (result.passed, result.error, result.failure) == (True, None, None)
+        ids = [r[0] for r in await gateway.store.fetch("SELECT id FROM usage_record")]
+        assert len(ids) == 1 and ids[0].startswith("conv") and ids[0].endswith("-line4")  # unique to the run
+        without = await run_attached(script, smsc_control=attached.control_url, gateway_control=url)
+        assert without.error is not None and "usage, pay and restore need the gateway's admin API" in without.error
     finally:
         await attached.stop()

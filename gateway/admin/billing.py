@@ -219,6 +219,7 @@ class BillingApi:
             days = self._credit.config.protect_interval_days
             messages = {
                 "not_suspended": f"{number} is not suspended: nothing to restore",
+                "already_protected": f"{number} is under a protective restore already",
                 "too_soon": f"{number} had a protective restore in the last {days} days",
                 "terminated": f"{number} is terminated (销户)",
             }

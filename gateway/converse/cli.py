@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from gateway.converse.runner import Result, run_attached, run_conversation
 from gateway.converse.script import Conversation, ScriptError
 
 SUFFIX = ".conv"
+TOKEN_VARIABLE = "GATEWAY_ADMIN_TOKEN"
 
 
 def add_converse_command(commands: Any) -> None:
@@ -27,6 +29,11 @@ def add_converse_command(commands: Any) -> None:
     )
     converse.add_argument(
         "--gateway-control", metavar="URL", help="attach: that gateway's HTTP API, to move its clock (manual mode)"
+    )
+    converse.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help=f"attach: a token of that gateway's admin API, for usage, pay and restore (default: ${TOKEN_VARIABLE})",
     )
 
 
@@ -46,9 +53,12 @@ def run_converse(args: argparse.Namespace) -> int:
         print(f"gateway converse: no {SUFFIX} files in {', '.join(map(str, args.paths))}")
         return 2
     if args.smsc_control:
+        token = args.admin_token or os.environ.get(TOKEN_VARIABLE)
 
         def run(conversation: Conversation) -> Awaitable[Result]:
-            return run_attached(conversation, smsc_control=args.smsc_control, gateway_control=args.gateway_control)
+            return run_attached(
+                conversation, smsc_control=args.smsc_control, gateway_control=args.gateway_control, admin_token=token
+            )
 
         jobs = 1  # one simulator and one gateway shared: one conversation at a time
     else:

@@ -8,16 +8,20 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from gateway.admin.routes import PAYMENT_CHANNELS
 from gateway.converse.script import (
     Conversation,
     Expect,
     Fixture,
     MoveClock,
+    Pay,
+    Restore,
     ScriptError,
     Send,
     Silence,
     SmscFault,
     Step,
+    Usage,
     duration,
     kb,
     moment,
@@ -31,6 +35,12 @@ _USAGE_QUANTITY: dict[str, Callable[[str], int]] = {
     "sms": int,
     "mms": int,
 }
+_USAGE_FORM = "usage data 69MB (or voice 61s, sms 3, mms 1), then optionally: at 2026-11-20 09:00, for 2h, id cdr-1"
+_DEFAULT_DURATION = {"data": 60, "sms": 0, "mms": 0}  # voice: the call's own length
+_TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
+_RECORD_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # as the admin API takes it
+DEFAULT_CHANNEL = PAYMENT_CHANNELS[0]
+_WORDS = "subscriber, service, clock, ledger, advance, at, no answer within, smsc, usage, pay, restore"
 
 
 def parse_file(path: Path) -> Conversation:
@@ -98,11 +108,16 @@ class _Parser:
             self.open = False
         elif word == "smsc":
             self._step(_fault(number, rest))
+        elif word == "usage":
+            self._step(_usage_step(number, rest, self._who()))
+        elif word == "pay":
+            self._step(_pay_step(number, rest, self._who()))
+        elif word == "restore":
+            if rest:
+                raise ValueError("restore takes nothing more: it restores the current subscriber")
+            self._step(Restore(line=number, subscriber=self._who()))
         else:
-            raise ValueError(
-                f"cannot read {stripped!r}: a line starts with >, <, #, or one of subscriber, "
-                "service, clock, ledger, advance, at, no answer within, smsc"
-            )
+            raise ValueError(f"cannot read {stripped!r}: a line starts with >, <, #, or one of {_WORDS}")
 
     def _step(self, step: Step) -> None:
         self._check_answered()
@@ -121,8 +136,10 @@ class _Parser:
 
     def _expect(self, number: int, text: str) -> None:
         last = self.steps[-1] if self.steps else None
-        if not self.open or not isinstance(last, Send | MoveClock | SmscFault):
-            raise ValueError("an expected answer (<) must follow a sent line (>), advance, at or smsc")
+        if not self.open or not isinstance(last, Send | MoveClock | SmscFault | Usage | Pay | Restore):
+            raise ValueError(
+                "an expected answer (<) must follow a sent line (>), advance, at, smsc, usage, pay or restore"
+            )
         regex = text.startswith("re:")
         pattern = text[3:].strip() if regex else text
         if regex:
@@ -168,6 +185,59 @@ def _fault(number: int, rest: str) -> SmscFault:
     if words in (["drop"], ["normal"], ["hold"]):
         return SmscFault(line=number, action=words[0])
     raise ValueError("smsc takes: throttle every N, hold, drop, normal")
+
+
+def _usage_step(number: int, rest: str, subscriber: str) -> Usage:
+    """``data 69MB at 2026-11-20 09:00 for 2h id cdr-1`` (the options in any order, each at most once)."""
+    words = rest.split()
+    if len(words) < 2 or words[0] not in _USAGE_QUANTITY:
+        raise ValueError(_USAGE_FORM)
+    category, quantity = words[0], _USAGE_QUANTITY[words[0]](words[1])
+    options: dict[str, str] = {}
+    index = 2
+    while index < len(words):
+        option = words[index]
+        if option not in ("at", "for", "id"):
+            raise ValueError(f"usage: {option!r} is not one of at, for, id ({_USAGE_FORM})")
+        if option in options:
+            raise ValueError(f"usage: {option} given twice")
+        if index + 1 == len(words):
+            raise ValueError(f"usage: {option} needs a value ({_USAGE_FORM})")
+        value = words[index + 1]
+        index += 2
+        if option == "at" and index < len(words) and _TIME_OF_DAY.fullmatch(words[index]):
+            value, index = f"{value} {words[index]}", index + 1
+        options[option] = value
+    seconds = duration(options["for"]) if "for" in options else _DEFAULT_DURATION.get(category, quantity)
+    if seconds != int(seconds):
+        raise ValueError(f"usage: for takes whole seconds, not {options['for']!r}")
+    record = options.get("id", f"line{number}")
+    if not _RECORD_ID.fullmatch(record):
+        raise ValueError(f"usage: id {record!r} must be 1 to 64 letters, digits or . _ : -")
+    start = moment(options["at"]) if "at" in options else None
+    return Usage(
+        line=number,
+        subscriber=subscriber,
+        category=category,
+        quantity=quantity,
+        duration=int(seconds),
+        id=record,
+        start=start,
+    )
+
+
+def _pay_step(number: int, rest: str, subscriber: str) -> Pay:
+    """``50.00`` or ``50.00 微信``."""
+    words = rest.split()
+    if not 1 <= len(words) <= 2:
+        raise ValueError(f"pay 50.00 (or with a channel: pay 50.00 微信; one of {', '.join(PAYMENT_CHANNELS)})")
+    amount = yuan(words[0])
+    if amount <= 0:
+        raise ValueError(f"pay takes a positive amount, not {words[0]!r}")
+    channel = words[1] if len(words) == 2 else DEFAULT_CHANNEL
+    if channel not in PAYMENT_CHANNELS:
+        raise ValueError(f"{channel!r} is not a payment channel ({', '.join(PAYMENT_CHANNELS)})")
+    return Pay(line=number, subscriber=subscriber, amount=amount, channel=channel, id=f"line{number}")
 
 
 def _fixture_line(fixture: Fixture, line: str) -> None:

@@ -1,38 +1,50 @@
-"""Runs one conversation against its own simulator and gateway, on a fresh ledger and a manual clock."""
+"""Runs one conversation against its own simulator and gateway, on a fresh ledger and a manual clock.
+
+The local gateway gets an admin token of the runner's own, so ``usage``, ``pay`` and ``restore`` go through
+its admin API over HTTP exactly as they would to an attached gateway given ``--admin-token``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import difflib
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
+from commands.format import yuan
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.config import load_config
 from gateway.converse.channels import (
+    AdminFeed,
     ChannelError,
     ClockControl,
+    Feed,
     LocalClock,
     LocalSmsc,
     NoClock,
+    NoFeed,
+    Refused,
     RemoteClock,
     RemoteSmsc,
     Smsc,
 )
 from gateway.converse.fixtures import seed
-from gateway.converse.script import Conversation, Expect, MoveClock, Send, Silence, Step
+from gateway.converse.script import Conversation, Expect, MoveClock, Pay, Restore, Send, Silence, Step, Usage
 from gateway.database import open_database
 from gateway.ledger.calendar import Calendar
 from gateway.smsc import SmscSimulator
 
 ANSWER_TIMEOUT = 5.0
 GRACE = 0.3  # how long to wait for stray answers before a new message and at the end
+ZONE = "Asia/Shanghai"  # the times a conversation writes are Beijing time (docs/testing.md)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,11 +99,17 @@ class _Failed(Exception):
 class Session:
     """One conversation in progress: where it sends, the clock it moves, and what it has read so far."""
 
-    def __init__(self, conversation: Conversation, smsc: Smsc, clock: ClockControl) -> None:
+    def __init__(
+        self, conversation: Conversation, smsc: Smsc, clock: ClockControl, feed: Feed, calendar: Calendar
+    ) -> None:
         self.conversation = conversation
         self.smsc = smsc
         self.clock = clock
-        self.subscribers = {s.subscriber for s in conversation.steps if isinstance(s, Send)}
+        self.feed = feed
+        self.calendar = calendar
+        self.subscribers = {
+            s.subscriber for s in conversation.steps if isinstance(s, Send | MoveClock | Usage | Pay | Restore)
+        }
         self.read = 0  # answers[:read] have been matched
         self.transcript: list[str] = []
 
@@ -112,6 +130,14 @@ class Session:
         elif isinstance(step, Silence):
             await asyncio.sleep(step.seconds)
             await self._no_strays(step.line, what=f"within {step.seconds:g}s")
+        elif isinstance(step, Usage | Pay | Restore):
+            await self._no_strays(step.line, what="before the next step")
+            try:
+                self.transcript.append(f"  ({await self._feed(step)})")
+            except Refused as refused:
+                what = "the admin API refused this step"
+                raise _Failed(Failure(line=step.line, what=what, expected="(accepted)", actual=str(refused))) from None
+            await self._expect(step.expects)
         else:
             self.transcript.append(f"  (smsc {step.action}{f' every {step.value}' if step.value else ''})")
             await self.smsc.fault(step.action, step.value)
@@ -120,10 +146,33 @@ class Session:
     async def _move(self, step: MoveClock) -> None:
         if step.by is not None:
             await self.clock.advance(step.by)
-            self.transcript.append(f"  (clock +{step.by:g}s)")
+            self.transcript.append(f"  (clock +{_span(step.by)})")
         elif step.to is not None:
             await self.clock.set(step.to)
-            self.transcript.append(f"  (clock at {step.to:%Y-%m-%d %H:%M})")
+            self.transcript.append(f"  (clock at {step.to:%Y-%m-%d %H:%M{':%S' if step.to.second else ''}})")
+
+    async def _feed(self, step: Usage | Pay | Restore) -> str:
+        """Do the step through the admin API; what happened, for the transcript."""
+        who = step.subscriber
+        if isinstance(step, Pay):
+            await self.feed.pay(reference=step.id, msisdn=who, amount_fen=step.amount, channel=step.channel)
+            return f"{who} pays {yuan(step.amount)} {step.channel}"
+        if isinstance(step, Restore):
+            answer = await self.feed.restore(who)
+            return f"{who} protective restore until {answer.get('until')}"
+        start = self.calendar.instant(step.start) if step.start else await self.clock.now() - step.duration
+        answer = await self.feed.usage(
+            reference=step.id,
+            msisdn=who,
+            category=step.category,
+            quantity=step.quantity,
+            start=start,
+            duration=step.duration,
+        )
+        unit = {"data": "KB", "voice": "s"}.get(step.category, "")
+        local = self.calendar.local(start)
+        said = f"{who} usage {step.category} {step.quantity}{unit} from {local:%Y-%m-%d %H:%M:%S} for {step.duration}s"
+        return f"{said}: {_rated(answer, unit)}"
 
     async def _answers(self) -> list[tuple[str, str]]:
         return [a for a in await self.smsc.answers() if a[0] in self.subscribers]
@@ -173,7 +222,8 @@ async def run_conversation(conversation: Conversation) -> Result:
         sim = SmscSimulator(port=0)
         await sim.start()
         try:
-            config = load_config(environ=_environ(sim.port, ledger))
+            token = secrets.token_hex(16)
+            config = load_config(environ=_environ(sim.port, ledger, token))
             start = Calendar.named(config.gateway.timezone).instant(conversation.clock or datetime.now())
             clock = ManualClock(start)
             gateway = Gateway(config, clock=clock)
@@ -183,17 +233,20 @@ async def run_conversation(conversation: Conversation) -> Result:
             finally:
                 await db.close()
             await gateway.start()
-            moved = gateway.responder.expire_dialogs
-            local = LocalClock(clock, gateway.calendar, moved)
-            session = Session(conversation, LocalSmsc(sim, gateway.link.wait_bound), local)
-            try:
-                await gateway.link.wait_bound(ANSWER_TIMEOUT)
-                await session.run()
-            except _Failed as failed:
-                result.failure = failed.failure
-            finally:
-                result.transcript = session.transcript
-                await gateway.stop()
+            local = LocalClock(clock, gateway.calendar, gateway.time_moved)
+            async with aiohttp.ClientSession() as http:
+                url = f"http://127.0.0.1:{gateway.http.port}"
+                feed = AdminFeed(http, url, token=token, calendar=gateway.calendar)
+                smsc = LocalSmsc(sim, gateway.link.wait_bound)
+                session = Session(conversation, smsc, local, feed, gateway.calendar)
+                try:
+                    await gateway.link.wait_bound(ANSWER_TIMEOUT)
+                    await session.run()
+                except _Failed as failed:
+                    result.failure = failed.failure
+                finally:
+                    result.transcript = session.transcript
+                    await gateway.stop()
         except Exception as exc:  # a broken fixture or start-up: the conversation could not run
             result.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -202,11 +255,38 @@ async def run_conversation(conversation: Conversation) -> Result:
     return result
 
 
-def _environ(port: int, ledger: str) -> dict[str, str]:
+def _span(seconds: float) -> str:
+    """``7171200`` → ``'83d'``, ``5400`` → ``'1h30m'``, ``0.5`` → ``'0.5s'``: as a script would write it."""
+    whole = int(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole >= size:
+            parts.append(f"{whole // size}{unit}")
+            whole %= size
+    rest = whole + seconds - int(seconds)
+    return "".join(parts) + (f"{rest:g}s" if rest or not parts else "")
+
+
+def _rated(answer: Any, unit: str) -> str:
+    """The admin API's answer to a batch of one usage record, in words."""
+    if answer["duplicates"]:
+        return "a repeat of a record id already rated: not charged again"
+    if answer["rejected"]:
+        rejected = answer["rejected"][0]
+        return f"rejected, {rejected['reason']}: {rejected['detail']}"
+    rated = answer["rated"][0]
+    said = f"granted {rated['granted']}{unit}, charged {yuan(rated['charged_fen'])}"
+    if rated["refused"]:
+        said += f", {rated['refused']}{unit} refused ({rated['reason']})"
+    return said + (", suspended" if answer["suspended"] else "")
+
+
+def _environ(port: int, ledger: str, token: str) -> dict[str, str]:
     return {
         "GATEWAY_SMPP__PORT": str(port),
         "GATEWAY_LEDGER__PATH": ledger,
         "GATEWAY_HTTP__PORT": "0",
+        "GATEWAY_HTTP__TOKENS": token,  # the runner's own, for usage, pay and restore
         "GATEWAY_SMPP__RESPONSE_TIMEOUT": "1",  # answers held by `smsc hold` are sent again soon after `normal`
         "GATEWAY_SMPP__RECONNECT_MIN": "0.05",
         "GATEWAY_SMPP__RECONNECT_MAX": "0.3",
@@ -216,8 +296,11 @@ def _environ(port: int, ledger: str) -> dict[str, str]:
     }
 
 
-async def run_attached(conversation: Conversation, *, smsc_control: str, gateway_control: str | None) -> Result:
-    """Run against a simulator that a (staging) gateway is bound to, through their HTTP control APIs."""
+async def run_attached(
+    conversation: Conversation, *, smsc_control: str, gateway_control: str | None, admin_token: str | None = None
+) -> Result:
+    """Run against a simulator that a (staging) gateway is bound to, through their HTTP control APIs; with
+    ``admin_token`` also through that gateway's admin API (usage, pay, restore)."""
     started = time.monotonic()
     result = Result(conversation=conversation)
     if conversation.fixtures:
@@ -226,7 +309,12 @@ async def run_attached(conversation: Conversation, *, smsc_control: str, gateway
     async with aiohttp.ClientSession() as http:
         smsc = RemoteSmsc(http, smsc_control)
         clock: ClockControl = RemoteClock(http, gateway_control) if gateway_control else NoClock()
-        session = Session(conversation, smsc, clock)
+        calendar = Calendar.named(ZONE)
+        feed: Feed = NoFeed()
+        if gateway_control and admin_token:
+            run = f"conv{int(time.time() * 1000)}-"  # ids unique to this run: the gateway keeps every earlier one
+            feed = AdminFeed(http, gateway_control, token=admin_token, calendar=calendar, ids=run)
+        session = Session(conversation, smsc, clock, feed, calendar)
         try:
             await smsc.start()
             if conversation.clock is not None:

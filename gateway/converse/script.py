@@ -16,6 +16,18 @@
     advance 31m
     no answer within 1s
 
+Steps that feed the gateway through its admin API, each followed (like ``advance``) by the pushes it
+causes, for the current ``subscriber``:
+
+    usage data 69MB                      # also 512KB, 2GB; voice 61s / 2m; sms 3; mms 1
+    usage voice 5m at 2026-11-20 09:00 for 5m id cdr-1
+    < 尊敬的客户，您的可用余额为9.25元，已低于10.00元*
+    pay 50.00 微信                        # channel optional (营业厅)
+    restore                              # protective restore (紧急开机)
+
+A usage record starts by default at the clock's time minus its duration, which is by default 60 s for
+data, the call's length for voice and 0 for sms / mms; its id is by default ``line<N>`` (N: its line).
+
 Parsing turns the text into a :class:`Conversation`; every mistake is a :class:`ScriptError` naming the
 file and line.
 """
@@ -89,7 +101,47 @@ class SmscFault:
     expects: tuple[Expect, ...] = ()  # answers that arrive once the fault changes (e.g. held ones, at normal)
 
 
-Step = Send | MoveClock | Silence | SmscFault
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    """``usage data 69MB [at 2026-11-20 09:00] [for 2h] [id cdr-1]``: one usage record for the admin API.
+
+    ``start`` is local time; None means the clock's time minus the duration when the step runs."""
+
+    line: int
+    subscriber: str
+    category: str  # voice | sms | mms | data
+    quantity: int  # seconds, messages or KB
+    duration: int  # seconds
+    id: str
+    start: datetime | None = None
+    expects: tuple[Expect, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pay:
+    """``pay 50.00 [微信]``: a payment through the admin API."""
+
+    line: int
+    subscriber: str
+    amount: int  # fen
+    channel: str
+    id: str
+    expects: tuple[Expect, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Restore:
+    """``restore``: a protective restore (紧急开机) through the admin API."""
+
+    line: int
+    subscriber: str
+    expects: tuple[Expect, ...] = ()
+
+
+Feed = Usage | Pay | Restore
+"""The steps that feed the gateway through its admin API; the answers after one are the pushes it causes."""
+
+Step = Send | MoveClock | Silence | SmscFault | Feed
 
 
 @dataclass(slots=True, kw_only=True)

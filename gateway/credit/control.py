@@ -24,7 +24,8 @@ from gateway.store import Tx
 CHUNK = 500
 
 CREDIT_QUERY = (
-    "SELECT msisdn, state, since, floor, restore_until, guard_until, protected_at FROM credit WHERE msisdn IN ({marks})"
+    "SELECT msisdn, state, since, floor, restore_until, guard_until, protected_at, reason FROM credit"
+    " WHERE msisdn IN ({marks})"
 )
 
 
@@ -76,6 +77,8 @@ class CreditControl:
         state = row.facts.state
         if state == "terminated":
             raise ProtectRefused(msisdn, "terminated")
+        if state == "protected":
+            raise ProtectRefused(msisdn, "already_protected", until=row.facts.restore_until)
         if state != "suspended":
             raise ProtectRefused(msisdn, "not_suspended")
         machine = CreditMachine(model=row.facts, state_field="state")
@@ -134,9 +137,12 @@ class CreditControl:
                 subscriber, account = holder_from_row(row)
                 plan = self.products.plans.get(subscriber.plan)
                 c = credit.get(subscriber.msisdn)
+                since = c[2] if c else now
                 facts = CreditFacts(
                     state=c[1] if c else subscriber.status,
-                    since=c[2] if c else now,
+                    since=since,
+                    since_day=self.calendar.today(since),
+                    reason=c[7] if c else "",
                     prepaid=plan is None or plan.payment == "prepaid",
                     available=account.available_on(today),
                     floor=c[3] if c else 0,
@@ -160,11 +166,12 @@ class CreditControl:
         if f.state != "protected":
             f.restore_until = None
         await tx.execute(
-            "INSERT INTO credit (msisdn, state, since, floor, restore_until, guard_until, protected_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msisdn) DO UPDATE SET state = excluded.state,"
-            " since = excluded.since, floor = excluded.floor, restore_until = excluded.restore_until,"
-            " guard_until = excluded.guard_until, protected_at = excluded.protected_at",
-            (msisdn, f.state, now, f.floor, f.restore_until, f.guard_until, f.protected_at),
+            "INSERT INTO credit (msisdn, state, since, reason, floor, restore_until, guard_until, protected_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msisdn) DO UPDATE SET state = excluded.state,"
+            " since = excluded.since, reason = excluded.reason, floor = excluded.floor,"
+            " restore_until = excluded.restore_until, guard_until = excluded.guard_until,"
+            " protected_at = excluded.protected_at",
+            (msisdn, f.state, now, f.reason, f.floor, f.restore_until, f.guard_until, f.protected_at),
         )
         status = "active" if f.state == "protected" else f.state
         await tx.execute("UPDATE subscriber SET status = ? WHERE msisdn = ?", (status, msisdn))

@@ -10,7 +10,9 @@ facts the caller gathered; the transition's ``on`` action names the reason, whic
 - suspended → active: a payment brings the available balance above 0 (and the validity date is not past).
 - suspended → protected (``protect``): on request, at most once per interval.
 - protected → active when paid up; → suspended past the amount limit (the floor) or the time limit.
-- suspended → terminated after the configured days without a payment.
+- suspended → terminated after the configured days (local days) without a payment.
+- A suspension by the operator stays until the operator lifts it: no payment restores it, no count of
+  days terminates it.
 - The operator may suspend, restore or terminate from any state but terminated.
 """
 
@@ -28,6 +30,7 @@ DAY = 86400.0
 class CreditFacts:
     state: str
     since: float  # when it entered the state
+    since_day: date  # the local day it entered the state
     prepaid: bool
     available: int  # fen: cash + valid gift + credit limit
     floor: int  # fen, ≤ 0: the protective restore's floor
@@ -40,7 +43,7 @@ class CreditFacts:
     protected_at: float | None
     terminate_after_days: int
     protect_interval_days: int
-    reason: str = ""
+    reason: str = ""  # why it is in its state (set anew by each transition)
 
     @property
     def floor_now(self) -> int:
@@ -97,15 +100,20 @@ class CreditMachine(StateMachine):
         return spendable < f.unit if f.prepaid else spendable < 0
 
     def paid_up(self) -> bool:
-        return self.facts.available > 0 and not self.validity_passed()
+        return self.facts.available > 0 and not self.validity_passed() and not self.by_operator()
+
+    def by_operator(self) -> bool:
+        """The operator suspended them: credit rules neither lift that nor end it in termination."""
+        return self.facts.state == "suspended" and self.facts.reason == "operator"
 
     def time_up(self) -> bool:
         f = self.facts
         return f.restore_until is not None and f.now >= f.restore_until
 
     def suspended_too_long(self) -> bool:
+        """Counted in local days: suspended on the 20th of November, terminated on the 18th of February."""
         f = self.facts
-        return f.now - f.since >= f.terminate_after_days * DAY
+        return not self.by_operator() and (f.today - f.since_day).days >= f.terminate_after_days
 
     def may_protect(self) -> bool:
         f = self.facts

@@ -27,6 +27,10 @@ class Calendar:
         """Epoch seconds of a wall-clock time in this zone (a time that carries its own zone keeps it)."""
         return (local if local.tzinfo is not None else local.replace(tzinfo=self.zone)).timestamp()
 
+    def midnight(self, day: date) -> float:
+        """The epoch instant ``day`` begins at, local time."""
+        return datetime(day.year, day.month, day.day, tzinfo=self.zone).timestamp()
+
     def today(self, instant: float) -> date:
         return self.local(instant).date()
 

@@ -123,6 +123,7 @@ CREATE TABLE IF NOT EXISTS credit (
     msisdn TEXT PRIMARY KEY,
     state TEXT NOT NULL,                                   -- active | protected | suspended | terminated
     since REAL NOT NULL,                                   -- when it entered the state
+    reason TEXT NOT NULL DEFAULT '',                       -- why (operator: not lifted or ended by credit rules)
     floor INTEGER NOT NULL DEFAULT 0,                      -- fen: available balance may go down to this
     restore_until REAL,                                    -- protective restore: its time limit
     guard_until REAL,                                      -- no automatic suspension before this

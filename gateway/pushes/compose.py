@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from commands.format import cycle_cn, data, day_cn, yuan
 from gateway.credit.control import CREDIT_QUERY
-from gateway.credit.machine import DAY
 from gateway.ledger.calendar import cycle_of
 from gateway.ledger.data import prorated
 from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
@@ -44,6 +43,7 @@ class _Facts:
     account: Account
     state: str
     since: float | None
+    reason: str
     restore_until: float | None
     opted_out: bool
 
@@ -90,6 +90,7 @@ class Composer:
                 account=account,
                 state=c[1] if c else subscriber.status,
                 since=c[2] if c else None,
+                reason=c[7] if c else "",
                 restore_until=c[4] if c else None,
                 opted_out=subscriber.msisdn in out,
             )
@@ -124,11 +125,13 @@ class Composer:
             amount = self.credit.protect_vip_fen if vip else self.credit.protect_fen
             return self._render(kind, amount=yuan(amount), until=self._moment(f.restore_until))
         if kind == "termination_warning":
-            if f.state != "suspended" or f.since is None or d.trigger != f"since:{int(f.since)}":
+            if f.state != "suspended" or f.reason == "operator" or f.since is None:
                 return _drop("condition_gone")
-            ends = self.calendar.today(f.since + self.credit.terminate_after_days * DAY)
-            days = (today - self.calendar.today(f.since)).days
-            return self._render(kind, days=days, day=day_cn(ends))
+            if d.trigger != f"since:{int(f.since)}":
+                return _drop("condition_gone")
+            since_day = self.calendar.today(f.since)
+            ends = since_day + timedelta(days=self.credit.terminate_after_days)
+            return self._render(kind, days=(today - since_day).days, day=day_cn(ends))
         if kind == "termination":
             return self._render(kind, days=self.credit.terminate_after_days, day=day_cn(today))
         if kind in ("data_low", "data_used_up", "data_periodic"):

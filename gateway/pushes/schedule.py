@@ -14,6 +14,7 @@ dated reminders of that day are skipped.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
@@ -71,9 +72,10 @@ class Scheduler:
             f" AND a.valid_until < ? AND s.plan IN ({','.join('?' * len(prepaid))})",
             (today.isoformat(), *prepaid),
         )
+        # Suspended on a day at least terminate_after_days before today (the machine decides; this finds them).
         await self._check_where(
-            "SELECT msisdn FROM credit WHERE state = 'suspended' AND since <= ?",
-            (now - credit.terminate_after_days * 86400.0,),
+            "SELECT msisdn FROM credit WHERE state = 'suspended' AND reason != 'operator' AND since < ?",
+            (self._calendar.midnight(today - timedelta(days=credit.terminate_after_days - 1)),),
         )
         await self._sweeps.sweep("termination_warning", now=now)
         if today.day in DATA_REMINDER_DAYS:

@@ -1,20 +1,21 @@
 """Sweeps: raising one kind of reminder for everyone it applies to, in SQL, a range of numbers at a time.
 
 A campaign (``gateway push run KIND``, ``POST /api/v1/pushes``) and the scheduler's dated jobs both run
-a sweep. Each range of numbers is one statement in one transaction (``INSERT OR IGNORE`` against the
-reminder's unique key, so whoever already got it for this trigger is not selected again), short enough
-that answers to MOs committing beside it do not wait long.
+a sweep. Each range of numbers is one statement in one transaction (an insert against the reminder's
+unique key, so whoever already has it pending or sent for this trigger is not selected again), short
+enough that answers to MOs committing beside it do not wait long.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from gateway.credit.machine import DAY
 from gateway.ledger.calendar import previous_cycle
 from gateway.pushes.policy import PushSetup
+from gateway.pushes.queue import REARM
 from gateway.store import Tx, Writer
 
 RANGE = 50_000  # subscribers per statement
@@ -55,8 +56,8 @@ class Sweeps:
         """Raise ``kind`` for everyone it applies to now; how many were raised (not raised before)."""
         selection = self._selections[kind](now)
         insert = (
-            "INSERT OR IGNORE INTO push (msisdn, kind, trigger, due_at, campaign, created_at)"
-            f" SELECT msisdn, :kind, trigger, :due, :campaign, :now FROM ({selection.sql})"
+            "INSERT INTO push (msisdn, kind, trigger, due_at, campaign, created_at)"
+            f" SELECT msisdn, :kind, trigger, :due, :campaign, :now FROM ({selection.sql}) WHERE true" + REARM
         )
         params = {
             **selection.params,
@@ -128,13 +129,16 @@ class Sweeps:
         )
 
     def _termination_warning(self, now: float) -> Selection:
-        days = self.credit.terminate_after_days
+        """Suspended (not by the operator) on a day from ``terminate_after_days`` − 1 to
+        ``terminate_after_days − warn_days_before`` days ago, counted in local days."""
+        days, warn = self.credit.terminate_after_days, self.credit.warn_days_before
+        today = self.calendar.today(now)
         return Selection(
             sql="SELECT s.msisdn AS msisdn, 'since:' || CAST(c.since AS INTEGER) AS trigger FROM subscriber s"
-            " JOIN credit c ON c.msisdn = s.msisdn AND c.state = 'suspended'"
-            " WHERE s.msisdn > :lo AND s.msisdn <= :hi AND c.since <= :warn_from AND c.since > :ends_from",
+            " JOIN credit c ON c.msisdn = s.msisdn AND c.state = 'suspended' AND c.reason != 'operator'"
+            " WHERE s.msisdn > :lo AND s.msisdn <= :hi AND c.since < :warn_before AND c.since >= :ends_before",
             params={
-                "warn_from": now - (days - self.credit.warn_days_before) * DAY,
-                "ends_from": now - days * DAY,
+                "warn_before": self.calendar.midnight(today - timedelta(days=days - warn - 1)),
+                "ends_before": self.calendar.midnight(today - timedelta(days=days - 1)),
             },
         )
