@@ -220,6 +220,7 @@ class BillingApi:
             messages = {
                 "not_suspended": f"{number} is not suspended: nothing to restore",
                 "already_protected": f"{number} is under a protective restore already",
+                "by_operator": f"{number} was suspended by the operator: only the operator lifts that",
                 "too_soon": f"{number} had a protective restore in the last {days} days",
                 "terminated": f"{number} is terminated (销户)",
             }

@@ -81,6 +81,8 @@ class CreditControl:
             raise ProtectRefused(msisdn, "already_protected", until=row.facts.restore_until)
         if state != "suspended":
             raise ProtectRefused(msisdn, "not_suspended")
+        if row.facts.reason == "operator":
+            raise ProtectRefused(msisdn, "by_operator")
         machine = CreditMachine(model=row.facts, state_field="state")
         machine.send("protect")
         if row.facts.state != "protected":
@@ -165,6 +167,8 @@ class CreditControl:
         f = row.facts
         if f.state != "protected":
             f.restore_until = None
+        if f.state == "suspended":  # a limit passed (or another reason): the 7-day guard is over too
+            f.guard_until = None
         await tx.execute(
             "INSERT INTO credit (msisdn, state, since, reason, floor, restore_until, guard_until, protected_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msisdn) DO UPDATE SET state = excluded.state,"

@@ -117,7 +117,8 @@ class CreditMachine(StateMachine):
 
     def may_protect(self) -> bool:
         f = self.facts
-        return f.protected_at is None or f.now - f.protected_at >= f.protect_interval_days * DAY
+        recent = f.protected_at is not None and f.now - f.protected_at < f.protect_interval_days * DAY
+        return not recent and not self.by_operator()
 
     # --- reasons ------------------------------------------------------------------------------
 

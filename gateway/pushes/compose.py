@@ -111,6 +111,8 @@ class Composer:
             if f.state != "suspended":
                 return _drop("condition_gone")
             reason = await self._change_reason(tx, d.trigger)
+            if f"push_suspension_reason_{reason}" not in self.templates.texts:
+                reason = "arrears"
             return self._render(
                 kind, reason=self.templates.render(f"push_suspension_reason_{reason}"), available=yuan(available)
             )
@@ -133,6 +135,8 @@ class Composer:
             ends = since_day + timedelta(days=self.credit.terminate_after_days)
             return self._render(kind, days=(today - since_day).days, day=day_cn(ends))
         if kind == "termination":
+            if await self._change_reason(tx, d.trigger) == "operator":
+                return self._render("termination_by_operator", day=day_cn(today))
             return self._render(kind, days=self.credit.terminate_after_days, day=day_cn(today))
         if kind in ("data_low", "data_used_up", "data_periodic"):
             return await self._data(tx, d, f, now)

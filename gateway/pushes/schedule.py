@@ -1,7 +1,7 @@
 """Time-based work, run every second and after every move of a manual clock.
 
 - Every tick: protective restores past their time limit go back to credit control (suspended again
-  unless paid up).
+  unless paid up), and so do active subscribers whose 7-day guard has just run out.
 - Once per local day (claimed in ``schedule_run``, so a restart or a second run the same day does
   nothing): prepaid validity dates that have passed, suspensions old enough for the termination warning
   or for termination; on the 11th and 21st the data usage reminder for package holders (seed 003); on the
@@ -42,6 +42,7 @@ class Scheduler:
     async def tick(self) -> None:
         now = self._clock.now()
         await self._check_where("SELECT msisdn FROM credit WHERE state = 'protected' AND restore_until <= ?", (now,))
+        await self._end_guards(now)
         day = self._calendar.today(now)
         if day.isoformat() == self._day_done:
             return
@@ -84,7 +85,18 @@ class Scheduler:
             await self._close_month(previous_cycle(self._calendar.cycle(now)))
             await self._sweeps.sweep("bill_ready", now=now)
 
-    async def _check_where(self, sql: str, params: tuple[object, ...]) -> None:
+    async def _end_guards(self, now: float) -> None:
+        """A 7-day guard that has run out: the balance rule applies again at once, not at the next usage."""
+        if not await self._check_where("SELECT msisdn FROM credit WHERE state = 'active' AND guard_until <= ?", (now,)):
+            return
+
+        async def clear(tx: Tx) -> None:
+            await tx.execute("UPDATE credit SET guard_until = NULL WHERE state = 'active' AND guard_until <= ?", (now,))
+
+        await self._store.transact(clear)
+
+    async def _check_where(self, sql: str, params: tuple[object, ...]) -> int:
+        """Run credit control for the numbers the query finds; how many it found."""
         rows = await self._store.fetch(sql, params)
         msisdns = [str(r[0]) for r in rows]
         for start in range(0, len(msisdns), CHECK_CHUNK):
@@ -94,6 +106,7 @@ class Scheduler:
                 await self._credit.check(tx, chunk, now=self._clock.now())
 
             await self._store.transact(work)
+        return len(msisdns)
 
     async def _close_month(self, cycle: str) -> None:
         """Make the month's bill for everyone charged in it who has none: fees and usage charges by category."""
