@@ -60,7 +60,7 @@ class CreditControl:
         rows = await self._load(tx, sorted(set(msisdns)), now)
         moved = []
         for msisdn, row in rows.items():
-            if row.facts.state == "terminated":
+            if row.facts.state == "terminated" or row.facts.settled():
                 continue
             machine = CreditMachine(model=row.facts, state_field="state")
             before = row.facts.state

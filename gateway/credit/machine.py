@@ -49,6 +49,38 @@ class CreditFacts:
     def floor_now(self) -> int:
         return effective_floor(self.state, self.floor, self.guard_until, self.now)
 
+    # --- the machine's guards -----------------------------------------------------------------
+
+    def validity_passed(self) -> bool:
+        return self.prepaid and self.valid_until is not None and self.valid_until < self.today
+
+    def in_arrears(self) -> bool:
+        spendable = self.available - self.floor_now
+        return spendable < self.unit if self.prepaid else spendable < 0
+
+    def paid_up(self) -> bool:
+        return self.available > 0 and not self.validity_passed() and not self.by_operator()
+
+    def by_operator(self) -> bool:
+        """The operator suspended them: credit rules neither lift that nor end it in termination."""
+        return self.state == "suspended" and self.reason == "operator"
+
+    def time_up(self) -> bool:
+        return self.restore_until is not None and self.now >= self.restore_until
+
+    def suspended_too_long(self) -> bool:
+        """Counted in local days: suspended on the 20th of November, terminated on the 18th of February."""
+        return not self.by_operator() and (self.today - self.since_day).days >= self.terminate_after_days
+
+    def may_protect(self) -> bool:
+        recent = self.protected_at is not None and self.now - self.protected_at < self.protect_interval_days * DAY
+        return not recent and not self.by_operator()
+
+    def settled(self) -> bool:
+        """Active, in credit and in date: ``check`` cannot move them (the common case after a usage batch,
+        decided without building a machine)."""
+        return self.state == "active" and not self.validity_passed() and not self.in_arrears()
+
 
 def effective_floor(state: str, floor: int, guard_until: float | None, now: float) -> int:
     """How far below zero the available balance may go now: the floor while protected or guarded, else 0."""
@@ -88,37 +120,7 @@ class CreditMachine(StateMachine):
         model: CreditFacts = self.model
         return model
 
-    # --- guards -------------------------------------------------------------------------------
-
-    def validity_passed(self) -> bool:
-        f = self.facts
-        return f.prepaid and f.valid_until is not None and f.valid_until < f.today
-
-    def in_arrears(self) -> bool:
-        f = self.facts
-        spendable = f.available - f.floor_now
-        return spendable < f.unit if f.prepaid else spendable < 0
-
-    def paid_up(self) -> bool:
-        return self.facts.available > 0 and not self.validity_passed() and not self.by_operator()
-
-    def by_operator(self) -> bool:
-        """The operator suspended them: credit rules neither lift that nor end it in termination."""
-        return self.facts.state == "suspended" and self.facts.reason == "operator"
-
-    def time_up(self) -> bool:
-        f = self.facts
-        return f.restore_until is not None and f.now >= f.restore_until
-
-    def suspended_too_long(self) -> bool:
-        """Counted in local days: suspended on the 20th of November, terminated on the 18th of February."""
-        f = self.facts
-        return not self.by_operator() and (f.today - f.since_day).days >= f.terminate_after_days
-
-    def may_protect(self) -> bool:
-        f = self.facts
-        recent = f.protected_at is not None and f.now - f.protected_at < f.protect_interval_days * DAY
-        return not recent and not self.by_operator()
+    # The guards are the model's (CreditFacts) methods: python-statemachine finds them there by name.
 
     # --- reasons ------------------------------------------------------------------------------
 
