@@ -112,6 +112,8 @@ async def test_the_content_is_prometheus_text_with_every_metric_typed(gateway: G
         "gateway_throttled": "counter",
         "gateway_reconnects": "counter",
         "gateway_admin_unauthorized": "counter",
+        "gateway_pushes_sent": "counter",
+        "gateway_pushes_dropped": "counter",
         "gateway_window_in_flight": "gauge",
         "gateway_bound": "gauge",
         "gateway_outbox_depth": "gauge",
