@@ -25,6 +25,7 @@ from gateway.config import Config
 from gateway.control import Control
 from gateway.dialog.engine import Dialogs
 from gateway.dispatch import Dispatcher
+from gateway.errors import ConfigError
 from gateway.http import HttpServer
 from gateway.inbox import Inbox, expire_periodically
 from gateway.ledger.calendar import Calendar
@@ -48,6 +49,11 @@ from gateway.smpp.text import Concat
 from gateway.store import Store, Tx
 from gateway.templates import Templates
 from gateway.types import InboundMessage
+from gateway.ussd.http import UssdHttp
+from gateway.ussd.menus import MenuTree
+from gateway.ussd.navigation import Navigator
+from gateway.ussd.screen import Screen
+from gateway.ussd.service import LedgerServices, UssdSessions
 
 log = logging.getLogger("gateway")
 
@@ -65,6 +71,9 @@ class Gateway:
         self.products = Products.load(config.resolve(g.products))
         self.catalogs = load_catalogs(config.resolve(g.catalogs), g.service_numbers, KNOWN, self.products)
         self.calendar = Calendar.named(g.timezone)
+        self.menus = MenuTree.load(config.resolve(config.ussd.menus), commands=COMMANDS, products=self.products)
+        if self.menus.catalog not in self.catalogs:
+            raise ConfigError(f"ussd.menus: catalog {self.menus.catalog!r} is not one of gateway.service_numbers")
         self.rating = UsageRating.of(config, self.products, self.calendar)
         self.credit = self.rating.credit
         self.policy = self.rating.policy
@@ -147,6 +156,7 @@ class Gateway:
             tps=config.pushes.tps,
             source=config.pushes.source,
         )
+        self.ussd = self._ussd()
         self.control = Control(
             clock=self.clock, calendar=self.calendar, on_moved=self.time_moved, readiness=self.readiness
         )
@@ -185,7 +195,8 @@ class Gateway:
         if not self.admin.auth.configured:
             log.info("http.tokens is empty: the admin API (/api/v1/) refuses every call")
         self.http = HttpServer(
-            self.control.routes() + self.metrics.routes() + self.admin.routes(), self.admin.middlewares()
+            self.control.routes() + self.metrics.routes() + self.admin.routes() + self.ussd_http.routes(),
+            self.admin.middlewares(),
         )
         await self.http.start(config.http.host, config.http.port)
         await self._recover()
@@ -213,10 +224,22 @@ class Gateway:
 
     async def time_moved(self) -> None:
         """The time-based work: dialog expiry, then credit control's and the reminders' dated jobs."""
+        self.ussd.expire()
         try:
             await self.responder.expire_dialogs()
         finally:
             await self.scheduler.tick()
+
+    def _ussd(self) -> UssdSessions:
+        u = self.config.ussd
+        catalog = self.catalogs[self.menus.catalog]
+        navigator = Navigator(tree=self.menus, templates=self.templates, screen=Screen(u.screen_gsm, u.screen_ucs2))
+        services = LedgerServices(
+            router=self.router, catalog=catalog, store=self.store, templates=self.templates, clock=self.clock
+        )
+        sessions = UssdSessions(navigator=navigator, services=services, clock=self.clock, timeout=u.timeout)
+        self.ussd_http = UssdHttp(sessions=sessions, templates=self.templates)
+        return sessions
 
     async def readiness(self) -> str | None:
         """None while the SMPP link is bound and the ledger writable; else why not."""

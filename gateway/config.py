@@ -164,6 +164,14 @@ class PushConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UssdConfig:
+    menus: str = key("config/ussd/100.toml", not_empty)
+    timeout: float = key(180.0, between(10, 3600))
+    screen_gsm: int = key(182, between(20, 182))
+    screen_ucs2: int = key(80, between(10, 80))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogConfig:
     level: str = key("info", one_of("debug", "info", "warning", "error"))
     format: str = key("json", one_of("json", "text"))
@@ -177,6 +185,7 @@ class Config:
     gateway: GatewaySection = field(default_factory=GatewaySection)
     credit: CreditConfig = field(default_factory=CreditConfig)
     pushes: PushConfig = field(default_factory=PushConfig)
+    ussd: UssdConfig = field(default_factory=UssdConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     def resolve(self, relative: str) -> Path:

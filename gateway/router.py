@@ -62,16 +62,20 @@ class Router:
             )
             return None
         code = normalize(mo.text)
-        ctx = CommandContext(
-            msisdn=mo.source_addr,
+        ctx = self.context(mo.source_addr, catalog, code)
+        return Route(catalog=catalog, entry=catalog.lookup(code), ctx=ctx)
+
+    def context(self, msisdn: str, catalog: Catalog, text: str) -> CommandContext:
+        """What a command gets for ``msisdn`` asking on ``catalog``'s number (SMS, or a USSD menu item)."""
+        return CommandContext(
+            msisdn=msisdn,
             catalog=catalog,
-            text=code,
+            text=text,
             templates=self.templates,
             clock=self.clock,
             ledger=self.ledger,
             credit=self.credit,
         )
-        return Route(catalog=catalog, entry=catalog.lookup(code), ctx=ctx)
 
     def reply(self, mo: InboundMessage, text: str) -> Reply:
         return Reply(text=text, destination_addr=mo.source_addr, source_addr=mo.destination_addr)

@@ -135,6 +135,14 @@ REQUIRED = (
     "push_data_periodic",
     "push_abnormal_charges",
     "push_bill_ready",
+    "ussd_item",
+    "ussd_more",
+    "ussd_back_home",
+    "ussd_invalid",
+    "ussd_confirm",
+    "ussd_order_prompt",
+    "ussd_unknown_code",
+    "ussd_expired",
 )
 
 

@@ -12,7 +12,7 @@ import pytest
 from gateway.config import DEFAULT_CONFIG, PROJECT_ROOT, Config, load_config
 from gateway.errors import ConfigError
 
-SECTIONS = ("smpp", "ledger", "http", "gateway", "credit", "pushes", "log")
+SECTIONS = ("smpp", "ledger", "http", "gateway", "credit", "pushes", "ussd", "log")
 
 SMPP_KEYS = (
     "bind_mode, dest_addr_npi, dest_addr_ton, enquire_link_interval, host, long_messages, password, port,"
@@ -154,6 +154,10 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "pushes.quiet_end": ("07:30", "07:30"),
     "pushes.urgent": ("suspension,termination", ["suspension", "termination"]),
     "pushes.essential": ("suspension", ["suspension"]),
+    "ussd.menus": ("/etc/gateway/ussd.toml", "/etc/gateway/ussd.toml"),
+    "ussd.timeout": ("60", 60.0),
+    "ussd.screen_gsm": ("160", 160),
+    "ussd.screen_ucs2": ("70", 70),
     "log.level": ("debug", "debug"),
     "log.format": ("text", "text"),
 }
@@ -294,8 +298,8 @@ BAD_TOML: list[tuple[str, str]] = [
         "[gateway]\nservice_numbers = [10086]\n",
         "gateway.service_numbers: must list service numbers as digit strings, not 10086, got [10086]",
     ),
-    ("[smtp]\nport = 25\n", "[smtp]: unknown section (known: smpp, ledger, http, gateway, credit, pushes, log)"),
-    ("title = 'gateway'\n", "[title]: unknown section (known: smpp, ledger, http, gateway, credit, pushes, log)"),
+    ("[smtp]\nport = 25\n", "[smtp]: unknown section (known: smpp, ledger, http, gateway, credit, pushes, ussd, log)"),
+    ("title = 'gateway'\n", "[title]: unknown section (known: smpp, ledger, http, gateway, credit, pushes, ussd, log)"),
     ("smpp = 1\n", "smpp: must be a table"),
     ("[smpp]\nprot = 2775\n", f"smpp.prot: unknown key (known: {SMPP_KEYS})"),
     ("[log]\nlevle = 'debug'\n", "log.levle: unknown key (known: format, level)"),
