@@ -54,6 +54,7 @@ from gateway.ussd.menus import MenuTree
 from gateway.ussd.navigation import Navigator
 from gateway.ussd.screen import Screen
 from gateway.ussd.service import LedgerServices, UssdSessions
+from gateway.ussd.smpp import UssdOps, UssdSmpp
 
 log = logging.getLogger("gateway")
 
@@ -72,6 +73,7 @@ class Gateway:
         self.catalogs = load_catalogs(config.resolve(g.catalogs), g.service_numbers, KNOWN, self.products)
         self.calendar = Calendar.named(g.timezone)
         self.menus = MenuTree.load(config.resolve(config.ussd.menus), commands=COMMANDS, products=self.products)
+        self.ussd_ops = UssdOps.load(config.resolve(config.ussd.profiles), config.ussd.profile)
         if self.menus.catalog not in self.catalogs:
             raise ConfigError(f"ussd.menus: catalog {self.menus.catalog!r} is not one of gateway.service_numbers")
         self.rating = UsageRating.of(config, self.products, self.calendar)
@@ -239,6 +241,7 @@ class Gateway:
         )
         sessions = UssdSessions(navigator=navigator, services=services, clock=self.clock, timeout=u.timeout)
         self.ussd_http = UssdHttp(sessions=sessions, templates=self.templates)
+        self.ussd_smpp = UssdSmpp(sessions=sessions, link=self.link, ops=self.ussd_ops, templates=self.templates)
         return sessions
 
     async def readiness(self) -> str | None:
@@ -268,6 +271,7 @@ class Gateway:
         await self.dispatcher.drain()
         await self.link.stop(self.config.gateway.shutdown_timeout)
         await self.outbox.drain()
+        await self.ussd_smpp.drain()
         await self.campaigns.drain()
         for task in self._tasks:
             task.cancel()
@@ -296,13 +300,18 @@ class Gateway:
     # --- LinkHandler ------------------------------------------------------------------------------
 
     def deliver_received(self, handle: DeliverHandle, message: ShortMessage) -> None:
-        self.inbox.deliver_received(handle, message)
+        if UssdSmpp.wants(message):
+            self.ussd_smpp.deliver(handle, message)
+        else:
+            self.inbox.deliver_received(handle, message)
 
     def submit_accepted(self, ref: int, message_id: str) -> None:
-        self.outbox.submit_accepted(ref, message_id)
+        if not self.ussd_smpp.settled(ref):
+            self.outbox.submit_accepted(ref, message_id)
 
     def submit_failed(self, ref: int, command_status: int) -> None:
-        self.outbox.submit_failed(ref, command_status)
+        if not self.ussd_smpp.settled(ref):
+            self.outbox.submit_failed(ref, command_status)
 
     def acks_uncertain(self, tokens: list[object]) -> None:
         self.inbox.acks_uncertain(tokens)

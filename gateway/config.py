@@ -166,6 +166,8 @@ class PushConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UssdConfig:
     menus: str = key("config/ussd/100.toml", not_empty)
+    profiles: str = key("config/ussd/profiles.toml", not_empty)
+    profile: str = key("smpp34", not_empty)
     timeout: float = key(180.0, between(10, 3600))
     screen_gsm: int = key(182, between(20, 182))
     screen_ucs2: int = key(80, between(10, 80))

@@ -155,6 +155,8 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "pushes.urgent": ("suspension,termination", ["suspension", "termination"]),
     "pushes.essential": ("suspension", ["suspension"]),
     "ussd.menus": ("/etc/gateway/ussd.toml", "/etc/gateway/ussd.toml"),
+    "ussd.profiles": ("/etc/gateway/profiles.toml", "/etc/gateway/profiles.toml"),
+    "ussd.profile": ("close_0x17", "close_0x17"),
     "ussd.timeout": ("60", 60.0),
     "ussd.screen_gsm": ("160", 160),
     "ussd.screen_ucs2": ("70", 70),

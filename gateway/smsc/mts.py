@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gateway.smpp.codec import ShortMessage
+from gateway.smpp.constants import Tag
 from gateway.smpp.text import decode_payload, join_parts, read_short_message
 
 
@@ -26,6 +27,22 @@ class Mt:
     data_coding: int
     registered_delivery: int
     received_at: float
+    tlvs: tuple[tuple[int, bytes], ...] = ()  # of the first part: USSD's ussd_service_op, its_session_info
+
+    @property
+    def ussd_service_op(self) -> int | None:
+        """The USSD operation the ESME asked for (2: USSR request, 17: PSSR response...), None for an SMS."""
+        for tag, value in self.tlvs:
+            if tag == Tag.ussd_service_op and value:
+                return value[0]
+        return None
+
+    @property
+    def its_session_info(self) -> bytes | None:
+        for tag, value in self.tlvs:
+            if tag == Tag.its_session_info:
+                return value
+        return None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -37,6 +54,7 @@ class _Group:
     data_coding: int
     registered_delivery: int
     total: int
+    tlvs: tuple[tuple[int, bytes], ...] = ()
     parts: dict[int, tuple[bytes, str]] = field(default_factory=dict)  # seqno → (payload, message_id)
 
     @classmethod
@@ -47,6 +65,7 @@ class _Group:
             data_coding=message.data_coding,
             registered_delivery=message.registered_delivery,
             total=total,
+            tlvs=tuple((int(tag), bytes(value)) for tag, value in message.tlvs),
         )
 
 
@@ -88,5 +107,6 @@ class MtCollector:
                 data_coding=group.data_coding,
                 registered_delivery=group.registered_delivery,
                 received_at=self._clock(),
+                tlvs=group.tlvs,
             )
         )

@@ -11,7 +11,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from gateway.smpp.codec import ShortMessage
-from gateway.smpp.constants import CommandId
+from gateway.smpp.constants import CommandId, DataCoding, Tag
+from gateway.smpp.text import gsm_encode
 from gateway.smsc.control import ControlServer
 from gateway.smsc.core import (
     Answered,
@@ -324,6 +325,38 @@ class SmscSimulator:
             if seqno not in drop_parts:
                 statuses.append(await self.send_deliver(part, timeout))
         return statuses
+
+    async def send_ussd(
+        self,
+        source_addr: str,
+        destination_addr: str,
+        text: str,
+        *,
+        op: int,
+        session: int,
+        sequence: int = 0,
+        end: bool = False,
+        timeout: float = 5.0,
+    ) -> int:
+        """A USSD deliver_sm: ``ussd_service_op`` = ``op`` (1: the subscriber dialled ``text``, 18: their
+        answer to a menu) and ``its_session_info`` (session number; sequence number and end-of-session bit,
+        set when the subscriber aborts or the network releases the session). The deliver_sm_resp status."""
+        septets = gsm_encode(text)
+        coding, payload = (
+            (DataCoding.SMSC_DEFAULT, septets) if septets is not None else (DataCoding.UCS2, text.encode("utf-16-be"))
+        )
+        message = ShortMessage(
+            service_type="USSD",
+            source_addr=source_addr,
+            destination_addr=destination_addr,
+            data_coding=coding,
+            short_message=payload,
+            tlvs=(
+                (Tag.ussd_service_op, bytes([op])),
+                (Tag.its_session_info, bytes([session & 0xFF, ((sequence & 0x7F) << 1) | int(end)])),
+            ),
+        )
+        return await self.send_deliver(message, timeout)
 
     async def send_receipt(
         self,
