@@ -93,7 +93,14 @@ def _optional_int(body: Mapping[str, object], name: str) -> int | None:
 
 
 def mt_json(mt: Mt) -> dict[str, Any]:
-    return dataclasses.asdict(mt) | {"message_ids": list(mt.message_ids)}
+    """An MT as JSON; a USSD one shows the operation code it was sent with and its its_session_info (hex)."""
+    fields = {f.name: getattr(mt, f.name) for f in dataclasses.fields(mt) if f.name != "tlvs"}
+    info = mt.its_session_info
+    return fields | {
+        "message_ids": list(mt.message_ids),
+        "ussd_service_op": mt.ussd_service_op,
+        "its_session_info": info.hex() if info is not None else None,
+    }
 
 
 def faults_json(faults: Faults) -> dict[str, Any]:
@@ -131,6 +138,7 @@ class ControlServer:
             web.post("/drop", self.post_drop),
             web.post("/garbage", self.post_garbage),
             web.post("/receipt", self.post_receipt),
+            web.post("/ussd", self.post_ussd),
             web.post("/enquire_link", self.post_enquire_link),
             web.get("/status", self.get_status),
         ]
@@ -163,6 +171,20 @@ class ControlServer:
             data_coding=_optional_int(body, "data_coding"),
         )
         return _json({"statuses": statuses})
+
+    async def post_ussd(self, request: web.Request) -> web.Response:
+        """A USSD deliver_sm: {source_addr, destination_addr, text, op, session[, sequence, end]}."""
+        body = await _json_object(request)
+        status = await self._simulator.send_ussd(
+            _required(body, "source_addr", str),
+            _required(body, "destination_addr", str),
+            _required(body, "text", str),
+            op=_required(body, "op", int),
+            session=_required(body, "session", int),
+            sequence=_optional(body, "sequence", int, 0),
+            end=_optional(body, "end", bool, False),
+        )
+        return _json({"status": status})
 
     async def get_mt(self, request: web.Request) -> web.Response:
         destination_addr = request.query.get("destination_addr") or None

@@ -27,7 +27,7 @@ class Mt:
     data_coding: int
     registered_delivery: int
     received_at: float
-    tlvs: tuple[tuple[int, bytes], ...] = ()  # of the first part: USSD's ussd_service_op, its_session_info
+    tlvs: tuple[tuple[int, bytes], ...] = ()  # USSD's ussd_service_op and its_session_info, if sent
 
     @property
     def ussd_service_op(self) -> int | None:
@@ -43,6 +43,9 @@ class Mt:
             if tag == Tag.its_session_info:
                 return value
         return None
+
+
+_KEPT = (Tag.ussd_service_op, Tag.its_session_info)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -65,7 +68,7 @@ class _Group:
             data_coding=message.data_coding,
             registered_delivery=message.registered_delivery,
             total=total,
-            tlvs=tuple((int(tag), bytes(value)) for tag, value in message.tlvs),
+            tlvs=tuple((int(tag), bytes(value)) for tag, value in message.tlvs if tag in _KEPT),
         )
 
 

@@ -6,13 +6,17 @@ subscriber's inputs so far joined by ``*`` (empty when the session begins); the 
 
 The new input is what follows the text of the session's previous request (plus its ``*``), not the last
 ``*``-separated field, so an input that itself contains ``*`` arrives whole. A request that repeats the
-previous one (an aggregator's retry) gets the same screen again and does nothing twice. A session the
-gateway does not know with inputs already (it restarted, or the session timed out) is told it timed out.
+previous one (an aggregator's retry) gets the same screen again and does nothing twice, also when it
+arrives while the original is still being answered (a session's requests are answered one at a time). A
+session the gateway does not know with inputs already (it restarted, or the session timed out) is told
+it timed out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 
 from aiohttp import web
 
@@ -34,6 +38,9 @@ class UssdHttp:
     def __init__(self, *, sessions: UssdSessions, templates: Templates) -> None:
         self._sessions = sessions
         self._templates = templates
+        # One request of a session at a time: a retry sent while the original is still being answered
+        # waits for it, then gets its screen (not the one before). A lock goes once nobody holds it.
+        self._busy: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/ussd", self.callback)]
@@ -45,9 +52,11 @@ class UssdHttp:
         if missing or any(len(v) > MAX_FIELD for v in fields.values()):
             problem = f"missing {', '.join(missing)}" if missing else f"a field longer than {MAX_FIELD} characters"
             return web.Response(status=400, text=f"END bad request: {problem}", content_type="text/plain")
-        answer = await self._answer(
-            fields["sessionId"], fields["serviceCode"], caller(fields["phoneNumber"]), fields["text"]
-        )
+        lock = self._busy.setdefault(fields["sessionId"], asyncio.Lock())
+        async with lock:
+            answer = await self._answer(
+                fields["sessionId"], fields["serviceCode"], caller(fields["phoneNumber"]), fields["text"]
+            )
         return web.Response(text=("END " if answer.end else "CON ") + answer.text, content_type="text/plain")
 
     async def _answer(self, session_id: str, code: str, msisdn: str, text: str) -> UssdAnswer:

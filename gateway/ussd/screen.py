@@ -59,12 +59,22 @@ class Screen:
             while size > 1 and not self.fits(rest[:size] + "\n" + more):
                 size -= 1
             # End the screen after a punctuation mark when one is in its second half, not inside a figure.
-            cut = max(rest.rfind(mark, 0, size) for mark in BREAKS) + 1
+            cut = _last_break(rest, size)
             size = cut if cut > size // 2 else size
             out.append(rest[:size])
             rest = rest[size:]
         out.append(rest)
         return out
+
+
+def _last_break(text: str, end: int) -> int:
+    """Where ``text[:end]`` can be cut: just after its last break mark that is not inside a figure (the
+    "." of 30.00MB, the "," of 1,000), or 0 when there is none."""
+    for at in range(end - 1, -1, -1):
+        inside_figure = text[at - 1 : at].isdigit() and text[at + 1 : at + 2].isdigit()
+        if text[at] in BREAKS and not inside_figure:
+            return at + 1
+    return 0
 
 
 def _join(head: str, lines: Sequence[str], more: str, tail: str) -> str:
