@@ -191,6 +191,7 @@ class Gateway:
                 outbox=self.outbox,
                 dialogs=dialogs,
                 pusher=self.pusher,
+                ussd=self.ussd,
                 unauthorized=lambda: auth.refused,
             )
         )

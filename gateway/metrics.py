@@ -29,6 +29,7 @@ from gateway.responder import Responder
 from gateway.smpp.constants import status_name
 from gateway.smpp.receipt import STATES
 from gateway.types import InboundMessage
+from gateway.ussd.service import UssdSessions
 
 ANSWER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -45,6 +46,7 @@ class Watched:
     outbox: Outbox
     dialogs: Dialogs
     pusher: Pusher
+    ussd: UssdSessions
     unauthorized: Callable[[], int]  # admin calls refused with 401
 
 
@@ -132,6 +134,9 @@ class Metrics:
         yield _counter(
             "pushes_dropped", "Reminders dropped at their recheck (reason gone, opted out).", w.pusher.dropped
         )
+        yield _counter("ussd_sessions_started", "USSD sessions begun (SMPP and HTTP).", w.ussd.started)
+        yield _counter("ussd_sessions_expired", "USSD sessions ended by the time-out.", w.ussd.expired)
+        yield _gauge("ussd_sessions_open", "USSD sessions waiting for the subscriber's input.", w.ussd.open_sessions)
         yield _counter("admin_unauthorized", "Admin API calls refused with 401 (no or wrong token).", w.unauthorized())
 
 
