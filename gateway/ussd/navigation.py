@@ -13,6 +13,7 @@ order: ``1`` orders, anything else declines. While reading: any input shows the 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -42,6 +43,7 @@ class UssdSession:
     seen: float = 0.0  # the last input, on the gateway's clock
     last_input: str = ""  # HTTP: the whole text of the last request (a retry is answered the same)
     last_reply: tuple[str, bool] = ("", False)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # one input at a time
 
 
 class Navigation(StateMachine):
@@ -100,6 +102,8 @@ class Navigator:
         return self._remember(session, self._menu_screen(session))
 
     async def step(self, session: UssdSession, text: str, services: Services) -> Reply:
+        if session.state == "closed":  # nothing more happens in a closed session: its last screen again
+            return Reply(*session.last_reply)
         machine = self.machine(session)
         text = text.strip()
         if session.state == "reading":
@@ -173,23 +177,32 @@ class Navigator:
         menu = self.tree.menu(session.menu)
         return [self.templates.render("ussd_item", number=n, label=i.label) for n, i in enumerate(menu.items, 1)]
 
-    def _frame(self, session: UssdSession, note: str = "") -> tuple[str, str, str]:
-        menu = self.tree.menu(session.menu)
-        head = f"{note}\n{menu.title}" if note else menu.title
-        at_home = session.menu == self.tree.home and not session.trail
-        tail = "" if at_home and session.page == 0 else self.templates.render("ussd_back_home")
-        return head, self.templates.render("ussd_more"), tail
+    def _layout(self, session: UssdSession) -> tuple[list[list[str]], bool]:
+        """The menu's pages, and whether they carry the ``0 返回 00 首页`` line (not on a one-page home menu).
 
-    def _pages(self, session: UssdSession, note: str = "") -> list[list[str]]:
-        head, more, tail = self._frame(session, note)
-        return self.screen.pages(self._lines(session), head=head, more=more, tail=tail)
+        The pages are cut with the longer of the title and the invalid-input note as their head, and the
+        note is shown instead of the title: a bad input shows the same page, not a page cut anew."""
+        menu = self.tree.menu(session.menu)
+        lines = self._lines(session)
+        note = self.templates.render("ussd_invalid")
+        head = max(menu.title, note, key=lambda text: len(text.encode("utf-16-be")))
+        if session.menu == self.tree.home and not session.trail:
+            alone = self.screen.pages(lines, head=head, more="", tail="")
+            if len(alone) == 1:
+                return alone, False
+        more, tail = self.templates.render("ussd_more"), self.templates.render("ussd_back_home")
+        return self.screen.pages(lines, head=head, more=more, tail=tail), True
+
+    def _pages(self, session: UssdSession) -> list[list[str]]:
+        return self._layout(session)[0]
 
     def _menu_screen(self, session: UssdSession, note: str = "") -> Reply:
-        head, more, tail = self._frame(session, note)
-        pages = self.screen.pages(self._lines(session), head=head, more=more, tail=tail)
+        pages, framed = self._layout(session)
         session.page = min(session.page, len(pages) - 1)
         last = session.page == len(pages) - 1
-        parts = [head, *pages[session.page], "" if last else more, tail]
+        more = "" if last else self.templates.render("ussd_more")
+        tail = self.templates.render("ussd_back_home") if framed else ""
+        parts = [note or self.tree.menu(session.menu).title, *pages[session.page], more, tail]
         return Reply("\n".join(p for p in parts if p), False)
 
     def _remember(self, session: UssdSession, reply: Reply) -> Reply:

@@ -156,9 +156,12 @@ class UssdSessions:
         return self._ended.get(key)
 
     async def input(self, session: UssdSession, text: str) -> UssdAnswer:
-        session.seen = self._clock.now()
-        reply = await self.navigator.step(session, text, self._services)
-        return self._answer(session, reply)
+        """The subscriber's input; a session's inputs are taken one at a time (two transports' retries or
+        two quick answers never run one step twice at once)."""
+        async with session.lock:
+            session.seen = self._clock.now()
+            reply = await self.navigator.step(session, text, self._services)
+            return self._answer(session, reply)
 
     def release(self, key: str) -> None:
         """The subscriber aborted or the network released the session."""

@@ -1,0 +1,427 @@
+"""USSD ``*100#`` over the aggregator's HTTP callback end to end: a seeded ledger, the gateway bound to the
+simulator, whole sessions as ``POST /ussd`` requests, the exact screens they get and the rows they leave.
+
+Each request carries every input so far joined by ``*`` (:class:`Call` builds them as an aggregator does).
+The clock stands at 2026-11-23 10:13:20 in Shanghai: an order today is charged half a month.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from conftest import SUBSCRIBER, StartGateway, ask
+
+from gateway.app import Gateway
+from gateway.clock import ManualClock
+from gateway.database import open_database
+from gateway.ledger.writes import NewSubscriber, add_subscribers, add_subscription, add_usage
+from gateway.smsc import SmscSimulator
+from gateway.ussd.screen import Screen
+
+NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
+
+MAIN = SUBSCRIBER  # cash and gift, GPRS10 and GPRS5, 30000 KB used this month
+BUYER = "13800000101"  # 50.00元 cash, nothing ordered
+SUSPENDED = "13800000106"  # suspended, in arrears
+STRANGER = "13999999999"  # not in the ledger
+
+HOME = "中国移动自助服务\n1 话费查询\n2 流量查询\n3 业务办理\n4 积分查询\n5 充值记录"
+PACKAGES_1 = "业务办理\n1 GPRS3元包(20MB)\n2 GPRS5元包(30MB)\n3 GPRS10元包(70MB)\n# 下一页\n0 返回 00 首页"
+PACKAGES_2 = "业务办理\n4 GPRS20元包(150MB)\n5 GPRS50元包(500MB)\n6 GPRS100元包(2GB)\n# 下一页\n0 返回 00 首页"
+PACKAGES_3 = "业务办理\n7 GPRS200元包(5GB)\n8 来电提醒(3元/月)\n9 彩铃(5元/月)\n10 短信包\n0 返回 00 首页"
+SMS_PACKS = "短信包\n1 3元短信包(50条)\n2 6元短信包(100条)\n0 返回 00 首页"
+INVALID = "输入有误"  # shown instead of the menu's title: the page stays as it was
+
+
+def noted(screen: str) -> str:
+    """A menu screen as an invalid input shows it again: the note in the title's place."""
+    return f"{INVALID}\n{screen.split(chr(10), 1)[1]}"
+
+MAIN_BALANCE = (
+    "您好，您的账户余额为66.30元，其中现金余额56.30元，赠送余额10.00元（2026年12月31日到期）；可用余额66.30元。"
+)
+MAIN_DATA_1 = "您好，截至11月23日10时，您本月流量套餐使用情况：GPRS10元包已用29.30MB，剩余40.70MB；GPRS5元包已用0MB，"
+MAIN_DATA_2 = "剩余30.00MB；合计剩余70.70MB。套餐外流量0MB，流量费0.00元。"
+CONFIRM_GPRS3 = (
+    "订购GPRS3元包（月费3.00元）：本月16日（含）后订购，本月按半月收取1.50元，含国内流量10.00MB。\n1 确认\n2 取消"
+)
+CONFIRM_DX6 = "订购6元短信包（月费6.00元）：本月16日（含）后订购，本月按半月收取3.00元，含短信50条。\n1 确认\n2 取消"
+ORDERED_GPRS3 = "您好，您已成功订购GPRS3元包，本次扣费1.50元，当前余额48.50元。"
+NOT_A_SUBSCRIBER = "您好，您的号码不是本网用户，无法办理此项查询。"
+EXPIRED = "会话已超时，请重新拨打*100#。"
+
+_session_ids = itertools.count(1)
+
+
+def person(msisdn: str, plan: str = "SZX", brand: str = "神州行", **account: Any) -> NewSubscriber:
+    return NewSubscriber(msisdn=msisdn, name="测试用户", brand=brand, plan=plan, created_on=date(2026, 1, 1), **account)
+
+
+async def seed(path: Path) -> None:
+    db = await open_database(str(path))
+    await add_subscribers(
+        db,
+        [
+            person(MAIN, "DGDD28", "动感地带", cash=5630, gift=1000, gift_expires=date(2026, 12, 31), points=1288),
+            person(BUYER, cash=5000),
+            person(SUSPENDED, status="suspended", cash=-230),
+        ],
+    )
+    await add_subscription(db, MAIN, "GPRS10", NOW - 80 * 86400)
+    await add_subscription(db, MAIN, "GPRS5", NOW - 50 * 86400)
+    await add_usage(db, MAIN, "2026-11", "data", 30000)
+    await db.commit()
+    await db.close()
+
+
+@pytest.fixture
+async def gateway(start_gateway: StartGateway, tmp_path: Path) -> Gateway:
+    """The gateway over the seeded ledger, its clock at NOW (movable with POST /test/clock)."""
+    await seed(tmp_path / "gateway.db")
+    return await start_gateway(clock=ManualClock(NOW))
+
+
+async def post_ussd(port: int, fields: dict[str, str]) -> tuple[int, str]:
+    url = f"http://127.0.0.1:{port}/ussd"
+    async with aiohttp.ClientSession() as http, http.post(url, data=fields) as response:
+        assert response.content_type == "text/plain"
+        return response.status, await response.text()
+
+
+async def advance_clock(port: int, seconds: float) -> None:
+    url = f"http://127.0.0.1:{port}/test/clock"
+    async with aiohttp.ClientSession() as http, http.post(url, json={"advance": seconds}) as response:
+        assert response.status == 200
+
+
+class Call:
+    """One USSD session driven like an aggregator does: each request repeats every input so far."""
+
+    def __init__(self, gateway: Gateway, msisdn: str = MAIN, *, phone: str | None = None) -> None:
+        self.port = gateway.http.port
+        self.phone = phone if phone is not None else f"+86{msisdn}"
+        self.session_id = f"ATUid_{next(_session_ids):04d}"
+        self.inputs: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "*".join(self.inputs)
+
+    async def dial(self) -> str:
+        return await self.send(self.text)
+
+    async def press(self, key: str) -> str:
+        self.inputs.append(key)
+        return await self.send(self.text)
+
+    async def resend(self) -> str:
+        """The aggregator's retry: the previous request once more."""
+        return await self.send(self.text)
+
+    async def send(self, text: str, *, code: str = "*100#") -> str:
+        fields = {"sessionId": self.session_id, "serviceCode": code, "phoneNumber": self.phone, "text": text}
+        status, body = await post_ussd(self.port, fields)
+        assert status == 200, body
+        return body
+
+
+async def rows(gateway: Gateway, sql: str, msisdn: str) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in await gateway.store.fetch(sql, (msisdn,))]
+
+
+async def cash(gateway: Gateway, msisdn: str) -> int:
+    [(amount,)] = await rows(gateway, "SELECT cash FROM account WHERE msisdn = ?", msisdn)
+    return int(amount)
+
+
+async def subscriptions(gateway: Gateway, msisdn: str) -> list[tuple[Any, ...]]:
+    sql = "SELECT product, started_at, ends_at FROM subscription WHERE msisdn = ? ORDER BY id"
+    return await rows(gateway, sql, msisdn)
+
+
+def on_one_screen(body: str) -> bool:
+    return Screen().fits(body.removeprefix("CON ").removeprefix("END "))
+
+
+# --- queries ---------------------------------------------------------------------------------------
+
+
+async def test_balance_ends_the_session_with_the_sms_answer(gateway: Gateway, sim: SmscSimulator) -> None:
+    call = Call(gateway)
+    assert await call.dial() == f"CON {HOME}"
+    assert await call.press("1") == f"END {MAIN_BALANCE}"
+    assert await ask(sim, MAIN, "10086", "CXYE") == MAIN_BALANCE
+    assert (gateway.ussd.started, gateway.ussd.open_sessions) == (1, 0)
+
+
+async def test_data_usage_is_read_over_two_screens(gateway: Gateway, sim: SmscSimulator) -> None:
+    call = Call(gateway)
+    await call.dial()
+    first = await call.press("2")
+    assert first == f"CON {MAIN_DATA_1}\n# 下一页"
+    last = await call.press("1")  # any input shows the next screen
+    assert last == f"END {MAIN_DATA_2}"
+    assert on_one_screen(first)
+    assert on_one_screen(last)
+    assert await ask(sim, MAIN, "10086", "CXLL") == MAIN_DATA_1 + MAIN_DATA_2
+
+
+@pytest.mark.parametrize(
+    ("key", "answer"),
+    [
+        pytest.param("4", "您好，您当前的积分为1288分。", id="points"),
+        pytest.param("5", "您好，暂未查到您的缴费记录。", id="payments-none"),
+    ],
+)
+async def test_a_short_query_ends_the_session(gateway: Gateway, key: str, answer: str) -> None:
+    call = Call(gateway)
+    await call.dial()
+    assert await call.press(key) == f"END {answer}"
+
+
+@pytest.mark.parametrize("phone", ["+8613800138000", "8613800138000", "13800138000", "+86 138 0013 8000"])
+async def test_the_phone_number_is_read_with_or_without_the_country_code(gateway: Gateway, phone: str) -> None:
+    call = Call(gateway, phone=phone)
+    await call.dial()
+    assert await call.press("1") == f"END {MAIN_BALANCE}"
+
+
+# --- orders ----------------------------------------------------------------------------------------
+
+
+async def test_a_confirmed_order_is_charged_once_when_the_aggregator_retries(gateway: Gateway) -> None:
+    call = Call(gateway, BUYER)
+    await call.dial()
+    assert await call.press("3") == f"CON {PACKAGES_1}"
+    assert await call.press("1") == f"CON {CONFIRM_GPRS3}"
+    assert await call.resend() == f"CON {CONFIRM_GPRS3}"  # a retry of the choice: still one confirmation
+    assert await call.press("1") == f"END {ORDERED_GPRS3}"
+    for _ in range(2):
+        assert await call.resend() == f"END {ORDERED_GPRS3}"
+    assert await cash(gateway, BUYER) == 5000 - 150
+    assert await subscriptions(gateway, BUYER) == [("GPRS3", NOW, None)]
+    fees = await rows(gateway, "SELECT category, product, amount FROM fee WHERE msisdn = ?", BUYER)
+    assert fees == [("data", "GPRS3", 150)]
+
+
+async def test_a_retry_sent_while_the_order_is_being_made_gets_its_answer(gateway: Gateway) -> None:
+    call = Call(gateway, BUYER)
+    await call.dial()
+    await call.press("3")
+    await call.press("1")
+    call.inputs.append("1")
+    answers = await asyncio.gather(*(call.resend() for _ in range(3)))
+    assert answers == [f"END {ORDERED_GPRS3}"] * 3
+    assert await cash(gateway, BUYER) == 5000 - 150
+    assert await subscriptions(gateway, BUYER) == [("GPRS3", NOW, None)]
+
+
+@pytest.mark.parametrize("key", ["2", "9"])
+async def test_a_declined_order_charges_nothing(gateway: Gateway, key: str) -> None:
+    call = Call(gateway, BUYER)
+    await call.dial()
+    await call.press("3")
+    assert await call.press("10") == f"CON {SMS_PACKS}"
+    assert await call.press("2") == f"CON {CONFIRM_DX6}"
+    assert await call.press(key) == "END 您好，您已取消订购6元短信包，未扣费。"
+    assert await cash(gateway, BUYER) == 5000
+    assert await subscriptions(gateway, BUYER) == []
+
+
+async def test_a_package_already_held_is_not_offered_again(gateway: Gateway) -> None:
+    call = Call(gateway)
+    await call.dial()
+    await call.press("3")
+    assert await call.press("3") == "END 您好，您已订购GPRS10元包，无需重复订购。"
+    assert await cash(gateway, MAIN) == 5630
+
+
+# --- navigation ------------------------------------------------------------------------------------
+
+
+async def test_the_packages_menu_is_split_into_pages_that_fit(gateway: Gateway) -> None:
+    call = Call(gateway)
+    await call.dial()
+    screens = [await call.press("3"), await call.press("#"), await call.press("#")]
+    assert screens == [f"CON {PACKAGES_1}", f"CON {PACKAGES_2}", f"CON {PACKAGES_3}"]
+    for screen in screens:
+        assert len(screen.removeprefix("CON ")) <= 80
+        assert on_one_screen(screen)
+    items = [line.split(" ")[0] for screen in screens for line in screen.splitlines() if line[:1] in "123456789"]
+    assert items == [str(n) for n in range(1, 11)]  # every item once, in order
+    assert await call.press("10") == f"CON {SMS_PACKS}"  # an item of the last page
+
+
+async def test_back_and_home(gateway: Gateway) -> None:
+    call = Call(gateway)
+    await call.dial()
+    script = [
+        ("0", HOME),  # back at home: home again, no note
+        ("3", PACKAGES_1),
+        ("#", PACKAGES_2),
+        ("0", PACKAGES_1),  # back: the previous page
+        ("0", HOME),  # back on a first page: the menu above
+        ("3", PACKAGES_1),
+        ("#", PACKAGES_2),
+        ("#", PACKAGES_3),
+        ("10", SMS_PACKS),
+        ("0", PACKAGES_1),  # the menu above, from its first page
+        ("10", SMS_PACKS),
+        ("00", HOME),
+        ("1", None),
+    ]
+    for key, screen in script[:-1]:
+        assert await call.press(key) == f"CON {screen}", f"after {call.text}"
+    assert await call.press("1") == f"END {MAIN_BALANCE}"
+
+
+async def test_a_retried_request_moves_only_once(gateway: Gateway) -> None:
+    call = Call(gateway)
+    await call.dial()
+    assert await call.resend() == f"CON {HOME}"
+    await call.press("3")
+    assert await call.press("#") == f"CON {PACKAGES_2}"
+    assert await call.resend() == f"CON {PACKAGES_2}"
+    assert await call.press("#") == f"CON {PACKAGES_3}"
+
+
+@pytest.mark.parametrize("key", ["9", "6", "#", "abc", "000", "1 2"])
+async def test_an_invalid_input_shows_the_same_menu_with_a_note(gateway: Gateway, key: str) -> None:
+    call = Call(gateway)
+    await call.dial()
+    assert await call.press(key) == f"CON {noted(HOME)}"
+    assert await call.press("1") == f"END {MAIN_BALANCE}"
+
+
+async def test_an_input_containing_a_star_arrives_whole(gateway: Gateway) -> None:
+    """The new input is what follows the previous text and its ``*``: after ``3*#*0`` the text
+    ``3*#*0*10*1*2`` brings ``10`` and then ``1*2``, one input that is no item: the menu again with the note,
+    nothing quoted or ordered. The next input is read after ``1*2`` as a whole."""
+    call = Call(gateway, BUYER)
+    await call.dial()
+    for key, screen in [("3", PACKAGES_1), ("#", PACKAGES_2), ("0", PACKAGES_1), ("10", SMS_PACKS)]:
+        assert await call.press(key) == f"CON {screen}"
+    assert call.text == "3*#*0*10"
+    assert await call.press("1*2") == f"CON {noted(SMS_PACKS)}"
+    assert call.text == "3*#*0*10*1*2"
+    assert await call.press("2") == f"CON {CONFIRM_DX6}"
+    assert await call.press("2") == "END 您好，您已取消订购6元短信包，未扣费。"
+    assert await subscriptions(gateway, BUYER) == []
+
+
+async def test_a_text_that_does_not_extend_the_previous_one_brings_its_last_field(gateway: Gateway) -> None:
+    """An aggregator that sends only the newest input: each text is taken as the input (its last
+    ``*``-field). The same input twice in a row cannot be told from a retry: it is answered as one."""
+    call = Call(gateway)
+    assert await call.send("") == f"CON {HOME}"
+    assert await call.send("3") == f"CON {PACKAGES_1}"
+    assert await call.send("#") == f"CON {PACKAGES_2}"
+    assert await call.send("#") == f"CON {PACKAGES_2}"  # taken for a retry
+    assert await call.send("0*0") == f"CON {PACKAGES_1}"  # does not extend "#": its last field "0", back
+    assert await call.send("00") == f"CON {HOME}"
+    assert await call.send("1") == f"END {MAIN_BALANCE}"
+
+
+# --- time-out ---------------------------------------------------------------------------------------
+
+
+async def test_a_session_idle_past_the_time_out_is_told_it_expired(gateway: Gateway) -> None:
+    port = gateway.http.port
+    call = Call(gateway)
+    await call.dial()
+    await call.press("3")
+    await advance_clock(port, 179)
+    assert await call.press("#") == f"CON {PACKAGES_2}"  # still open, and the idle time starts again
+    await advance_clock(port, 179)
+    assert await call.press("#") == f"CON {PACKAGES_3}"
+    await advance_clock(port, 181)
+    assert (gateway.ussd.expired, gateway.ussd.open_sessions) == (1, 0)
+    assert await call.press("1") == f"END {EXPIRED}"
+    assert await Call(gateway).dial() == f"CON {HOME}"  # dialling again begins afresh
+
+
+async def test_the_last_screen_is_repeated_until_the_time_out(gateway: Gateway) -> None:
+    call = Call(gateway)
+    await call.dial()
+    assert await call.press("1") == f"END {MAIN_BALANCE}"
+    await advance_clock(gateway.http.port, 170)
+    assert await call.resend() == f"END {MAIN_BALANCE}"
+    await advance_clock(gateway.http.port, 11)
+    assert await call.resend() == f"END {EXPIRED}"
+
+
+async def test_an_unknown_session_with_inputs_is_told_it_expired(gateway: Gateway) -> None:
+    call = Call(gateway)
+    assert await call.send("3*1") == f"END {EXPIRED}"
+    assert gateway.ussd.started == 0
+
+
+# --- subscribers the menus cannot serve fully -------------------------------------------------------
+
+
+async def test_a_suspended_subscriber_can_query_but_not_order(gateway: Gateway, sim: SmscSimulator) -> None:
+    query = Call(gateway, SUSPENDED)
+    await query.dial()
+    balance = await query.press("1")
+    assert balance == (
+        "END 您好，您的账户余额为-2.30元，其中现金余额-2.30元，赠送余额0.00元；可用余额-2.30元。"
+        "您已欠费，请及时缴费以免影响使用。"
+    )
+    assert balance == "END " + await ask(sim, SUSPENDED, "10086", "CXYE")
+    order = Call(gateway, SUSPENDED)
+    await order.dial()
+    await order.press("3")
+    assert await order.press("1") == "END 您好，您的号码已停机，暂不能订购业务，请缴费开机后再试。"
+    assert await cash(gateway, SUSPENDED) == -230
+    assert await subscriptions(gateway, SUSPENDED) == []
+
+
+@pytest.mark.parametrize("keys", [["1"], ["2"], ["3", "1"], ["3", "10", "2"]])
+async def test_an_unknown_number_is_told_it_is_not_a_subscriber(gateway: Gateway, keys: list[str]) -> None:
+    call = Call(gateway, STRANGER)
+    assert await call.dial() == f"CON {HOME}"
+    for key in keys[:-1]:
+        assert (await call.press(key)).startswith("CON ")
+    assert await call.press(keys[-1]) == f"END {NOT_A_SUBSCRIBER}"
+
+
+# --- requests the gateway refuses --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["*101#", "*100", "100", "*100*1#"])
+async def test_a_wrong_service_code_ends_at_once(gateway: Gateway, code: str) -> None:
+    call = Call(gateway)
+    assert await call.send("", code=code) == "END 您拨打的号码有误，请核对后重拨。"
+    assert gateway.ussd.started == 0
+    assert await call.send("") == f"CON {HOME}"  # the same session id with the right code begins
+
+
+FIELDS = {"sessionId": "ATUid_bad", "serviceCode": "*100#", "phoneNumber": "+8613800138000", "text": ""}
+
+
+@pytest.mark.parametrize(
+    ("fields", "body"),
+    [
+        ({k: v for k, v in FIELDS.items() if k != "sessionId"}, "END bad request: missing sessionId"),
+        ({k: v for k, v in FIELDS.items() if k != "serviceCode"}, "END bad request: missing serviceCode"),
+        ({k: v for k, v in FIELDS.items() if k != "phoneNumber"}, "END bad request: missing phoneNumber"),
+        ({**FIELDS, "phoneNumber": "  "}, "END bad request: missing phoneNumber"),
+        ({"text": "1"}, "END bad request: missing sessionId, serviceCode, phoneNumber"),
+        ({**FIELDS, "text": "1*" * 101}, "END bad request: a field longer than 200 characters"),
+    ],
+)
+async def test_a_request_missing_a_field_is_refused(gateway: Gateway, fields: dict[str, str], body: str) -> None:
+    assert await post_ussd(gateway.http.port, fields) == (400, body)
+    assert gateway.ussd.started == 0
+
+
+async def test_a_request_without_text_begins_the_session(gateway: Gateway) -> None:
+    fields = {k: v for k, v in FIELDS.items() if k != "text"}
+    assert await post_ussd(gateway.http.port, fields) == (200, f"CON {HOME}")
+    assert gateway.ussd.started == 1
