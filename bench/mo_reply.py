@@ -107,13 +107,19 @@ class Meter:
             self.seen = len(self.sim.mts)
             await asyncio.sleep(0.05)
 
-    def report(self, name: str) -> None:
+    def figures(self) -> tuple[float, float, float]:
+        """(answers per second, p50 ms, p99 ms)"""
+        rate = len(self.latencies) / (self.last_received - self.first_sent)
+        return rate, percentile(self.latencies, 0.5), percentile(self.latencies, 0.99)
+
+    def report(self, name: str) -> tuple[float, float, float]:
         count = len(self.latencies)
-        rate = count / (self.last_received - self.first_sent)
+        rate, p50, p99 = self.figures()
         print(
-            f"{name:<16} {count:>7} answers  {rate:>8.0f}/s  p50 {percentile(self.latencies, 0.5):>7.1f} ms"
-            f"  p99 {percentile(self.latencies, 0.99):>7.1f} ms  mean {statistics.fmean(self.latencies):>7.1f} ms"
+            f"{name:<16} {count:>7} answers  {rate:>8.0f}/s  p50 {p50:>7.1f} ms"
+            f"  p99 {p99:>7.1f} ms  mean {statistics.fmean(self.latencies):>7.1f} ms"
         )
+        return rate, p50, p99
 
 
 class Answers:
@@ -141,7 +147,7 @@ class Answers:
         return await asyncio.wait_for(future, 30)
 
 
-async def dialogs(sim: SmscSimulator, msisdns: list[str], concurrency: int) -> None:
+async def dialogs(sim: SmscSimulator, msisdns: list[str], concurrency: int) -> tuple[float, float, float]:
     """Order + confirm (two MOs, two answers) for each subscriber: dialogs per second and their duration."""
     answers = Answers(sim)
     durations: list[float] = []
@@ -166,6 +172,7 @@ async def dialogs(sim: SmscSimulator, msisdns: list[str], concurrency: int) -> N
         f"p50 {percentile(durations, 0.5):>7.1f} ms  p99 {percentile(durations, 0.99):>7.1f} ms  "
         f"(per dialog, 2 MOs; outcomes {outcomes})"
     )
+    return len(durations) / elapsed, percentile(durations, 0.5), percentile(durations, 0.99)
 
 
 def numbers(args: argparse.Namespace, count: int, offset: int) -> list[str]:

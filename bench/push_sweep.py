@@ -239,7 +239,22 @@ def load() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sweep:
+    """What one run measured (the harness ``python -m bench`` reads these)."""
+
+    selection_seconds: float
+    selected: int
+    rate: float  # MTs/s over the window
+    tps: float
+    ok: bool
+
+
 async def main(args: argparse.Namespace) -> int:
+    return 0 if (await measure(args)).ok else 1
+
+
+async def measure(args: argparse.Namespace) -> Sweep:
     plan = Plan(subscribers=args.subscribers, due=args.due)
     print(f"machine: {machine()}")
     print(f"load average at start: {load()}")
@@ -303,10 +318,10 @@ async def main(args: argparse.Namespace) -> int:
     print()
     print(f"per second: {seconds}")
     print("OK" if ok else "FAILED: see the figures above")
-    return 0 if ok else 1
+    return Sweep(selection_seconds=selected_at - posted, selected=done["selected"], rate=rate, tps=args.tps, ok=ok)
 
 
-if __name__ == "__main__":
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=100_000, help="how many are below the low-balance threshold")
@@ -316,7 +331,11 @@ if __name__ == "__main__":
     parser.add_argument("--poll", type=float, default=0.25, help="seconds between progress reads")
     parser.add_argument("--select-timeout", type=float, default=300)
     parser.add_argument("--no-receipts", action="store_true", help="the simulator sends no delivery receipts")
-    arguments = parser.parse_args()
-    if not 1 <= arguments.due <= arguments.subscribers:
+    parsed = parser.parse_args(argv)
+    if not 1 <= parsed.due <= parsed.subscribers:
         parser.error("--due must be between 1 and --subscribers")
-    sys.exit(asyncio.run(main(arguments)))
+    return parsed
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(arguments())))

@@ -311,7 +311,7 @@ class Gateway:
             self.outbox.submit_accepted(ref, message_id)
 
     def submit_failed(self, ref: int, command_status: int) -> None:
-        if not self.ussd_smpp.settled(ref):
+        if not self.ussd_smpp.settled(ref, command_status):
             self.outbox.submit_failed(ref, command_status)
 
     def acks_uncertain(self, tokens: list[object]) -> None:

@@ -80,4 +80,7 @@ class UssdHttp:
         else:  # not an extension of the previous text: take its last field
             new = text.rsplit("*", 1)[-1]
         session.last_input = text
-        return await sessions.input(session, new)
+        answer = await sessions.input(session, new)
+        if answer is None:  # the session timed out while this input was worked on
+            return UssdAnswer(text=self._templates.render("ussd_expired", code=sessions.service_code), end=True)
+        return answer

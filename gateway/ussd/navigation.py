@@ -46,6 +46,10 @@ class UssdSession:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # one input at a time
 
 
+class _Ended(Exception):
+    """The session was ended from outside during a step."""
+
+
 class Navigation(StateMachine):
     menu = State(initial=True)
     reading = State()
@@ -101,14 +105,22 @@ class Navigator:
         session.menu, session.page, session.trail = self.tree.home, 0, []
         return self._remember(session, self._menu_screen(session))
 
-    async def step(self, session: UssdSession, text: str, services: Services) -> Reply:
+    async def step(self, session: UssdSession, text: str, services: Services) -> Reply | None:
+        """The screen ``text`` leads to; None when the session was ended (an abort, a release, the time-out)
+        while this input's ledger work ran: nobody is there to see it."""
         if session.state == "closed":  # nothing more happens in a closed session: its last screen again
             return Reply(*session.last_reply)
+        try:
+            return await self._step(session, text, services)
+        except _Ended:
+            return None
+
+    async def _step(self, session: UssdSession, text: str, services: Services) -> Reply:
         machine = self.machine(session)
         text = text.strip()
         if session.state == "reading":
             session.at += 1
-            machine.send("next_screen")
+            self._send(machine, session, "next_screen")
             return self._remember(session, self._reading(session))
         if session.state == "confirming":
             product, name, session.order, session.order_name = session.order, session.order_name, "", ""
@@ -116,9 +128,14 @@ class Navigator:
                 done = await services.order(session.msisdn, product)
             else:
                 done = self.templates.render("order_declined", name=name)
-            machine.send("answer")
+            self._send(machine, session, "answer")
             return self._remember(session, Reply(done, True))
         return self._remember(session, await self._on_menu(session, machine, text, services))
+
+    def _send(self, machine: Navigation, session: UssdSession, event: str) -> None:
+        if session.state == "closed":  # ended from outside while the work before this event ran
+            raise _Ended
+        machine.send(event)
 
     def end(self, session: UssdSession) -> None:
         """The subscriber aborted, the network released the session, or it timed out."""
@@ -142,30 +159,30 @@ class Navigator:
             return await self._choose(session, machine, menu.items[int(text) - 1], services)
         else:
             note = self.templates.render("ussd_invalid")
-        machine.send("navigate")
+        self._send(machine, session, "navigate")
         return self._menu_screen(session, note=note)
 
     async def _choose(self, session: UssdSession, machine: Navigation, item: Item, services: Services) -> Reply:
         if item.menu:
             session.trail.append(session.menu)
             session.menu, session.page = item.menu, 0
-            machine.send("navigate")
+            self._send(machine, session, "navigate")
             return self._menu_screen(session)
         if item.order:
             quote = await services.quote(session.msisdn, item.order)
             if not quote.orderable:
-                machine.send("answer")
+                self._send(machine, session, "answer")
                 return Reply(quote.text, True)
             session.order, session.order_name = item.order, quote.name
-            machine.send("ask")
+            self._send(machine, session, "ask")
             return Reply(self.templates.render("ussd_confirm", prompt=quote.text), False)
         text = await services.query(session.msisdn, item.command)
         session.screens = self.screen.chunks(text, more=self.templates.render("ussd_more"))
         session.at = 0
         if len(session.screens) == 1:
-            machine.send("answer")
+            self._send(machine, session, "answer")
             return Reply(text, True)
-        machine.send("read")
+        self._send(machine, session, "read")
         return self._reading(session)
 
     def _reading(self, session: UssdSession) -> Reply:

@@ -155,13 +155,13 @@ class UssdSessions:
         """A session that closed within the time-out (its last screen can be shown again)."""
         return self._ended.get(key)
 
-    async def input(self, session: UssdSession, text: str) -> UssdAnswer:
+    async def input(self, session: UssdSession, text: str) -> UssdAnswer | None:
         """The subscriber's input; a session's inputs are taken one at a time (two transports' retries or
-        two quick answers never run one step twice at once)."""
+        two quick answers never run one step twice at once). None: the session was ended meanwhile."""
         async with session.lock:
             session.seen = self._clock.now()
             reply = await self.navigator.step(session, text, self._services)
-            return self._answer(session, reply)
+            return self._answer(session, reply) if reply is not None else None
 
     def release(self, key: str) -> None:
         """The subscriber aborted or the network released the session."""

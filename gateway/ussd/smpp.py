@@ -18,7 +18,7 @@ from pathlib import Path
 from gateway.errors import ConfigError
 from gateway.link import DeliverHandle, Link
 from gateway.smpp.codec import ShortMessage
-from gateway.smpp.constants import DataCoding, Status, Tag
+from gateway.smpp.constants import DataCoding, Status, Tag, status_name
 from gateway.smpp.text import decode_payload, gsm_encode
 from gateway.tasks import Background
 from gateway.templates import Templates
@@ -69,17 +69,21 @@ class UssdSmpp:
         self._link.answer_deliver(handle, Status.ESME_ROK)
         self._tasks.spawn(self._handle(message))
 
-    def settled(self, ref: int) -> bool:
-        """Whether ``ref`` is one of ours (a submit_sm_resp for a USSD screen): the link forgets it."""
+    def settled(self, ref: int, refused: int | None = None) -> bool:
+        """Whether ``ref`` is one of ours (a submit_sm_resp for a USSD screen): the link forgets it. A screen
+        the SMSC refused for good (``refused``: its command_status) is logged; it is not sent again."""
         if ref >= 0:
             return False
         self._link.forget(ref)
+        if refused is not None:
+            log.warning("ussd screen refused by the smsc", extra={"status": status_name(refused)})
         return True
 
     async def drain(self) -> None:
         await self._tasks.wait()
 
     async def _handle(self, message: ShortMessage) -> None:
+        answer: UssdAnswer | None
         op = (message.tlv(Tag.ussd_service_op) or b"\xff")[0]
         info = message.tlv(Tag.its_session_info)
         msisdn = message.source_addr
@@ -103,7 +107,8 @@ class UssdSmpp:
         else:
             log.warning("ussd operation not handled", extra={"msisdn": msisdn, "op": op})
             return
-        self._send(message, answer, info)
+        if answer is not None:  # None: the session was ended while its input was worked on
+            self._send(message, answer, info)
 
     def _send(self, message: ShortMessage, answer: UssdAnswer, info: bytes | None) -> None:
         septets = gsm_encode(answer.text)

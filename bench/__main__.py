@@ -1,0 +1,142 @@
+"""``python -m bench``: every benchmark in one run, as one table, with the floor beside the gateway.
+
+1. The floor: the simulator and a minimal ESME (``bench/floor_esme.py``: the gateway's SMPP stack, a fixed
+   answer, nothing stored or read) — ``102`` at saturation with 64 MOs outstanding, and at 100 MOs/s.
+2. The gateway (its own process, window 64, durable inbox/outbox, a ledger of ``--subscribers``): the same
+   two loads of ``102``, then order+confirm dialogs.
+3. A reminder sweep: 1,000,000 subscribers, 100,000 due (``bench/push_sweep.py``).
+
+Each row gives the gateway's figure, the floor's and the ratio gateway / floor. Bounded in count and time.
+Usage: ``python -m bench [--subscribers 100000] [--count 20000] [--concurrency 64] [--no-sweep]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import mo_reply, push_sweep
+from gateway.smsc import SmscSimulator
+
+ROOT = Path(__file__).resolve().parent.parent
+Figures = dict[str, tuple[float, float, float]]
+
+
+async def loads(sim: SmscSimulator, args: argparse.Namespace, numbers: list[str], offset: int) -> Figures:
+    """Warm up, then ``102`` at saturation and at the light rate: {name: (answers/s, p50 ms, p99 ms)}."""
+    warm = mo_reply.Meter(sim)
+    await mo_reply.saturate(warm, numbers[:500], "102", 32)
+    await warm.collect(500, 60)
+    figures: Figures = {}
+    meter = mo_reply.Meter(sim)
+    await mo_reply.saturate(meter, numbers[500 : 500 + args.count], "102", args.concurrency)
+    await meter.collect(args.count, 180)
+    figures["saturation"] = meter.report(f"102 c={args.concurrency}")
+    paced = int(args.light * args.light_seconds)
+    meter = mo_reply.Meter(sim)
+    start = 500 + args.count
+    await mo_reply.pace(meter, numbers[start : start + paced], "102", args.light)
+    await meter.collect(paced, 60)
+    figures["light"] = meter.report(f"102 {args.light:g}/s")
+    return figures
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def floor(args: argparse.Namespace) -> Figures:
+    sim = SmscSimulator(port=0)
+    await sim.start()
+    esme = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "bench" / "floor_esme.py"), str(sim.port))
+    try:
+        await sim.wait_bound(15.0)
+        needed = 500 + args.count + int(args.light * args.light_seconds)
+        return await loads(sim, args, [f"139{i:08d}" for i in range(needed)], 0)
+    finally:
+        await stop(esme)
+        await sim.stop()
+
+
+async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float, float]]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        path = f"{folder}/bench.db"
+        print(f"seeded {args.subscribers} subscribers in {await mo_reply.seed(path, args.subscribers):.1f} s")
+        sim = SmscSimulator(port=0)
+        await sim.start()
+        process = await mo_reply.start_gateway(sim.port, path)
+        try:
+            await sim.wait_bound(15.0)
+            needed = 500 + args.count + int(args.light * args.light_seconds)
+            numbers = [str(mo_reply.FIRST_MSISDN + i * 7919 % args.subscribers) for i in range(needed)]
+            figures = await loads(sim, args, numbers, 0)
+            holders = [str(mo_reply.FIRST_MSISDN + i) for i in range(args.dialogs)]
+            dialogs = await mo_reply.dialogs(sim, holders, args.concurrency)
+        finally:
+            await stop(process)
+            await sim.stop()
+    return figures, dialogs
+
+
+def row(name: str, ours: float, base: float | None, unit: str) -> str:
+    ratio = f"{ours / base:.2f}" if base else "—"
+    shown = f"{base:,.1f}" if base is not None else "—"
+    return f"| {name} | {ours:,.1f} {unit} | {shown} {unit if base is not None else ''} | {ratio} |"
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}; load {os.getloadavg()[0]:.2f}"
+    )
+    print("--- floor (minimal ESME)")
+    base = await floor(args)
+    print("--- gateway")
+    ours, (dialog_rate, dialog_p50, dialog_p99) = await gateway(args)
+    sweep = None
+    if not args.no_sweep:
+        print("--- reminder sweep")
+        sweep = await push_sweep.measure(push_sweep.arguments(["--window", str(args.sweep_window)]))
+    print()
+    print("| measure | gateway | floor | gateway / floor |")
+    print("| --- | ---: | ---: | ---: |")
+    c, light = args.concurrency, f"{args.light:g}/s"
+    for key, label in (("saturation", f"`102` at saturation ({c} outstanding)"), ("light", f"`102` at {light}")):
+        rate, p50, p99 = ours[key]
+        brate, bp50, bp99 = base[key]
+        print(row(f"{label}: answers/s", rate, brate, "/s"))
+        print(row(f"{label}: p50", p50, bp50, "ms"))
+        print(row(f"{label}: p99", p99, bp99, "ms"))
+    print(row("order+confirm: dialogs/s", dialog_rate, None, "/s"))
+    print(row("order+confirm: p50 per dialog", dialog_p50, None, "ms"))
+    print(row("order+confirm: p99 per dialog", dialog_p99, None, "ms"))
+    if sweep is not None:
+        print(row("sweep of 1,000,000 (100,000 due): selection", sweep.selection_seconds, None, "s"))
+        print(row(f"sweep: sending at pushes.tps {sweep.tps:g}", sweep.rate, None, "/s"))
+    print(f"load at the end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--count", type=int, default=20_000, help="MOs at saturation")
+    parser.add_argument("--concurrency", type=int, default=64, help="MOs outstanding at saturation")
+    parser.add_argument("--light", type=float, default=100, help="MOs per second of the light load")
+    parser.add_argument("--light-seconds", type=float, default=10)
+    parser.add_argument("--dialogs", type=int, default=2000)
+    parser.add_argument("--sweep-window", type=float, default=10)
+    parser.add_argument("--no-sweep", action="store_true")
+    asyncio.run(main(parser.parse_args()))
