@@ -12,13 +12,31 @@ import aiohttp
 import pytest
 from conftest import StartGateway
 
+from gateway.converse.channels import Mt, SmppUssd, UssdScreen, session_info
 from gateway.converse.parse import parse
-from gateway.converse.runner import marked_difference, run_attached, run_conversation
-from gateway.converse.script import Expect, Pay, Restore, ScriptError, Send, Usage, duration, kb, yuan
+from gateway.converse.runner import marked_difference, run_attached, run_conversation, ussd_profile
+from gateway.converse.script import (
+    Dial,
+    Expect,
+    HangUp,
+    Pay,
+    Restore,
+    ScriptError,
+    Send,
+    Usage,
+    UssdInput,
+    duration,
+    kb,
+    yuan,
+)
 from gateway.smsc import SmscSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "subscriber 13800138000\nservice 10001\nclock 2026-11-20 10:00\n"
+HOME = "中国移动自助服务\n1 话费查询\n2 流量查询\n3 业务办理\n4 积分查询\n5 充值记录"
+HOME_LINES = (
+    "< CON 中国移动自助服务\n      1 话费查询\n      2 流量查询\n      3 业务办理\n      4 积分查询\n      5 充值记录\n"
+)
 TOKEN = "converse-test-token-0123456789"
 
 
@@ -125,7 +143,8 @@ def test_feed_step_mistakes_name_the_file_and_line(text: str, message: str) -> N
         ("> 102\n", "t.conv:1: say who sends first: subscriber 13800138000"),
         (
             HEADER + "< 您好\n",
-            "t.conv:4: an expected answer (<) must follow a sent line (>), advance, at, smsc, usage, pay or restore",
+            "t.conv:4: an expected answer (<) must follow a sent line (>), dial, advance, at, smsc, usage, pay or "
+            "restore",
         ),
         (HEADER + "> 102\n> 105\n< x\n", "t.conv:5: line 4 sends '102' but expects nothing"),
         (HEADER + "> 102\n< x\nclock 2026-11-21\n", "t.conv:6: clock sets where the conversation starts"),
@@ -265,5 +284,164 @@ async def test_attached_with_an_admin_token_usage_and_pay_go_through_the_admin_a
         assert len(ids) == 1 and ids[0].startswith("conv") and ids[0].endswith("-line4")  # unique to the run
         without = await run_attached(script, smsc_control=attached.control_url, gateway_control=url)
         assert without.error is not None and "usage, pay and restore need the gateway's admin API" in without.error
+    finally:
+        await attached.stop()
+
+
+def test_a_ussd_session_reads_into_dial_answers_and_multi_line_screens() -> None:
+    script = parse(
+        HEADER + "dial *100#\n" + HOME_LINES + "> 3\n< CON re: 业务办理\\n.*\n  # 下一页\n\t0 返回 00 首页\n"
+        "> 2\n< CON *\n> 2\n< END 您好，您已取消订购*\n> 102\n< 您好*\n"
+        "dial *100#\n< CON\n  中国移动自助服务\n  *\nsubscriber 13900139000\n> 102\n< 您好*\n"
+        "subscriber 13800138000\nhang up\nno answer within 1s\n> 105\n< 您好*\n",
+        Path("t.conv"),
+    )
+    assert script.ussd == "smpp"
+    steps = script.steps
+    assert [type(s).__name__ for s in steps] == [
+        "Dial", "UssdInput", "UssdInput", "UssdInput", "Send", "Dial", "Send", "HangUp", "Silence", "Send",
+    ]  # fmt: skip
+    assert steps[0] == Dial(
+        line=4, subscriber="13800138000", code="*100#", expects=(Expect(line=5, pattern=HOME, screen="CON"),)
+    )
+    assert steps[1] == UssdInput(
+        line=11,
+        subscriber="13800138000",
+        text="3",
+        expects=(Expect(line=12, pattern="业务办理\\n.*\n# 下一页\n0 返回 00 首页", regex=True, screen="CON"),),
+    )
+    assert steps[1].expects[0].matches("业务办理\n1 GPRS3元包(20MB)\n# 下一页\n0 返回 00 首页")
+    assert steps[3].expects[0].shown == "END 您好，您已取消订购*"
+    assert isinstance(steps[4], Send) and steps[4].text == "102"  # after END: an SMS again
+    assert steps[5].expects[0].pattern == "中国移动自助服务\n*"  # CON alone: the screen is the lines below
+    assert isinstance(steps[6], Send) and steps[6].subscriber == "13900139000"  # sessions are per subscriber
+    assert steps[7] == HangUp(line=29, subscriber="13800138000")
+    assert isinstance(steps[9], Send) and steps[9].text == "105"  # after hang up: an SMS again
+    assert parse("ussd http\n" + HEADER + "dial *100#\n< END x\n", Path("t.conv")).ussd == "http"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HEADER + "dial\n", "t.conv:4: dial takes the code the subscriber dials, such as: dial *100#"),
+        (HEADER + "dial *100#\n> 1\n", "t.conv:5: line 4 dials '*100#' but expects no screen: add it (< CON"),
+        (HEADER + "dial *100#\nno answer within 1s\n", "t.conv:5: line 4 dials '*100#' but expects no screen"),
+        (HEADER + "dial *100#\n< CON x\n> 1\n", "t.conv:6: line 6 answers '1' in a USSD session but expects no"),
+        (HEADER + "dial *100#\n", "t.conv:4: line 4 dials '*100#' but expects no screen"),
+        (HEADER + "> 102\n", "t.conv:4: line 4 sends '102' but expects nothing"),
+        (HEADER + "dial *100#\n< 中国移动自助服务\n", "t.conv:5: the screen of a USSD session starts with CON"),
+        (HEADER + "dial *100#\n< CON x\n< END y\n", "t.conv:6: line 4 already has its screen (line 5): one each"),
+        (HEADER + "> 102\n< CON x\n", "t.conv:5: a USSD screen (< CON, < END) must follow dial or > in an open"),
+        (HEADER + "dial *100#\n< END x\n> 1\n< CON y\n", "t.conv:7: a USSD screen (< CON, < END) must follow"),
+        (HEADER + "advance 1m\n< END x\n", "t.conv:5: a USSD screen (< CON, < END) must follow dial or >"),
+        (HEADER + "hang up\n", "t.conv:4: hang up: 13800138000 has no USSD session open"),
+        (HEADER + "dial *100#\n< END x\nhang up\n", "t.conv:6: hang up: 13800138000 has no USSD session open"),
+        (HEADER + "dial *100#\n< CON x\nhang up\n< x\n", "t.conv:7: an expected answer (<) must follow"),
+        (HEADER + "hang up now\n", "t.conv:4: cannot read 'hang up now'"),
+        ("ussd sms\n", "t.conv:1: ussd takes how sessions reach the gateway: smpp or http"),
+        (HEADER + "> 102\n< x\nussd http\n", "t.conv:6: ussd sets the transport of the whole conversation"),
+        (HEADER + "dial *100#\n< CON re: (a\n  b\n> 1\n", "t.conv:5: bad regular expression"),
+        (HEADER + "dial *100#\n< CON x\n\n  1 话费查询\n", "t.conv:7: cannot read '1 话费查询'"),
+    ],
+)
+def test_ussd_mistakes_name_the_file_and_line(text: str, message: str) -> None:
+    with pytest.raises(ScriptError) as raised:
+        parse(text, Path("t.conv"))
+    assert str(raised.value).startswith(message)
+
+
+class _Mts:
+    """An SMSC that only has MTs to show."""
+
+    def __init__(self, mts: list[Mt]) -> None:
+        self.mts = mts
+        self.sent: list[tuple[str, int, int, bool]] = []
+
+    async def send(self, msisdn: str, service: str, text: str) -> None: ...
+
+    async def send_ussd(
+        self, msisdn: str, code: str, text: str, *, op: int, session: int, sequence: int, end: bool
+    ) -> None:
+        self.sent.append((text, op, sequence, end))
+
+    async def answers(self) -> list[Mt]:
+        return self.mts
+
+    async def fault(self, action: str, value: int) -> None: ...
+
+
+async def test_over_smpp_a_screen_must_carry_back_its_session_info_and_a_known_operation() -> None:
+    def mt(op: int, info: bytes | None) -> Mt:
+        return Mt(destination_addr="13800138000", text="x", ussd_service_op=op, its_session_info=info)
+
+    smsc = _Mts([Mt(destination_addr="13800138000", text="an SMS")])
+    ussd = SmppUssd(smsc, ussd_profile("smpp34"))
+    await ussd.dial("13800138000", "*100#")
+    await ussd.answer("13800138000", "3")
+    await ussd.answer("13800138000", "#")
+    await ussd.hang_up("13800138000")
+    assert smsc.sent == [("*100#", 1, 0, False), ("3", 18, 1, False), ("#", 18, 2, False), ("", 18, 3, True)]
+    smsc.mts += [mt(2, session_info(1, 0)), mt(17, session_info(1, 2)), mt(5, session_info(1, 2))]
+    wrong_info = "its_session_info came back as 0104, not 0102 as sent"
+    unknown_op = "ussd_service_op 5 is neither the menu's (2) nor the last screen's (17)"
+    assert await ussd.screens() == [
+        UssdScreen(subscriber="13800138000", text="x", end=False),
+        UssdScreen(subscriber="13800138000", text="x", end=True, problem=wrong_info),
+        UssdScreen(subscriber="13800138000", text="x", end=False, problem=unknown_op),
+    ]
+
+
+async def test_a_wrong_screen_fails_with_both_screens_line_under_line(tmp_path: Path) -> None:
+    script = HEADER + "ledger\n  points 1280\ndial *100#\n" + HOME_LINES + "> 4\n< CON 您好，您当前的积分为1280分。\n"
+    result = await run_conversation(parse(script, tmp_path / "screen.conv"))
+    assert result.failure is not None
+    assert result.failure.explain().splitlines() == [
+        "line 14: the screen is not the one expected",
+        "  expected: CON 您好，您当前的积分为1280分。",
+        "  actual:   END 您好，您当前的积分为1280分。",
+        "  where they differ (in 【】):",
+        "  expected: 【CON】 您好，您当前的积分为1280分。",
+        "  actual:   【END】 您好，您当前的积分为1280分。",
+    ]
+    assert result.transcript[:3] == [
+        "13800138000 dials *100#  (ussd smpp)",
+        "13800138000 < CON 中国移动自助服务",
+        "                  1 话费查询",
+    ]
+    home = parse(HEADER + "dial *100#\n< CON 中国移动自助服务\n  1 话费查询\n", tmp_path / "home.conv")
+    failure = (await run_conversation(home)).failure
+    assert failure is not None and failure.explain().splitlines()[1:4] == [
+        "  expected: CON 中国移动自助服务",
+        "            1 话费查询",
+        "  actual:   CON 中国移动自助服务",
+    ]
+
+
+async def test_attached_ussd_goes_over_the_simulator_or_to_the_gateways_post_ussd(
+    sim: SmscSimulator, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    await sim.stop()
+    attached = SmscSimulator(port=sim.port, control_port=0)
+    await attached.start()
+    try:
+        gateway = await start_gateway(gateway__clock="manual", wait_bound=False)
+        await gateway.link.wait_bound(5)
+        url = f"http://127.0.0.1:{gateway.http.port}"
+        body = (
+            "subscriber 13500000001\nclock 2026-11-20 10:00\ndial *100#\n" + HOME_LINES + "> 4\n"
+            "< END 您好，您的号码不是本网用户，无法办理此项查询。\ndial *100#\n< CON 中国移动*\nadvance 181s\n> 1\n"
+            "< END 会话已超时，请重新拨打*100#。\ndial *100#\n< CON 中国移动*\nhang up\nno answer within 0.3s\n"
+        )
+        assert attached.control_url is not None
+        for transport in ("smpp", "http"):
+            script = parse(f"ussd {transport}\n" + body, tmp_path / f"{transport}.conv")
+            result = await run_attached(script, smsc_control=attached.control_url, gateway_control=url)
+            assert (transport, result.passed, result.error, result.failure) == (transport, True, None, None)
+        assert [mt.ussd_service_op for mt in attached.mts] == [2, 17, 2, 17, 2]  # http: none over SMPP
+        without = parse("ussd http\nsubscriber 13500000001\ndial *100#\n< CON *\n", tmp_path / "without.conv")
+        refused = await run_attached(without, smsc_control=attached.control_url, gateway_control=None)
+        assert refused.error == (
+            "ChannelError: ussd http needs the gateway's HTTP API, where POST /ussd is: --gateway-control URL"
+        )
     finally:
         await attached.stop()

@@ -271,7 +271,7 @@ async def test_back_and_home(gateway: Gateway) -> None:
         ("#", PACKAGES_2),
         ("#", PACKAGES_3),
         ("10", SMS_PACKS),
-        ("0", PACKAGES_1),  # the menu above, from its first page
+        ("0", PACKAGES_3),  # the menu above, at the page it was left on
         ("10", SMS_PACKS),
         ("00", HOME),
         ("1", None),

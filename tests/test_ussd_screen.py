@@ -233,7 +233,7 @@ async def test_pages_back_and_home() -> None:
             (" 10 ", SMS_PACKS, False, "menu"),
         ],
     )
-    assert (session.menu, session.page, session.trail) == ("sms_packs", 0, ["home", "packages"])
+    assert (session.menu, session.page, session.trail) == ("sms_packs", 0, [("home", 0), ("packages", 0)])
     await run(session, services, [("00", HOME, False, "menu")])
     assert (session.menu, session.page, session.trail) == ("home", 0, [])
     assert services.calls == []

@@ -336,7 +336,7 @@ async def test_back_and_home(gateway: Gateway, sim: SmscSimulator) -> None:
         ("#", PACKAGES_2),
         ("#", PACKAGES_3),
         ("10", SMS_PACKS),
-        ("0", PACKAGES_1),  # back from a sub-menu: the first page of the menu above
+        ("0", PACKAGES_3),  # back from a sub-menu: the menu above, at the page it was left on
         ("10", SMS_PACKS),  # an item off the page shown is still its number
         ("00", HOME),
         ("0", HOME),  # back at home: home

@@ -5,14 +5,19 @@ simulator's control API (``--smsc-control``) that a staging gateway is bound to,
 clock control (``--gateway-control``) when it runs in manual-clock mode. Usage, payments and protective
 restores (``usage``, ``pay``, ``restore``) always go through the gateway's admin API over HTTP
 (:class:`AdminFeed`), with the runner's own token locally and a given one when attached.
+
+USSD sessions (``dial``, ``>`` in a session, ``hang up``) go over SMPP through the simulator
+(:class:`SmppUssd`: a USSD deliver_sm in, a submit_sm with ``ussd_service_op`` back) or to the gateway's
+HTTP callback ``POST /ussd`` (:class:`HttpUssd`); either way the runner reads :class:`UssdScreen` objects.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,6 +27,7 @@ from gateway.clock import ManualClock
 from gateway.errors import GatewayError
 from gateway.ledger.calendar import Calendar
 from gateway.smsc import Faults, SmscSimulator
+from gateway.ussd.smpp import UssdOps
 
 REBIND_TIMEOUT = 5.0
 
@@ -34,10 +40,46 @@ class Refused(ChannelError):
     """The admin API refused a request of a step (a 4xx other than an authentication failure)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mt:
+    """What the gateway sent through the SMSC: an SMS, or with ``ussd_service_op`` a USSD screen."""
+
+    destination_addr: str
+    text: str
+    ussd_service_op: int | None = None
+    its_session_info: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UssdScreen:
+    """A screen of a USSD session as the runner got it; ``problem`` says what was wrong with how it came."""
+
+    subscriber: str
+    text: str
+    end: bool  # the session closed with it
+    problem: str = ""
+
+    @property
+    def shown(self) -> str:
+        return f"{'END' if self.end else 'CON'} {self.text}"
+
+
 class Smsc(Protocol):
     async def send(self, msisdn: str, service: str, text: str) -> None: ...
-    async def answers(self) -> list[tuple[str, str]]: ...  # every MT so far: (destination, text), in order
+    async def send_ussd(
+        self, msisdn: str, code: str, text: str, *, op: int, session: int, sequence: int, end: bool
+    ) -> None: ...
+    async def answers(self) -> list[Mt]: ...  # every MT so far, in order
     async def fault(self, action: str, value: int) -> None: ...
+
+
+class UssdChannel(Protocol):
+    """How ``dial``, ``>`` in a session and ``hang up`` reach the gateway, and the screens they got."""
+
+    async def dial(self, msisdn: str, code: str) -> None: ...
+    async def answer(self, msisdn: str, text: str) -> None: ...
+    async def hang_up(self, msisdn: str) -> None: ...
+    async def screens(self) -> list[UssdScreen]: ...  # every screen so far, in order
 
 
 class ClockControl(Protocol):
@@ -64,8 +106,21 @@ class LocalSmsc:
     async def send(self, msisdn: str, service: str, text: str) -> None:
         await self._sim.send_mo(msisdn, service, text)
 
-    async def answers(self) -> list[tuple[str, str]]:
-        return [(mt.destination_addr, mt.text) for mt in self._sim.mts]
+    async def send_ussd(
+        self, msisdn: str, code: str, text: str, *, op: int, session: int, sequence: int, end: bool
+    ) -> None:
+        await self._sim.send_ussd(msisdn, code, text, op=op, session=session, sequence=sequence, end=end)
+
+    async def answers(self) -> list[Mt]:
+        return [
+            Mt(
+                destination_addr=mt.destination_addr,
+                text=mt.text,
+                ussd_service_op=mt.ussd_service_op,
+                its_session_info=mt.its_session_info,
+            )
+            for mt in self._sim.mts
+        ]
 
     async def fault(self, action: str, value: int) -> None:
         faults = self._sim.faults
@@ -107,7 +162,7 @@ class RemoteSmsc:
     def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
         self._http = http
         self._url = url.rstrip("/")
-        self._seen: list[tuple[str, str]] = []
+        self._seen: list[Mt] = []
         self._next = 0
 
     async def start(self) -> None:
@@ -118,9 +173,31 @@ class RemoteSmsc:
     async def send(self, msisdn: str, service: str, text: str) -> None:
         await self._post("/mo", {"source_addr": msisdn, "destination_addr": service, "text": text})
 
-    async def answers(self) -> list[tuple[str, str]]:
+    async def send_ussd(
+        self, msisdn: str, code: str, text: str, *, op: int, session: int, sequence: int, end: bool
+    ) -> None:
+        body = {
+            "source_addr": msisdn,
+            "destination_addr": code,
+            "text": text,
+            "op": op,
+            "session": session,
+            "sequence": sequence,
+            "end": end,
+        }
+        await self._post("/ussd", body)
+
+    async def answers(self) -> list[Mt]:
         body = await self._get("/mt", since=str(self._next))
-        self._seen += [(mt["destination_addr"], mt["text"]) for mt in body["mts"]]
+        self._seen += [
+            Mt(
+                destination_addr=mt["destination_addr"],
+                text=mt["text"],
+                ussd_service_op=mt.get("ussd_service_op"),
+                its_session_info=bytes.fromhex(mt["its_session_info"]) if mt.get("its_session_info") else None,
+            )
+            for mt in body["mts"]
+        ]
         self._next = int(body["next"])
         return self._seen
 
@@ -239,6 +316,150 @@ class NoFeed:
 
     async def restore(self, msisdn: str) -> Any:
         return await self.usage(reference="", msisdn=msisdn, category="", quantity=0, start=0, duration=0)
+
+
+@dataclass(slots=True, kw_only=True)
+class _SmppSession:
+    code: str
+    number: int  # its_session_info's session number
+    sequence: int = 0  # of the subscriber's last message in it
+
+
+def session_info(number: int, sequence: int, *, end: bool = False) -> bytes:
+    """its_session_info: the session number; then the sequence number (7 bits) and the end-of-session bit."""
+    return bytes([number & 0xFF, ((sequence & 0x7F) << 1) | int(end)])
+
+
+class SmppUssd:
+    """USSD over SMPP through the simulator: each dial and answer a USSD deliver_sm with the profile's
+    operation code, each screen a submit_sm whose ``ussd_service_op`` says menu (CON) or close (END) and
+    whose ``its_session_info`` must be the one its deliver_sm carried, unchanged."""
+
+    def __init__(self, smsc: Smsc, ops: UssdOps) -> None:
+        self._smsc = smsc
+        self._ops = ops
+        self._numbers = itertools.count(1)
+        self._open: dict[str, _SmppSession] = {}
+        self._sent: dict[str, list[bytes]] = {}  # subscriber → its_session_info of each dial and answer
+
+    async def dial(self, msisdn: str, code: str) -> None:
+        session = self._open[msisdn] = _SmppSession(code=code, number=next(self._numbers) & 0xFF)
+        await self._deliver(msisdn, session, code, self._ops.begin)
+
+    async def answer(self, msisdn: str, text: str) -> None:
+        session = self._session(msisdn)
+        session.sequence += 1
+        await self._deliver(msisdn, session, text, self._ops.answer)
+
+    async def hang_up(self, msisdn: str) -> None:
+        session = self._session(msisdn)
+        del self._open[msisdn]
+        session.sequence += 1
+        await self._smsc.send_ussd(
+            msisdn, session.code, "", op=self._ops.answer, session=session.number, sequence=session.sequence, end=True
+        )
+
+    async def screens(self) -> list[UssdScreen]:
+        screens: list[UssdScreen] = []
+        count: dict[str, int] = {}
+        for mt in await self._smsc.answers():
+            if mt.ussd_service_op is None:
+                continue
+            who = mt.destination_addr
+            index = count[who] = count.get(who, -1) + 1
+            sent = self._sent.get(who, [])
+            screens.append(self._screen(mt, sent[index] if index < len(sent) else None))
+        return screens
+
+    def _screen(self, mt: Mt, sent: bytes | None) -> UssdScreen:
+        op, ops = mt.ussd_service_op, self._ops
+        problem = ""
+        if op not in (ops.menu, ops.close):
+            problem = f"ussd_service_op {op} is neither the menu's ({ops.menu}) nor the last screen's ({ops.close})"
+        elif sent is not None and mt.its_session_info != sent:
+            back = mt.its_session_info.hex() if mt.its_session_info is not None else "none"
+            problem = f"its_session_info came back as {back}, not {sent.hex()} as sent"
+        return UssdScreen(subscriber=mt.destination_addr, text=mt.text, end=op == ops.close, problem=problem)
+
+    def _session(self, msisdn: str) -> _SmppSession:
+        session = self._open.get(msisdn)
+        if session is None:
+            raise ChannelError(f"{msisdn} has no USSD session open")
+        return session
+
+    async def _deliver(self, msisdn: str, session: _SmppSession, text: str, op: int) -> None:
+        self._sent.setdefault(msisdn, []).append(session_info(session.number, session.sequence))
+        await self._smsc.send_ussd(
+            msisdn, session.code, text, op=op, session=session.number, sequence=session.sequence, end=False
+        )
+
+
+@dataclass(slots=True, kw_only=True)
+class _HttpSession:
+    id: str
+    code: str
+    inputs: list[str] = field(default_factory=list)
+
+
+class HttpUssd:
+    """USSD over the gateway's HTTP callback ``POST /ussd``, as an aggregator calls it: a ``sessionId`` per
+    dial (prefixed with ``ids``: unique per run when attached), ``text`` every input so far joined by
+    ``*``; the answer ``CON <screen>`` or ``END <screen>``. The convention has no abort: ``hang up`` sends
+    nothing and the session stays on the gateway until it times out."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, *, ids: str = "") -> None:
+        self._http = http
+        self._url = url.rstrip("/") + "/ussd"
+        self._ids = ids
+        self._numbers = itertools.count(1)
+        self._open: dict[str, _HttpSession] = {}
+        self._screens: list[UssdScreen] = []
+
+    async def dial(self, msisdn: str, code: str) -> None:
+        session = self._open[msisdn] = _HttpSession(id=f"{self._ids}{msisdn}-{next(self._numbers)}", code=code)
+        await self._post(msisdn, session)
+
+    async def answer(self, msisdn: str, text: str) -> None:
+        session = self._open.get(msisdn)
+        if session is None:
+            raise ChannelError(f"{msisdn} has no USSD session open")
+        session.inputs.append(text)
+        await self._post(msisdn, session)
+
+    async def hang_up(self, msisdn: str) -> None:
+        self._open.pop(msisdn, None)
+
+    async def screens(self) -> list[UssdScreen]:
+        return self._screens
+
+    async def _post(self, msisdn: str, session: _HttpSession) -> None:
+        form = {"sessionId": session.id, "serviceCode": session.code, "phoneNumber": msisdn}
+        form["text"] = "*".join(session.inputs)
+        async with self._http.post(self._url, data=form) as response:
+            body = await response.text()
+            status = response.status
+        kind, _, text = body.partition(" ")
+        if status == 200 and kind in ("CON", "END"):
+            self._screens.append(UssdScreen(subscriber=msisdn, text=text, end=kind == "END"))
+            return
+        problem = f"POST /ussd answered {status}" if status != 200 else "the answer starts with neither CON nor END"
+        self._screens.append(UssdScreen(subscriber=msisdn, text=body, end=True, problem=problem))
+
+
+class NoUssdHttp:
+    """Attached without the gateway's URL: a conversation over ``ussd http`` cannot dial."""
+
+    async def dial(self, msisdn: str, code: str) -> None:
+        raise ChannelError("ussd http needs the gateway's HTTP API, where POST /ussd is: --gateway-control URL")
+
+    async def answer(self, msisdn: str, text: str) -> None:
+        await self.dial(msisdn, "")
+
+    async def hang_up(self, msisdn: str) -> None:
+        await self.dial(msisdn, "")
+
+    async def screens(self) -> list[UssdScreen]:
+        return []
 
 
 async def _body(response: aiohttp.ClientResponse) -> Any:

@@ -12,8 +12,9 @@ from typing import Any
 
 from gateway.converse.parse import parse_file
 from gateway.converse.report import details, one_line, summary, write_junit
-from gateway.converse.runner import Result, run_attached, run_conversation
+from gateway.converse.runner import Result, run_attached, run_conversation, ussd_profile
 from gateway.converse.script import Conversation, ScriptError
+from gateway.errors import ConfigError
 
 SUFFIX = ".conv"
 TOKEN_VARIABLE = "GATEWAY_ADMIN_TOKEN"
@@ -35,6 +36,12 @@ def add_converse_command(commands: Any) -> None:
         metavar="TOKEN",
         help=f"attach: a token of that gateway's admin API, for usage, pay and restore (default: ${TOKEN_VARIABLE})",
     )
+    converse.add_argument(
+        "--ussd-profile",
+        metavar="NAME",
+        default="smpp34",
+        help="attach: the USSD operation codes that gateway uses (ussd.profile; default smpp34)",
+    )
 
 
 def collect(paths: Sequence[Path]) -> list[Path]:
@@ -54,10 +61,19 @@ def run_converse(args: argparse.Namespace) -> int:
         return 2
     if args.smsc_control:
         token = args.admin_token or os.environ.get(TOKEN_VARIABLE)
+        try:
+            ops = ussd_profile(args.ussd_profile)
+        except ConfigError as exc:
+            print(f"gateway converse: {exc}")
+            return 2
 
         def run(conversation: Conversation) -> Awaitable[Result]:
             return run_attached(
-                conversation, smsc_control=args.smsc_control, gateway_control=args.gateway_control, admin_token=token
+                conversation,
+                smsc_control=args.smsc_control,
+                gateway_control=args.gateway_control,
+                admin_token=token,
+                ussd_ops=ops,
             )
 
         jobs = 1  # one simulator and one gateway shared: one conversation at a time

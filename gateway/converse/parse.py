@@ -1,4 +1,9 @@
-"""Text → :class:`Conversation`. One line at a time; the first word says what the line is."""
+"""Text → :class:`Conversation`. One line at a time; the first word says what the line is.
+
+The parser knows which subscribers have a USSD session open (from ``dial`` until a ``< END`` screen or
+``hang up``): their ``>`` lines answer the session's screen instead of sending an SMS. A USSD screen's
+further lines are the indented lines right below its ``< CON`` / ``< END`` line.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,13 @@ from pathlib import Path
 
 from gateway.admin.routes import PAYMENT_CHANNELS
 from gateway.converse.script import (
+    USSD_TRANSPORTS,
+    Closing,
     Conversation,
+    Dial,
     Expect,
     Fixture,
+    HangUp,
     MoveClock,
     Pay,
     Restore,
@@ -22,6 +31,7 @@ from gateway.converse.script import (
     SmscFault,
     Step,
     Usage,
+    UssdInput,
     duration,
     kb,
     moment,
@@ -29,6 +39,7 @@ from gateway.converse.script import (
 )
 
 _SILENCE = re.compile(r"no answer (?:within|for) (.+)")
+_SCREEN = re.compile(r"(CON|END)(?:\s+(.*))?", re.DOTALL)
 _USAGE_QUANTITY: dict[str, Callable[[str], int]] = {
     "data": kb,
     "voice": lambda t: int(duration(t)),
@@ -40,7 +51,9 @@ _DEFAULT_DURATION = {"data": 60, "sms": 0, "mms": 0}  # voice: the call's own le
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
 _RECORD_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # as the admin API takes it
 DEFAULT_CHANNEL = PAYMENT_CHANNELS[0]
-_WORDS = "subscriber, service, clock, ledger, advance, at, no answer within, smsc, usage, pay, restore"
+_WORDS = (
+    "subscriber, service, clock, ussd, ledger, advance, at, no answer within, smsc, usage, pay, restore, dial, hang up"
+)
 
 
 def parse_file(path: Path) -> Conversation:
@@ -49,12 +62,16 @@ def parse_file(path: Path) -> Conversation:
 
 def parse(text: str, path: Path) -> Conversation:
     parser = _Parser(path)
-    for number, raw in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    for number, raw in enumerate(lines, 1):
         try:
             parser.line(number, raw)
         except ValueError as exc:
             raise ScriptError(f"{path}:{number}: {exc}") from None
-    return parser.finish()
+    try:
+        return parser.finish()
+    except ValueError as exc:  # the last step is missing its answers: said at the end of the file
+        raise ScriptError(f"{path}:{len(lines)}: {exc}") from None
 
 
 class _Parser:
@@ -68,9 +85,17 @@ class _Parser:
         self.steps: list[Step] = []
         self.fixture: Fixture | None = None  # inside a ledger block
         self.open = False  # the last step may still take < lines
+        self.ussd = "smpp"
+        self.sessions: set[str] = set()  # the subscribers with a USSD session open
+        self.screen: Expect | None = None  # the last screen expected: indented lines below it continue it
 
     def line(self, number: int, raw: str) -> None:
         stripped = raw.strip()
+        if self.screen is not None:
+            if stripped and raw[:1] in (" ", "\t"):
+                self._continue_screen(stripped)
+                return
+            self._end_screen()
         if not stripped or stripped.startswith("#"):
             if stripped.startswith("#") and not self.title and not self.steps:
                 self.title = stripped.lstrip("# ").strip()
@@ -82,7 +107,7 @@ class _Parser:
         word, _, rest = stripped.partition(" ")
         rest = rest.strip()
         if stripped.startswith(">"):
-            self._step(Send(line=number, text=stripped[1:].strip(), subscriber=self._who(), service=self._to()))
+            self._step(self._sent(number, stripped[1:].strip()))
         elif stripped.startswith("<"):
             self._expect(number, stripped[1:].strip())
         elif word == "subscriber":
@@ -96,6 +121,8 @@ class _Parser:
                     "and use 'at' or 'advance' to move the clock later"
                 )
             self.clock = moment(rest)
+        elif word == "ussd":
+            self._transport(rest)
         elif word == "ledger":
             msisdn = _msisdn(rest) if rest else self._who()
             self.fixture = self.fixtures.setdefault(msisdn, Fixture(msisdn=msisdn, line=number))
@@ -104,6 +131,7 @@ class _Parser:
         elif word == "at":
             self._step(MoveClock(line=number, to=moment(rest), subscriber=self._who()))
         elif (match := _SILENCE.fullmatch(stripped)) is not None:
+            self._check_screen()
             self.steps.append(Silence(line=number, seconds=duration(match.group(1)), subscriber=self._who()))
             self.open = False
         elif word == "smsc":
@@ -116,6 +144,10 @@ class _Parser:
             if rest:
                 raise ValueError("restore takes nothing more: it restores the current subscriber")
             self._step(Restore(line=number, subscriber=self._who()))
+        elif word == "dial":
+            self._dial(number, rest)
+        elif stripped.split() == ["hang", "up"]:
+            self._hang_up(number)
         else:
             raise ValueError(f"cannot read {stripped!r}: a line starts with >, <, #, or one of {_WORDS}")
 
@@ -124,9 +156,50 @@ class _Parser:
         self.steps.append(step)
         self.open = True
 
+    def _sent(self, number: int, text: str) -> Send | UssdInput:
+        """``>``: an answer to the screen of the subscriber's open USSD session, else an SMS."""
+        who = self._who()
+        if who in self.sessions:
+            return UssdInput(line=number, subscriber=who, text=text)
+        return Send(line=number, text=text, subscriber=who, service=self._to())
+
+    def _transport(self, rest: str) -> None:
+        if rest not in USSD_TRANSPORTS:
+            raise ValueError(f"ussd takes how sessions reach the gateway: {' or '.join(USSD_TRANSPORTS)}")
+        if self.steps:
+            raise ValueError("ussd sets the transport of the whole conversation: put it before the first step")
+        self.ussd = rest
+
+    def _dial(self, number: int, code: str) -> None:
+        """A new session; one still open for this subscriber is left as it is (as when the phone loses it)."""
+        if not code or " " in code:
+            raise ValueError("dial takes the code the subscriber dials, such as: dial *100#")
+        who = self._who()
+        self._step(Dial(line=number, subscriber=who, code=code))
+        self.sessions.add(who)
+
+    def _hang_up(self, number: int) -> None:
+        who = self._who()
+        if who not in self.sessions:
+            raise ValueError(f"hang up: {who} has no USSD session open (dial opens one; < END closes it)")
+        self.sessions.discard(who)
+        self._step(HangUp(line=number, subscriber=who))
+        self.open = False
+
+    def _check_screen(self) -> None:
+        """dial and > in a session get exactly one screen: without it a late screen would be the next step's."""
+        last = self.steps[-1] if self.steps else None
+        if isinstance(last, Dial | UssdInput) and not any(e.screen for e in last.expects):
+            did = f"dials {last.code!r}" if isinstance(last, Dial) else f"answers {last.text!r} in a USSD session"
+            raise ValueError(
+                f"line {last.line} {did} but expects no screen: add it (< CON … if the session goes on, "
+                "< END … if it closes)"
+            )
+
     def _check_answered(self) -> None:
         """A sent line needs its answers (<) or 'no answer within': otherwise its answer would be taken
         for the next line's."""
+        self._check_screen()
         last = self.steps[-1] if self.steps else None
         if isinstance(last, Send) and not last.expects:
             raise ValueError(
@@ -136,18 +209,50 @@ class _Parser:
 
     def _expect(self, number: int, text: str) -> None:
         last = self.steps[-1] if self.steps else None
-        if not self.open or not isinstance(last, Send | MoveClock | SmscFault | Usage | Pay | Restore):
+        if not self.open or not isinstance(
+            last, Send | MoveClock | SmscFault | Usage | Pay | Restore | Dial | UssdInput
+        ):
             raise ValueError(
-                "an expected answer (<) must follow a sent line (>), advance, at, smsc, usage, pay or restore"
+                "an expected answer (<) must follow a sent line (>), dial, advance, at, smsc, usage, pay or restore"
             )
-        regex = text.startswith("re:")
-        pattern = text[3:].strip() if regex else text
-        if regex:
+        screen = _SCREEN.fullmatch(text)
+        if isinstance(last, Dial | UssdInput):
+            if screen is None and not last.expects:
+                raise ValueError(
+                    f"the screen of a USSD session starts with CON (the session goes on) or END (it closes): "
+                    f"< CON {text}"
+                )
+            if screen is not None and last.expects:
+                raise ValueError(f"line {last.line} already has its screen (line {last.expects[0].line}): one each")
+        elif screen is not None:
+            raise ValueError("a USSD screen (< CON, < END) must follow dial or > in an open USSD session")
+        if screen is None:
+            expect = _expectation(number, text)
+            _check_regex(expect)
+        else:
+            closing: Closing = "CON" if screen.group(1) == "CON" else "END"
+            expect = replace(_expectation(number, screen.group(2) or ""), screen=closing)
+            self.screen = expect  # checked once its indented lines are read
+            if closing == "END" and isinstance(last, Dial | UssdInput):
+                self.sessions.discard(last.subscriber)
+        self.steps[-1] = replace(last, expects=(*last.expects, expect))
+
+    def _continue_screen(self, text: str) -> None:
+        """An indented line below a screen: its next line."""
+        assert self.screen is not None
+        last = self.steps[-1]
+        assert isinstance(last, Dial | UssdInput)
+        joined = f"{self.screen.pattern}\n{text}" if self.screen.pattern else text
+        self.screen = replace(self.screen, pattern=joined)
+        self.steps[-1] = replace(last, expects=(*last.expects[:-1], self.screen))
+
+    def _end_screen(self) -> None:
+        screen, self.screen = self.screen, None
+        if screen is not None:
             try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression: {exc}") from None
-        self.steps[-1] = replace(last, expects=(*last.expects, Expect(line=number, pattern=pattern, regex=regex)))
+                _check_regex(screen)
+            except ValueError as exc:
+                raise ScriptError(f"{self.path}:{screen.line}: {exc}") from None
 
     def _who(self) -> str:
         if not self.subscriber:
@@ -160,6 +265,7 @@ class _Parser:
         return self.service
 
     def finish(self) -> Conversation:
+        self._end_screen()
         self._check_answered()
         if not self.steps:
             raise ScriptError(f"{self.path}: no exchange: add lines such as '> 102' and '< 您好*'")
@@ -169,7 +275,21 @@ class _Parser:
             clock=self.clock,
             fixtures=list(self.fixtures.values()),
             steps=self.steps,
+            ussd=self.ussd,
         )
+
+
+def _expectation(number: int, text: str) -> Expect:
+    regex = text.startswith("re:")
+    return Expect(line=number, pattern=text[3:].strip() if regex else text, regex=regex)
+
+
+def _check_regex(expect: Expect) -> None:
+    if expect.regex:
+        try:
+            re.compile(expect.pattern)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression: {exc}") from None
 
 
 def _msisdn(text: str) -> str:

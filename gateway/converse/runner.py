@@ -2,6 +2,9 @@
 
 The local gateway gets an admin token of the runner's own, so ``usage``, ``pay`` and ``restore`` go through
 its admin API over HTTP exactly as they would to an attached gateway given ``--admin-token``.
+
+SMS answers and USSD screens are read as two streams, each in its order: a ``<`` line takes the next
+SMS, a ``< CON`` / ``< END`` line the next screen.
 """
 
 from __future__ import annotations
@@ -21,26 +24,46 @@ import aiohttp
 from commands.format import yuan
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from gateway.config import load_config
+from gateway.config import PROJECT_ROOT, UssdConfig, load_config
 from gateway.converse.channels import (
     AdminFeed,
     ChannelError,
     ClockControl,
     Feed,
+    HttpUssd,
     LocalClock,
     LocalSmsc,
     NoClock,
     NoFeed,
+    NoUssdHttp,
     Refused,
     RemoteClock,
     RemoteSmsc,
+    SmppUssd,
     Smsc,
+    UssdChannel,
+    UssdScreen,
 )
 from gateway.converse.fixtures import seed
-from gateway.converse.script import Conversation, Expect, MoveClock, Pay, Restore, Send, Silence, Step, Usage
+from gateway.converse.script import (
+    Conversation,
+    Dial,
+    Expect,
+    HangUp,
+    MoveClock,
+    Pay,
+    Restore,
+    Send,
+    Silence,
+    SmscFault,
+    Step,
+    Usage,
+    UssdInput,
+)
 from gateway.database import open_database
 from gateway.ledger.calendar import Calendar
 from gateway.smsc import SmscSimulator
+from gateway.ussd.smpp import UssdOps
 
 ANSWER_TIMEOUT = 5.0
 GRACE = 0.3  # how long to wait for stray answers before a new message and at the end
@@ -56,11 +79,32 @@ class Failure:
     literal: bool = False  # the expected text is plain text: mark where it differs from the actual
 
     def explain(self) -> str:
-        lines = [f"line {self.line}: {self.what}", f"  expected: {self.expected}", f"  actual:   {self.actual}"]
+        lines = [
+            f"line {self.line}: {self.what}",
+            _labelled("expected", self.expected),
+            _labelled("actual", self.actual),
+        ]
         if self.literal:
-            expected, actual = marked_difference(self.expected, self.actual)
-            lines += ["  where they differ (in 【】):", f"  expected: {expected}", f"  actual:   {actual}"]
+            expected, actual = _marked_screens(self.expected, self.actual)
+            lines += ["  where they differ (in 【】):", _labelled("expected", expected), _labelled("actual", actual)]
         return "\n".join(lines)
+
+
+def _marked_screens(expected: str, actual: str) -> tuple[str, str]:
+    """:func:`marked_difference`, with a USSD screen's ``CON`` / ``END`` marked whole when it differs."""
+    closings = ("CON ", "END ")
+    if expected[:4] not in closings or actual[:4] not in closings:
+        return marked_difference(expected, actual)
+    left, right = marked_difference(expected[4:], actual[4:])
+    if expected[:4] == actual[:4]:
+        return expected[:4] + left, actual[:4] + right
+    return f"【{expected[:3]}】 {left}", f"【{actual[:3]}】 {right}"
+
+
+def _labelled(label: str, text: str) -> str:
+    """``  expected: …``, the further lines of a multi-line text (a USSD screen) under its first."""
+    head = f"  {label + ':':<9} "
+    return head + text.replace("\n", "\n" + " " * len(head))
 
 
 def marked_difference(expected: str, actual: str) -> tuple[str, str]:
@@ -100,17 +144,23 @@ class Session:
     """One conversation in progress: where it sends, the clock it moves, and what it has read so far."""
 
     def __init__(
-        self, conversation: Conversation, smsc: Smsc, clock: ClockControl, feed: Feed, calendar: Calendar
+        self,
+        conversation: Conversation,
+        smsc: Smsc,
+        clock: ClockControl,
+        feed: Feed,
+        calendar: Calendar,
+        ussd: UssdChannel,
     ) -> None:
         self.conversation = conversation
         self.smsc = smsc
         self.clock = clock
         self.feed = feed
         self.calendar = calendar
-        self.subscribers = {
-            s.subscriber for s in conversation.steps if isinstance(s, Send | MoveClock | Usage | Pay | Restore)
-        }
+        self.ussd = ussd
+        self.subscribers = {s.subscriber for s in conversation.steps if not isinstance(s, Silence | SmscFault)}
         self.read = 0  # answers[:read] have been matched
+        self.shown = 0  # screens[:shown] have been matched
         self.transcript: list[str] = []
 
     async def run(self) -> None:
@@ -119,7 +169,9 @@ class Session:
         await self._no_strays(None)
 
     async def step(self, step: Step) -> None:
-        if isinstance(step, Send):
+        if isinstance(step, Dial | UssdInput | HangUp):
+            await self._ussd(step)
+        elif isinstance(step, Send):
             await self._no_strays(step.line)
             self.transcript.append(f"{step.subscriber} > {step.text}")
             await self.smsc.send(step.subscriber, step.service, step.text)
@@ -142,6 +194,21 @@ class Session:
             self.transcript.append(f"  (smsc {step.action}{f' every {step.value}' if step.value else ''})")
             await self.smsc.fault(step.action, step.value)
             await self._expect(step.expects)
+
+    async def _ussd(self, step: Dial | UssdInput | HangUp) -> None:
+        await self._no_strays(step.line)
+        who = step.subscriber
+        if isinstance(step, Dial):
+            self.transcript.append(f"{who} dials {step.code}  (ussd {self.conversation.ussd})")
+            await self.ussd.dial(who, step.code)
+        elif isinstance(step, UssdInput):
+            self.transcript.append(f"{who} > {step.text}")
+            await self.ussd.answer(who, step.text)
+        else:
+            self.transcript.append(f"{who} hangs up")
+            await self.ussd.hang_up(who)
+            return
+        await self._expect(step.expects)
 
     async def _move(self, step: MoveClock) -> None:
         if step.by is not None:
@@ -175,10 +242,19 @@ class Session:
         return f"{said}: {_rated(answer, unit)}"
 
     async def _answers(self) -> list[tuple[str, str]]:
-        return [a for a in await self.smsc.answers() if a[0] in self.subscribers]
+        """The SMS answers so far (destination, text); USSD screens are read apart."""
+        mts = await self.smsc.answers()
+        sms = [mt for mt in mts if mt.ussd_service_op is None and mt.destination_addr in self.subscribers]
+        return [(mt.destination_addr, mt.text) for mt in sms]
+
+    async def _screens(self) -> list[UssdScreen]:
+        return [s for s in await self.ussd.screens() if s.subscriber in self.subscribers]
 
     async def _expect(self, expects: tuple[Expect, ...]) -> None:
         for expect in expects:
+            if expect.screen is not None:
+                await self._expect_screen(expect)
+                continue
             answer = await self._next_answer()
             if answer is None:
                 waited = f"(no answer within {ANSWER_TIMEOUT:g}s)"
@@ -193,6 +269,35 @@ class Session:
                     Failure(line=expect.line, what=what, expected=expect.shown, actual=actual, literal=literal)
                 )
 
+    async def _expect_screen(self, expect: Expect) -> None:
+        screen = await self._next_screen()
+        if screen is None:
+            waited = f"(no screen within {ANSWER_TIMEOUT:g}s)"
+            raise _Failed(
+                Failure(line=expect.line, what="an expected screen did not come", expected=expect.shown, actual=waited)
+            )
+        first, *more = screen.shown.split("\n")
+        self.transcript.append(f"{screen.subscriber} < {first}")
+        self.transcript += [" " * (len(screen.subscriber) + 7) + line for line in more]  # under the text
+        if screen.problem:
+            what = f"the screen came wrong: {screen.problem}"
+            raise _Failed(Failure(line=expect.line, what=what, expected=expect.shown, actual=screen.shown))
+        if screen.end != (expect.screen == "END") or not expect.matches(screen.text):
+            literal = not expect.regex and "*" not in expect.pattern
+            what = "the screen is not the one expected"
+            raise _Failed(
+                Failure(line=expect.line, what=what, expected=expect.shown, actual=screen.shown, literal=literal)
+            )
+
+    async def _next_screen(self) -> UssdScreen | None:
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        while len(screens := await self._screens()) <= self.shown:
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.01)
+        self.shown += 1
+        return screens[self.shown - 1]
+
     async def _next_answer(self) -> tuple[str, str] | None:
         deadline = time.monotonic() + ANSWER_TIMEOUT
         while len(answers := await self._answers()) <= self.read:
@@ -204,13 +309,17 @@ class Session:
 
     async def _no_strays(self, line: int | None, what: str = "") -> None:
         await asyncio.sleep(GRACE if line is None else 0)
+        where = what or ("before the end" if line is None else "before the next message")
+        at = line if line is not None else self.conversation.steps[-1].line
         answers = await self._answers()
         if len(answers) > self.read:
-            where = what or ("before the end" if line is None else "before the next message")
-            what = f"an answer nobody expected came {where}"
             stray = answers[self.read][1]
-            at = line if line is not None else self.conversation.steps[-1].line
+            what = f"an answer nobody expected came {where}"
             raise _Failed(Failure(line=at, what=what, expected="(no further answer)", actual=stray))
+        screens = await self._screens()
+        if len(screens) > self.shown:
+            what = f"a screen nobody expected came {where}"
+            raise _Failed(Failure(line=at, what=what, expected="(no further screen)", actual=screens[self.shown].shown))
 
 
 async def run_conversation(conversation: Conversation) -> Result:
@@ -238,7 +347,10 @@ async def run_conversation(conversation: Conversation) -> Result:
                 url = f"http://127.0.0.1:{gateway.http.port}"
                 feed = AdminFeed(http, url, token=token, calendar=gateway.calendar)
                 smsc = LocalSmsc(sim, gateway.link.wait_bound)
-                session = Session(conversation, smsc, local, feed, gateway.calendar)
+                ussd: UssdChannel = (
+                    HttpUssd(http, url) if conversation.ussd == "http" else SmppUssd(smsc, gateway.ussd_ops)
+                )
+                session = Session(conversation, smsc, local, feed, gateway.calendar, ussd)
                 try:
                     await gateway.link.wait_bound(ANSWER_TIMEOUT)
                     await session.run()
@@ -296,11 +408,23 @@ def _environ(port: int, ledger: str, token: str) -> dict[str, str]:
     }
 
 
+def ussd_profile(name: str) -> UssdOps:
+    """The USSD operation codes of a profile of the project's ``config/ussd/profiles.toml``."""
+    return UssdOps.load(PROJECT_ROOT / UssdConfig().profiles, name)
+
+
 async def run_attached(
-    conversation: Conversation, *, smsc_control: str, gateway_control: str | None, admin_token: str | None = None
+    conversation: Conversation,
+    *,
+    smsc_control: str,
+    gateway_control: str | None,
+    admin_token: str | None = None,
+    ussd_ops: UssdOps | None = None,
 ) -> Result:
     """Run against a simulator that a (staging) gateway is bound to, through their HTTP control APIs; with
-    ``admin_token`` also through that gateway's admin API (usage, pay, restore)."""
+    ``admin_token`` also through that gateway's admin API (usage, pay, restore). USSD goes over that
+    simulator with the operation codes of ``ussd_ops`` (default: the ``smpp34`` profile), or with ``ussd
+    http`` to ``POST /ussd`` under ``gateway_control``."""
     started = time.monotonic()
     result = Result(conversation=conversation)
     if conversation.fixtures:
@@ -311,10 +435,15 @@ async def run_attached(
         clock: ClockControl = RemoteClock(http, gateway_control) if gateway_control else NoClock()
         calendar = Calendar.named(ZONE)
         feed: Feed = NoFeed()
+        run = f"conv{int(time.time() * 1000)}-"  # ids unique to this run: the gateway keeps every earlier one
         if gateway_control and admin_token:
-            run = f"conv{int(time.time() * 1000)}-"  # ids unique to this run: the gateway keeps every earlier one
             feed = AdminFeed(http, gateway_control, token=admin_token, calendar=calendar, ids=run)
-        session = Session(conversation, smsc, clock, feed, calendar)
+        ussd: UssdChannel
+        if conversation.ussd == "http":
+            ussd = HttpUssd(http, gateway_control, ids=run) if gateway_control else NoUssdHttp()
+        else:
+            ussd = SmppUssd(smsc, ussd_ops or ussd_profile("smpp34"))
+        session = Session(conversation, smsc, clock, feed, calendar, ussd)
         try:
             await smsc.start()
             if conversation.clock is not None:

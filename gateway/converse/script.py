@@ -28,6 +28,18 @@ causes, for the current ``subscriber``:
 A usage record starts by default at the clock's time minus its duration, which is by default 60 s for
 data, the call's length for voice and 0 for sms / mms; its id is by default ``line<N>`` (N: its line).
 
+USSD: ``dial`` opens a session; while it is open, ``>`` answers its screen instead of sending an SMS, and
+each screen is expected with ``< CON`` (it goes on) or ``< END`` (it closes the session), its further
+lines indented below it. ``hang up`` aborts. ``ussd http`` in the header takes the HTTP callback instead
+of SMPP:
+
+    dial *100#
+    < CON 中国移动自助服务
+          1 话费查询
+          ...
+    > 1
+    < END 您好，您的账户余额为58.90元*
+
 Parsing turns the text into a :class:`Conversation`; every mistake is a :class:`ScriptError` naming the
 file and line.
 """
@@ -38,6 +50,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Literal
 
 from gateway.errors import GatewayError
 
@@ -46,13 +59,19 @@ class ScriptError(GatewayError):
     """A conversation file says something the format does not allow."""
 
 
+Closing = Literal["CON", "END"]
+"""How a USSD screen says what comes next: ``CON`` the session goes on, ``END`` it closes with it."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Expect:
-    """An expected answer: literal text, ``*`` wildcards, or a regular expression (``re:`` prefix)."""
+    """An expected answer: literal text, ``*`` wildcards, or a regular expression (``re:`` prefix). An SMS,
+    or with ``screen`` a USSD screen that goes on (``CON``) or closes the session (``END``)."""
 
     line: int
     pattern: str
     regex: bool = False
+    screen: Closing | None = None
 
     def matches(self, text: str) -> bool:
         if self.regex:
@@ -61,7 +80,8 @@ class Expect:
 
     @property
     def shown(self) -> str:
-        return f"re: {self.pattern}" if self.regex else self.pattern
+        text = f"re: {self.pattern}" if self.regex else self.pattern
+        return f"{self.screen} {text}" if self.screen else text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,7 +161,41 @@ class Restore:
 Feed = Usage | Pay | Restore
 """The steps that feed the gateway through its admin API; the answers after one are the pushes it causes."""
 
-Step = Send | MoveClock | Silence | SmscFault | Feed
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dial:
+    """``dial *100#``: the subscriber opens a USSD session; its first screen is the one ``CON``/``END`` expect."""
+
+    line: int
+    subscriber: str
+    code: str
+    expects: tuple[Expect, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UssdInput:
+    """``>`` while the subscriber's USSD session is open: their answer to the screen shown."""
+
+    line: int
+    subscriber: str
+    text: str
+    expects: tuple[Expect, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HangUp:
+    """``hang up``: the subscriber aborts the open USSD session (nothing is answered)."""
+
+    line: int
+    subscriber: str
+
+
+Ussd = Dial | UssdInput
+"""The USSD steps that get a screen."""
+
+Step = Send | MoveClock | Silence | SmscFault | Feed | Ussd | HangUp
+
+USSD_TRANSPORTS = ("smpp", "http")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -175,6 +229,7 @@ class Conversation:
     clock: datetime | None
     fixtures: list[Fixture]
     steps: list[Step]
+    ussd: str = "smpp"  # how dial, > in a session and hang up reach the gateway: smpp or http
 
     @property
     def name(self) -> str:

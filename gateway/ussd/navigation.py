@@ -7,8 +7,9 @@ and renders the screen; the ledger work it needs comes through :class:`Services`
 no I/O and knows nothing of SMPP or HTTP.
 
 Input on a menu: the number of an item; ``#`` the next page; ``0`` back (the previous page, else the
-menu above); ``00`` home. Anything else shows the same page again with a note. While confirming an
-order: ``1`` orders, anything else declines. While reading: any input shows the next screen.
+menu above, at the page it was left on); ``00`` home. Anything else shows the same page again with a
+note. While confirming an order: ``1`` orders, anything else declines. While reading: any input shows
+the next screen.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class UssdSession:
     state: str = "menu"
     menu: str = ""
     page: int = 0
-    trail: list[str] = field(default_factory=list)  # the menus above this one
+    trail: list[tuple[str, int]] = field(default_factory=list)  # the menus above this one, at their page
     order: str = ""  # confirming: the package
     order_name: str = ""
     screens: list[str] = field(default_factory=list)  # reading: the long answer's screens
@@ -152,7 +153,7 @@ class Navigator:
             if session.page > 0:
                 session.page -= 1
             elif session.trail:
-                session.menu, session.page = session.trail.pop(), 0
+                session.menu, session.page = session.trail.pop()
         elif text == MORE and session.page < len(pages) - 1:
             session.page += 1
         elif text.isdigit() and 1 <= int(text) <= len(menu.items):
@@ -164,7 +165,7 @@ class Navigator:
 
     async def _choose(self, session: UssdSession, machine: Navigation, item: Item, services: Services) -> Reply:
         if item.menu:
-            session.trail.append(session.menu)
+            session.trail.append((session.menu, session.page))
             session.menu, session.page = item.menu, 0
             self._send(machine, session, "navigate")
             return self._menu_screen(session)
