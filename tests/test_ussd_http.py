@@ -43,6 +43,7 @@ def noted(screen: str) -> str:
     """A menu screen as an invalid input shows it again: the note in the title's place."""
     return f"{INVALID}\n{screen.split(chr(10), 1)[1]}"
 
+
 MAIN_BALANCE = (
     "您好，您的账户余额为66.30元，其中现金余额56.30元，赠送余额10.00元（2026年12月31日到期）；可用余额66.30元。"
 )

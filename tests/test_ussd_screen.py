@@ -32,6 +32,8 @@ INVALID = "输入有误"  # shown instead of the menu's title: the page stays as
 def noted(screen: str) -> str:
     """A menu screen as an invalid input shows it again: the note in the title's place."""
     return f"{INVALID}\n{screen.split(chr(10), 1)[1]}"
+
+
 HOME = "中国移动自助服务\n1 话费查询\n2 流量查询\n3 业务办理\n4 积分查询\n5 充值记录"
 PACKAGES_1 = "业务办理\n1 GPRS3元包(20MB)\n2 GPRS5元包(30MB)\n3 GPRS10元包(70MB)\n# 下一页\n0 返回 00 首页"
 PACKAGES_2 = "业务办理\n4 GPRS20元包(150MB)\n5 GPRS50元包(500MB)\n6 GPRS100元包(2GB)\n# 下一页\n0 返回 00 首页"
