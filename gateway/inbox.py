@@ -57,6 +57,9 @@ class Inbox:
         # MOs whose deliver_sm_resp may not have reached the SMSC, by content, with when that became so:
         # the same content again within the window is the SMSC delivering it again, not a new message.
         self._uncertain: dict[MoKey, float] = {}
+        # MOs being stored, by content: the same content arriving meanwhile waits for the outcome (an SMSC
+        # may deliver again as soon as we rebind, before the first copy's commit has told its ack was lost).
+        self._storing: dict[MoKey, asyncio.Future[None]] = {}
         self._redelivery_window = redelivery_window
         self.deduplicated = 0
         self._tasks = Background("inbox")
@@ -127,18 +130,25 @@ class Inbox:
         if concat is None or concat.total <= 1:
             text = decode_payload(part.data_coding, part.payload)
             mo_key = (message.source_addr, message.destination_addr, text)
+            while (earlier := self._storing.get(mo_key)) is not None:
+                await earlier  # then its acknowledgement is either written or known to be uncertain
             if self._uncertain.pop(mo_key, None) is not None:
                 self.deduplicated += 1
                 log.info("mo delivered again after a lost acknowledgement: not handled twice")
                 self._answer(handle, Status.ESME_ROK, mo_key)
                 return
-            mo = await self._store.add_mo(
-                source_addr=message.source_addr,
-                destination_addr=message.destination_addr,
-                text=text,
-                received_at=now,
-            )
-            self._answer(handle, Status.ESME_ROK, mo_key)
+            storing = self._storing[mo_key] = asyncio.get_running_loop().create_future()
+            try:
+                mo = await self._store.add_mo(
+                    source_addr=message.source_addr,
+                    destination_addr=message.destination_addr,
+                    text=text,
+                    received_at=now,
+                )
+                self._answer(handle, Status.ESME_ROK, mo_key)
+            finally:
+                del self._storing[mo_key]
+                storing.set_result(None)
             log.debug("mo stored", extra={"mo_id": mo.id, "msisdn": mo.source_addr, "to": mo.destination_addr})
             self._dispatch(mo)
             return

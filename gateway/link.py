@@ -16,6 +16,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from gateway.errors import LocalProtocolError
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import status_name
 from gateway.smpp.session import (
@@ -290,10 +291,21 @@ class Link:
             while pending and session.can_submit(now):
                 ref, message = pending.popleft()
                 if ref in self._parts:
-                    session.submit(ref, message, now)
+                    try:
+                        session.submit(ref, message, now)
+                    except LocalProtocolError as exc:  # a field does not fit (e.g. a 21-octet address)
+                        self._unsendable(conn, ref, exc)
+                        continue
                     self.submitted += 1
         if not pending and not self.in_flight:
             self._idle.set()  # stop() may be waiting for the window to drain
+
+    def _unsendable(self, conn: _Connection, ref: int, exc: LocalProtocolError) -> None:
+        """A part that cannot be encoded will never go: a final refusal with the status it names. Told on
+        the next turn of the loop, since pump may run inside :meth:`submit`, before its caller is done."""
+        log.warning("part cannot be encoded", extra={"reason": str(exc)})
+        self.refused[exc.command_status] += 1
+        conn.loop.call_soon(self.handler.submit_failed, ref, exc.command_status)
 
     def requeue(self, refs: list[int]) -> None:
         """Unanswered or throttled parts go back to the front, in their order."""

@@ -19,6 +19,7 @@ import logging
 import weakref
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.templates import Templates
 from gateway.ussd.service import UssdAnswer, UssdSessions
@@ -46,7 +47,10 @@ class UssdHttp:
         return [web.post("/ussd", self.callback)]
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (ValueError, LookupError, HttpProcessingError):  # not UTF-8, an unknown charset, broken multipart
+            return web.Response(status=400, text="END bad request: not a readable form", content_type="text/plain")
         fields = {name: str(form.get(name, "")) for name in ("sessionId", "serviceCode", "phoneNumber", "text")}
         missing = [name for name in ("sessionId", "serviceCode", "phoneNumber") if not fields[name].strip()]
         if missing or any(len(v) > MAX_FIELD for v in fields.values()):
