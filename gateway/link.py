@@ -80,6 +80,7 @@ class _Connection(asyncio.Protocol):
         # time, token). TCP keeps order, so once the SMSC answers a request we wrote later, it has read
         # the ack too.
         self.unconfirmed: deque[tuple[int, object]] = deque()
+        self._flush_due = False
 
     @property
     def sends(self) -> bool:
@@ -114,6 +115,17 @@ class _Connection(asyncio.Protocol):
         if not self.closed.done():
             self.closed.set_result(None)
         self.link.connection_closed(self, refs)
+
+    def flush_soon(self) -> None:
+        """Write what the session has to send at the end of this turn of the loop: the answers and acks
+        made in one turn go out in one write, not one system call each."""
+        if not self._flush_due:
+            self._flush_due = True
+            self.loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_due = False
+        self.flush()
 
     def flush(self) -> None:
         data = self.session.data_to_send()
@@ -219,7 +231,7 @@ class Link:
         self._pending.append((ref, message))
         for conn in self._senders:
             self.pump(conn)
-            conn.flush()
+            conn.flush_soon()
 
     def answer_deliver(self, handle: DeliverHandle, command_status: int = 0, token: object = None) -> None:
         """Answer a deliver_sm. With a ``token``, an OK answer is watched until the SMSC has surely read it;
@@ -232,7 +244,7 @@ class Link:
         connection.session.answer_deliver(handle.sequence_number, command_status)
         if token is not None and command_status == 0:
             connection.unconfirmed.append((connection.session.last_sequence, token))
-        connection.flush()
+        connection.flush_soon()
 
     def forget(self, ref: int) -> None:
         """The part's fate is recorded; it will not be resent."""
