@@ -371,6 +371,17 @@ class Store:
                 self._committing = []
 
     async def _commit(self, batch: list[_Operation]) -> None:
+        """Commit a batch; rows first, in a commit of their own when the batch also holds work, so an MT
+        the SMSC accepted is recorded as sent without waiting for a dialog's ledger work (a crash in that
+        wait would send it again at the restart)."""
+        rows = [operation for operation in batch if operation.work is None]
+        if rows and len(rows) < len(batch):
+            await self._commit_part(rows)
+            await self._commit_part([operation for operation in batch if operation.work is not None])
+        else:
+            await self._commit_part(batch)
+
+    async def _commit_part(self, batch: list[_Operation]) -> None:
         started = time.perf_counter()
         by_statement: dict[str, list[tuple[Any, ...]]] = {}
         for operation in batch:
