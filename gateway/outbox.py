@@ -8,6 +8,7 @@ part marks it failed with that status. An MT still queued at a restart is sent a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -55,6 +56,7 @@ class Outbox:
         self._part_of: dict[int, tuple[int, int]] = {}  # ref → (mt id, seqno)
         self._next_ref = 1
         self._tasks = Background("outbox")
+        self._accepted: list[tuple[int, list[str]]] = []  # MTs accepted whole this turn of the loop
         self.sent = 0
         self.failed = 0
 
@@ -104,7 +106,16 @@ class Outbox:
             del self._sending[mt_id]
             ids = [sending.message_ids[n] for n in range(1, len(sending.refs) + 1)]
             self.sent += 1
-            self._tasks.spawn(self._store.mt_sent(mt_id, ids, now=self._clock.now()))
+            if not self._accepted:
+                asyncio.get_running_loop().call_soon(self._record_accepted)
+            self._accepted.append((mt_id, ids))
+
+    def _record_accepted(self) -> None:
+        """The MTs accepted in one turn of the loop, recorded as sent in one operation of the next commit."""
+        accepted, self._accepted = self._accepted, []
+        if not accepted:
+            return
+        self._tasks.spawn(self._store.mts_sent(accepted, now=self._clock.now()))
 
     def submit_failed(self, ref: int, command_status: int) -> None:
         located = self._part_of.get(ref)
@@ -122,4 +133,6 @@ class Outbox:
         self._tasks.spawn(self._store.mt_failed(sending.mt.id, command_status, now=self._clock.now()))
 
     async def drain(self) -> None:
+        if self._accepted:  # not left for a turn of the loop that may not come before the store closes
+            self._record_accepted()
         await self._tasks.wait()

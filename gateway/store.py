@@ -285,8 +285,14 @@ class Store:
         return rows, outbound
 
     async def mt_sent(self, mt_id: int, message_ids: Iterable[str], *, now: float) -> None:
-        rows: list[tuple[str, tuple[Any, ...]]] = [("mt_done", ("sent", now, 0, mt_id))]
-        rows += [("insert_mt_part", (mt_id, seqno, normal_id(mid))) for seqno, mid in enumerate(message_ids, 1)]
+        await self.mts_sent([(mt_id, list(message_ids))], now=now)
+
+    async def mts_sent(self, sent: Iterable[tuple[int, Sequence[str]]], *, now: float) -> None:
+        """Mark MTs sent with their parts' message ids, in one operation of the next commit."""
+        rows: list[tuple[str, tuple[Any, ...]]] = []
+        for mt_id, message_ids in sent:
+            rows.append(("mt_done", ("sent", now, 0, mt_id)))
+            rows += [("insert_mt_part", (mt_id, seqno, normal_id(mid))) for seqno, mid in enumerate(message_ids, 1)]
         await self._apply(rows)
 
     async def mt_failed(self, mt_id: int, command_status: int, *, now: float) -> None:
