@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from statemachine.exceptions import TransitionNotAllowed
+from ussd_ledger import HOME, INVALID, PACKAGES_1, PACKAGES_2, PACKAGES_3, SMS_PACKS, noted
 
 from commands.registry import COMMANDS
 from gateway.errors import ConfigError
@@ -26,19 +27,8 @@ TREE = MenuTree.load(CONFIG / "ussd" / "100.toml", commands=COMMANDS, products=P
 
 MORE = "# 下一页"
 BACK_HOME = "0 返回 00 首页"
-INVALID = "输入有误"  # shown instead of the menu's title: the page stays as it was
 
 
-def noted(screen: str) -> str:
-    """A menu screen as an invalid input shows it again: the note in the title's place."""
-    return f"{INVALID}\n{screen.split(chr(10), 1)[1]}"
-
-
-HOME = "中国移动自助服务\n1 话费查询\n2 流量查询\n3 业务办理\n4 积分查询\n5 充值记录"
-PACKAGES_1 = "业务办理\n1 GPRS3元包(20MB)\n2 GPRS5元包(30MB)\n3 GPRS10元包(70MB)\n# 下一页\n0 返回 00 首页"
-PACKAGES_2 = "业务办理\n4 GPRS20元包(150MB)\n5 GPRS50元包(500MB)\n6 GPRS100元包(2GB)\n# 下一页\n0 返回 00 首页"
-PACKAGES_3 = "业务办理\n7 GPRS200元包(5GB)\n8 来电提醒(3元/月)\n9 彩铃(5元/月)\n10 短信包\n0 返回 00 首页"
-SMS_PACKS = "短信包\n1 3元短信包(50条)\n2 6元短信包(100条)\n0 返回 00 首页"
 PACKAGE_LINES = [f"{n} {item.label}" for n, item in enumerate(TREE.menu("packages").items, 1)]
 
 DATA_ANSWER = (

@@ -10,20 +10,38 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from _pytest.logging import LogCaptureFixture
-from conftest import SUBSCRIBER, StartGateway, ask
+from conftest import StartGateway, ask
+from ussd_ledger import (
+    BUYER,
+    CONFIRM_GPRS3,
+    EXPIRED,
+    HOME,
+    MAIN,
+    MAIN_BALANCE,
+    MAIN_DATA_1,
+    MAIN_DATA_2,
+    NOT_A_SUBSCRIBER,
+    NOW,
+    ORDERED_GPRS3,
+    PACKAGES_1,
+    PACKAGES_2,
+    PACKAGES_3,
+    SMS_PACKS,
+    STRANGER,
+    SUSPENDED,
+    noted,
+    seed,
+)
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from gateway.database import open_database
 from gateway.errors import ConfigError
-from gateway.ledger.writes import NewSubscriber, add_subscribers, add_subscription, add_usage
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import DataCoding, Status, Tag
 from gateway.smpp.text import gsm_encode
@@ -32,67 +50,22 @@ from gateway.smsc.core import Faults
 from gateway.smsc.mts import Mt
 from gateway.ussd.service import LedgerServices
 
-NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
-
-MAIN = SUBSCRIBER  # cash and gift, GPRS10 and GPRS5, 30000 KB used this month
-BUYER = "13800000101"  # 50.00元 cash, nothing ordered
-SUSPENDED = "13800000106"  # suspended, in arrears
-STRANGER = "13999999999"  # not in the ledger
-
 SERVICE = "*100#"  # the deliver_sm's destination_addr, and what the subscriber dials
 BEGIN, ANSWER = 1, 18  # in: PSSR indication, USSR confirm
 MENU, CLOSE = 2, 17  # out (smpp34): USSR request, PSSR response
 CLOSE_0X17 = 0x17  # out (close_0x17): the last screen
 UCS2_SCREEN = 80  # UTF-16 units on one Chinese screen
 
-HOME = "中国移动自助服务\n1 话费查询\n2 流量查询\n3 业务办理\n4 积分查询\n5 充值记录"
-PACKAGES_1 = "业务办理\n1 GPRS3元包(20MB)\n2 GPRS5元包(30MB)\n3 GPRS10元包(70MB)\n# 下一页\n0 返回 00 首页"
-PACKAGES_2 = "业务办理\n4 GPRS20元包(150MB)\n5 GPRS50元包(500MB)\n6 GPRS100元包(2GB)\n# 下一页\n0 返回 00 首页"
-PACKAGES_3 = "业务办理\n7 GPRS200元包(5GB)\n8 来电提醒(3元/月)\n9 彩铃(5元/月)\n10 短信包\n0 返回 00 首页"
-SMS_PACKS = "短信包\n1 3元短信包(50条)\n2 6元短信包(100条)\n0 返回 00 首页"
-INVALID = "输入有误"  # shown in the title's place
 MORE = "# 下一页"
 
-MAIN_BALANCE = (
-    "您好，您的账户余额为66.30元，其中现金余额56.30元，赠送余额10.00元（2026年12月31日到期）；可用余额66.30元。"
-)
 BUYER_BALANCE = "您好，您的账户余额为50.00元，其中现金余额50.00元，赠送余额0.00元；可用余额50.00元。"
 BUYER_BALANCE_AFTER_ORDER = "您好，您的账户余额为48.50元，其中现金余额48.50元，赠送余额0.00元；可用余额48.50元。"
-MAIN_DATA_1 = "您好，截至11月23日10时，您本月流量套餐使用情况：GPRS10元包已用29.30MB，剩余40.70MB；GPRS5元包已用0MB，"
-MAIN_DATA_2 = "剩余30.00MB；合计剩余70.70MB。套餐外流量0MB，流量费0.00元。"
 MAIN_POINTS = "您好，您当前的积分为1288分。"
-CONFIRM_GPRS3 = (
-    "订购GPRS3元包（月费3.00元）：本月16日（含）后订购，本月按半月收取1.50元，含国内流量10.00MB。\n1 确认\n2 取消"
-)
 CONFIRM_LDTX = "订购来电提醒（月费3.00元）：本月16日（含）后订购，本月按半月收取1.50元。\n1 确认\n2 取消"
-ORDERED_GPRS3 = "您好，您已成功订购GPRS3元包，本次扣费1.50元，当前余额48.50元。"
 ALREADY_GPRS3 = "您好，您已订购GPRS3元包，无需重复订购。"
 DECLINED_GPRS3 = "您好，您已取消订购GPRS3元包，未扣费。"
 SUSPENDED_ORDER = "您好，您的号码已停机，暂不能订购业务，请缴费开机后再试。"
-NOT_A_SUBSCRIBER = "您好，您的号码不是本网用户，无法办理此项查询。"
 UNKNOWN_CODE = "您拨打的号码有误，请核对后重拨。"
-EXPIRED = "会话已超时，请重新拨打*100#。"
-
-
-def person(msisdn: str, plan: str = "SZX", brand: str = "神州行", **account: Any) -> NewSubscriber:
-    return NewSubscriber(msisdn=msisdn, name="测试用户", brand=brand, plan=plan, created_on=date(2026, 1, 1), **account)
-
-
-async def seed(path: Path) -> None:
-    db = await open_database(str(path))
-    await add_subscribers(
-        db,
-        [
-            person(MAIN, "DGDD28", "动感地带", cash=5630, gift=1000, gift_expires=date(2026, 12, 31), points=1288),
-            person(BUYER, cash=5000),
-            person(SUSPENDED, status="suspended", cash=-230),
-        ],
-    )
-    await add_subscription(db, MAIN, "GPRS10", NOW - 80 * 86400)
-    await add_subscription(db, MAIN, "GPRS5", NOW - 50 * 86400)
-    await add_usage(db, MAIN, "2026-11", "data", 30000)
-    await db.commit()
-    await db.close()
 
 
 @pytest.fixture
@@ -165,11 +138,6 @@ class Handset:
         else:
             assert mt.data_coding == DataCoding.SMSC_DEFAULT
         return mt.ussd_service_op, mt.text
-
-
-def noted(screen: str) -> str:
-    """A menu screen after a wrong key: the same page with the note in the title's place."""
-    return INVALID + screen[screen.index("\n") :]
 
 
 def item_numbers(screen: str) -> list[int]:
@@ -638,6 +606,9 @@ async def test_a_refused_screen_is_dropped(gateway: Gateway, sim: SmscSimulator)
     before = (len(sim.mts), sim.submits)
     assert await sim.send_ussd(MAIN, SERVICE, "3", op=ANSWER, session=1, sequence=9) == Status.ESME_ROK
     await gateway.ussd_smpp.drain()
+    async with asyncio.timeout(5.0):  # the screen is written at the end of the loop's turn: wait for the refusal
+        while sim.submits < before[1] + 1:
+            await asyncio.sleep(0.01)
     sim.faults = Faults()
     phone.sequence = 9
     assert await phone.press("#") == (MENU, PACKAGES_2)  # the session went on to the packages
