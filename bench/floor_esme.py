@@ -62,6 +62,9 @@ class FloorEsme:
     def acks_uncertain(self, tokens: list[object]) -> None:
         pass
 
+    def acks_confirmed(self, tokens: list[object]) -> None:
+        pass
+
 
 async def main(port: int) -> None:
     esme = FloorEsme(port)

@@ -317,6 +317,9 @@ class Gateway:
     def acks_uncertain(self, tokens: list[object]) -> None:
         self.inbox.acks_uncertain(tokens)
 
+    def acks_confirmed(self, tokens: list[object]) -> None:
+        self.inbox.acks_confirmed(tokens)
+
     def bind_changed(self, bound: bool) -> None:
         log.info("link state", extra={"bound": bound})
 

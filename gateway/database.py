@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS mo (
     complete INTEGER NOT NULL DEFAULT 1,
     received_at REAL NOT NULL,
     status TEXT NOT NULL DEFAULT 'new',          -- new | answered | ignored
-    handled_at REAL
+    handled_at REAL,
+    ack_confirmed INTEGER NOT NULL DEFAULT 0     -- the SMSC surely read our deliver_sm_resp (see inbox.py)
 );
 CREATE INDEX IF NOT EXISTS mo_new ON mo (status) WHERE status = 'new';
 CREATE INDEX IF NOT EXISTS mo_by_source ON mo (source_addr, id);
@@ -91,7 +92,11 @@ async def open_database(path: str) -> aiosqlite.Connection:
     return db
 
 
-ADDED_COLUMNS = (("subscriber", "id_tail_hash", "TEXT"), ("payment", "reference", "TEXT"))
+ADDED_COLUMNS = (
+    ("subscriber", "id_tail_hash", "TEXT"),
+    ("payment", "reference", "TEXT"),
+    ("mo", "ack_confirmed", "INTEGER NOT NULL DEFAULT 0"),
+)
 """Columns added to a table after files with it were made: (table, column, type).
 
 SQLite cannot add a UNIQUE column; a uniqueness rule on an added column is a unique index in the schema.

@@ -30,6 +30,15 @@ PartKey = tuple[str, str, int, int]  # source_addr, destination_addr, reference,
 MoKey = tuple[str, str, str]  # source_addr, destination_addr, text
 
 
+@dataclass(frozen=True, slots=True)
+class AckToken:
+    """What the link watches an acknowledgement with: the MO's content, and its row (None for a
+    redelivery that was not stored again)."""
+
+    key: MoKey
+    mo_id: int | None
+
+
 @dataclass(slots=True)
 class _Partial:
     first: StoredPart
@@ -60,6 +69,7 @@ class Inbox:
         # MOs being stored, by content: the same content arriving meanwhile waits for the outcome (an SMSC
         # may deliver again as soon as we rebind, before the first copy's commit has told its ack was lost).
         self._storing: dict[MoKey, asyncio.Future[None]] = {}
+        self._confirmed: list[int] = []  # MOs whose acknowledgement the SMSC surely read, to record
         self._redelivery_window = redelivery_window
         self.deduplicated = 0
         self._tasks = Background("inbox")
@@ -70,8 +80,9 @@ class Inbox:
     async def recover(self) -> None:
         """Reload the parts stored before a restart; the last MOs acknowledged before it may come again.
 
-        A crash gives no word on which acknowledgements reached the SMSC, so every MO stored within the
-        redelivery window before the newest one is a candidate for one redelivery.
+        After a crash, every MO stored within the redelivery window before the newest one whose
+        acknowledgement was not confirmed (the SMSC answered a request written after it) is a candidate for
+        one redelivery; a subscriber's real repeat of a confirmed one is a new MO.
         """
         for part in await self._store.stored_parts():
             self._remember(part)
@@ -85,8 +96,23 @@ class Inbox:
         """The link lost these MOs' acknowledgements (or could not send them): expect them once more."""
         now = self._clock.now()
         for token in tokens:
-            if isinstance(token, tuple):
-                self._uncertain[token] = now
+            if isinstance(token, AckToken):
+                self._uncertain[token.key] = now
+
+    def acks_confirmed(self, tokens: list[object]) -> None:
+        """The SMSC surely read these acknowledgements: recorded (batched per turn of the loop), so after a
+        crash only the MOs whose acknowledgement was not confirmed are expected again."""
+        ids = [t.mo_id for t in tokens if isinstance(t, AckToken) and t.mo_id is not None]
+        if not ids:
+            return
+        if not self._confirmed:
+            asyncio.get_running_loop().call_soon(self._record_confirmed)
+        self._confirmed += ids
+
+    def _record_confirmed(self) -> None:
+        confirmed, self._confirmed = self._confirmed, []
+        if confirmed:
+            self._tasks.spawn(self._store.acks_confirmed(confirmed))
 
     def deliver_received(self, handle: DeliverHandle, message: ShortMessage) -> None:
         if not self.accepting:
@@ -112,6 +138,7 @@ class Inbox:
                 self._tasks.spawn(self._join(None, key, partial, complete=False))
 
     async def drain(self) -> None:
+        self._record_confirmed()
         await self._tasks.wait()
 
     # --- inside ---------------------------------------------------------------------------------
@@ -135,7 +162,7 @@ class Inbox:
             if self._uncertain.pop(mo_key, None) is not None:
                 self.deduplicated += 1
                 log.info("mo delivered again after a lost acknowledgement: not handled twice")
-                self._answer(handle, Status.ESME_ROK, mo_key)
+                self._answer(handle, Status.ESME_ROK, AckToken(mo_key, None))
                 return
             storing = self._storing[mo_key] = asyncio.get_running_loop().create_future()
             try:
@@ -145,7 +172,7 @@ class Inbox:
                     text=text,
                     received_at=now,
                 )
-                self._answer(handle, Status.ESME_ROK, mo_key)
+                self._answer(handle, Status.ESME_ROK, AckToken(mo_key, mo.id))
             finally:
                 del self._storing[mo_key]
                 storing.set_result(None)

@@ -52,6 +52,7 @@ class LinkHandler(Protocol):
     def submit_failed(self, ref: int, command_status: int) -> None: ...
     def bind_changed(self, bound: bool) -> None: ...
     def acks_uncertain(self, tokens: list[object]) -> None: ...
+    def acks_confirmed(self, tokens: list[object]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,8 +98,11 @@ class _Connection(asyncio.Protocol):
         for event in events:
             self._handle(event)
         unconfirmed = self.unconfirmed
-        while unconfirmed and unconfirmed[0][0] < self.session.answered_through:
-            unconfirmed.popleft()
+        if unconfirmed and unconfirmed[0][0] < self.session.answered_through:
+            confirmed = []
+            while unconfirmed and unconfirmed[0][0] < self.session.answered_through:
+                confirmed.append(unconfirmed.popleft()[1])
+            self.link.handler.acks_confirmed(confirmed)
         if self.sends:
             self.link.pump(self)
         self.flush()

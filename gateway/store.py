@@ -33,6 +33,7 @@ _STATEMENTS: dict[str, str] = {
         "INSERT INTO mo (id, source_addr, destination_addr, text, complete, received_at) VALUES (?, ?, ?, ?, ?, ?)"
     ),
     "finish_mo": "UPDATE mo SET status = ?, handled_at = ? WHERE id = ?",
+    "ack_confirmed": "UPDATE mo SET ack_confirmed = 1 WHERE id = ?",
     "insert_mt": (
         "INSERT INTO mt (id, mo_id, source_addr, destination_addr, text, created_at) VALUES (?, ?, ?, ?, ?, ?)"
     ),
@@ -323,11 +324,16 @@ class Store:
             for r in rows
         ]
 
+    async def acks_confirmed(self, mo_ids: Sequence[int]) -> None:
+        """Record that the SMSC surely read these MOs' acknowledgements: they will not come again."""
+        await self._apply([("ack_confirmed", (mo_id,)) for mo_id in mo_ids])
+
     async def recent_mos(self, window: float) -> list[tuple[str, str, str]]:
-        """(source, destination, text) of the MOs stored within ``window`` seconds before the newest one."""
+        """(source, destination, text) of the MOs stored within ``window`` seconds before the newest one whose
+        acknowledgement was not known to have reached the SMSC."""
         rows = await self._db.execute_fetchall(
             "SELECT source_addr, destination_addr, text FROM mo"
-            " WHERE received_at >= (SELECT MAX(received_at) FROM mo) - ? AND complete = 1",
+            " WHERE received_at >= (SELECT MAX(received_at) FROM mo) - ? AND complete = 1 AND ack_confirmed = 0",
             (window,),
         )
         return [(r[0], r[1], r[2]) for r in rows]

@@ -130,3 +130,33 @@ async def test_sigkill_between_the_confirmation_and_its_answer_charges_and_answe
     fees, accounts = await ledger(tmp_path / "gateway.db")
     assert len(fees) == 1 and fees[0][0] == "GPRS10"
     assert accounts == [(5890 - fees[0][1], 0)]
+
+
+async def test_after_a_crash_a_real_repeat_of_an_answered_mo_is_answered_again(
+    sim: SmscSimulator, tmp_path: Path
+) -> None:
+    """The first 102's acknowledgement was surely read (the SMSC answered the answer's submit_sm, written
+    after it), so after a SIGKILL the same text again is a new MO, not a redelivery: it gets its answer."""
+    await seed(tmp_path / "gateway.db")
+    env = gateway_env(tmp_path, sim.port)
+    process = await spawn(env)
+    try:
+        await sim.wait_bound(10)
+        assert await sim.send_mo(SUBSCRIBER, "10001", "102") == [Status.ESME_ROK]
+        [first] = await sim.wait_for_mts(1)
+        await asyncio.sleep(0.5)  # the confirmation is recorded in the next commit
+        process.kill()
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    restarted = await spawn(env)
+    try:
+        await sim.wait_bound(10)
+        assert await sim.send_mo(SUBSCRIBER, "10001", "102") == [Status.ESME_ROK]
+        [_, again] = await sim.wait_for_mts(2, timeout=10)
+        assert again.text == first.text
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(restarted.wait(), 10) == 0

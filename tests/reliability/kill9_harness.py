@@ -218,6 +218,10 @@ class Smsc:
         difference, and after a crash takes every MO of the last ``gateway.redelivery_window`` for one
         that may come again.
         """
+        # An acknowledgement read before our last answer to the gateway may be known to it as read (it
+        # watches for an answer to a request written after the acknowledgement): a real SMSC that had read
+        # it would not deliver again. Only the later ones may be lost.
+        since = max(since, self.sim.last_answered_at)
         for ack in self._acks:
             if ack.at >= since and rng.random() < 0.5:
                 self.redelivered += 1
