@@ -7,7 +7,6 @@ demo and the CLI use (start/stop, sending MOs and receipts, waiting for MTs, inj
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -74,7 +73,6 @@ class _EsmeProtocol(asyncio.Protocol):
     def _apply(self, output: Output) -> None:
         if isinstance(output, Send):
             self.write(output.data)
-            self._simulator.last_answered_at = time.monotonic()
         elif isinstance(output, SubmitAnswer):
             self._answers.append((self._loop.time() + output.delay, output))
             if self._answer_timer is None:
@@ -93,7 +91,6 @@ class _EsmeProtocol(asyncio.Protocol):
         while self._answers and self._answers[0][0] <= now:
             _, answer = self._answers.popleft()
             self.write(answer.data)
-            self._simulator.last_answered_at = time.monotonic()
             if answer.receipt_for is not None:
                 self._simulator._send_auto_receipt(answer.receipt_for)
         if self._answers:
@@ -146,9 +143,6 @@ class SmscSimulator:
         self.control_port = control_port
         self.control_url: str | None = None
         self.auto_receipt_failures = 0
-        # When we last wrote an answer to an ESME's request (time.monotonic()): an ESME that reads it knows we
-        # had read everything it wrote before that request, its deliver_sm_resp included.
-        self.last_answered_at = 0.0
         self._state = SmscState(system_id=system_id, password=password, message_id_format=message_id_format)
         self._server: asyncio.Server | None = None
         self._control: ControlServer | None = None

@@ -179,6 +179,7 @@ class Answers:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Ack:
     at: float  # time.monotonic()
+    sent_at: float  # when the deliver_sm was sent (its acknowledgement was read after this)
     msisdn: str
     step: Step
 
@@ -198,32 +199,31 @@ class Smsc:
     async def deliver(self, msisdn: str, step: Step) -> None:
         while True:
             await self.sim.wait_bound(timeout=120)
+            sent_at = time.monotonic()
             try:
                 statuses = await self.sim.send_mo(msisdn, step.service_number, step.text, timeout=30)
             except (ConnectionError, TimeoutError) as exc:
                 self.failures[f"{type(exc).__name__}: {exc}"] += 1
             else:
                 if statuses == [Status.ESME_ROK]:
-                    self._acks.append(Ack(at=time.monotonic(), msisdn=msisdn, step=step))
+                    self._acks.append(Ack(at=time.monotonic(), sent_at=sent_at, msisdn=msisdn, step=step))
                     return
                 self.failures[f"status {statuses}"] += 1
             self.unacked += 1
             await asyncio.sleep(0.01)
 
     def lose_acks(self, rng: random.Random, since: float) -> None:
-        """The link broke: of the acknowledgements read since ``since``, lose about half.
+        """The link broke: of the acknowledgements of MOs sent since ``since``, lose about half.
 
         On one machine a killed process's last writes still arrive, so the acknowledgement a real SMSC
-        may miss (in flight, or read but not yet acted on) is made up here; the gateway cannot tell the
-        difference, and after a crash takes every MO of the last ``gateway.redelivery_window`` for one
-        that may come again.
+        may miss is made up here; after a crash the gateway expects again every MO of the last
+        ``gateway.redelivery_window`` whose acknowledgement it had not seen read.
         """
-        # An acknowledgement read before our last answer to the gateway may be known to it as read (it
-        # watches for an answer to a request written after the acknowledgement): a real SMSC that had read
-        # it would not deliver again. Only the later ones may be lost.
-        since = max(since, self.sim.last_answered_at)
+        # The gateway counts an acknowledgement as read once we answer a request it wrote after it, and a
+        # real SMSC that had read it would not deliver again: ``since`` is when we stopped answering (the
+        # kill holds the submit_sm answers first), so only acknowledgements of MOs sent after it may be lost.
         for ack in self._acks:
-            if ack.at >= since and rng.random() < 0.5:
+            if ack.sent_at >= since and rng.random() < 0.5:
                 self.redelivered += 1
                 self.redeliveries.append(asyncio.create_task(self.deliver(ack.msisdn, ack.step)))
         self._acks.clear()
@@ -375,8 +375,18 @@ async def kill_cycles(gateway: GatewayProcess, load: Load, cycles: int) -> None:
     rng = load.rng
 
     async def kill() -> None:
+        if rng.random() < 0.5:  # abrupt: in the middle of everything (MTs accepted but not yet recorded)
+            await gateway.kill()
+            load.smsc.lose_acks(rng, since=float("inf"))  # none lost: the gateway may know they were read
+            return
+        # A link about to break: quiet first (no submit_sm answered) for ACK_LOSS_WINDOW; the
+        # acknowledgements read meanwhile are ones the gateway cannot know were read, and may be lost.
+        load.smsc.sim.faults.hold_submits = True
+        quiet_since = time.monotonic()
+        await asyncio.sleep(ACK_LOSS_WINDOW)
         await gateway.kill()
-        load.smsc.lose_acks(rng, since=gateway.kills[-1] - ACK_LOSS_WINDOW)
+        load.smsc.sim.faults.hold_submits = False
+        load.smsc.lose_acks(rng, since=quiet_since)
 
     for _ in range(cycles):
         if rng.random() < STARTUP_KILL_CHANCE:

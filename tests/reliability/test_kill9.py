@@ -6,9 +6,11 @@ ledger of subscribers with 100元 each. Every cycle starts a gateway, adds a bat
 the expected ledger is known, and kills the gateway with SIGKILL once a random share of the outstanding
 steps has been acknowledged and answered (in some cycles also once while it starts and recovers). The
 simulator acts as an SMSC: an MO whose deliver_sm got no OK deliver_sm_resp is delivered again once a
-gateway is bound, until one does; and about half of the MOs acknowledged in the last moments before a
-kill are delivered once more, as by an SMSC that had not acted on those acknowledgements. Scripts cut by a
-kill go on in the next cycle. After a clean stop:
+gateway is bound, until one does. Half the kills are abrupt (in the middle of everything); the other half
+come after the link went quiet for 0.1 s (no submit_sm answered, as a link about to break), and about half
+of the MOs acknowledged in that quiet time are delivered once more, as by an SMSC that had not read those
+acknowledgements (the gateway cannot have seen them read: nothing it wrote after them was answered).
+Scripts cut by a kill go on in the next cycle. After a clean stop:
 
 - every MO is acknowledged, stored once, and has exactly one answer (none lost, none answered twice);
 - the ledger: cash + fees = the opening balance; one fee and one running subscription for each
