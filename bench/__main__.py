@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 Figures = dict[str, tuple[float, float, float]]
 
 
-async def loads(sim: SmscSimulator, args: argparse.Namespace, numbers: list[str], offset: int) -> Figures:
+async def loads(sim: SmscSimulator, args: argparse.Namespace, numbers: list[str]) -> Figures:
     """Warm up, then ``102`` at saturation and at the light rate: {name: (answers/s, p50 ms, p99 ms)}."""
     warm = mo_reply.Meter(sim)
     await mo_reply.saturate(warm, numbers[:500], "102", 32)
@@ -65,7 +65,7 @@ async def floor(args: argparse.Namespace) -> Figures:
     try:
         await sim.wait_bound(15.0)
         needed = 500 + args.count + int(args.light * args.light_seconds)
-        return await loads(sim, args, [f"139{i:08d}" for i in range(needed)], 0)
+        return await loads(sim, args, [f"139{i:08d}" for i in range(needed)])
     finally:
         await stop(esme)
         await sim.stop()
@@ -82,7 +82,7 @@ async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float
             await sim.wait_bound(15.0)
             needed = 500 + args.count + int(args.light * args.light_seconds)
             numbers = [str(mo_reply.FIRST_MSISDN + i * 7919 % args.subscribers) for i in range(needed)]
-            figures = await loads(sim, args, numbers, 0)
+            figures = await loads(sim, args, numbers)
             holders = [str(mo_reply.FIRST_MSISDN + i) for i in range(args.dialogs)]
             dialogs = await mo_reply.dialogs(sim, holders, args.concurrency)
         finally:

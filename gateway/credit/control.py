@@ -45,7 +45,6 @@ class Transition:
 class _Row:
     facts: CreditFacts
     vip: str
-    known: bool  # a credit row exists
 
 
 class CreditControl:
@@ -158,7 +157,7 @@ class CreditControl:
                     terminate_after_days=self.config.terminate_after_days,
                     protect_interval_days=self.config.protect_interval_days,
                 )
-                found[subscriber.msisdn] = _Row(facts=facts, vip=subscriber.vip, known=c is not None)
+                found[subscriber.msisdn] = _Row(facts=facts, vip=subscriber.vip)
         return found
 
     async def _record(
