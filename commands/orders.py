@@ -6,6 +6,7 @@ The ledger is changed only in :func:`confirmation`, inside the dialog's transact
 
 from __future__ import annotations
 
+from commands.context import CommandContext
 from commands.format import data, day_cn, yuan
 from commands.queries import ordered_list, ordered_packages
 from gateway.dialog.machines import Confirmation, Reply, ServicePick
@@ -14,6 +15,7 @@ from gateway.dialog.turn import Step, Turn
 from gateway.errors import AlreadySubscribed, InsufficientFunds, NotSubscribed, SubscriberSuspended
 from gateway.ledger import orders as ledger_orders
 from gateway.ledger.products import Package
+from gateway.store import Tx
 
 
 def _package(turn: Turn, product: str) -> Package:
@@ -24,12 +26,23 @@ def _minutes(turn: Turn) -> int:
     return max(1, round(turn.window / 60))
 
 
-def _content(turn: Turn, package: Package, quota_kb: int, quota_sms: int) -> str:
+def package_content(ctx: CommandContext, package: Package, quota_kb: int, quota_sms: int) -> str:
+    """'，含国内流量70.00MB' / '，含短信50条' / '' (what the package gives), as the order prompts say it."""
     if package.kind == "data":
-        return turn.ctx.render("package_data_quota", quota=data(quota_kb))
+        return ctx.render("package_data_quota", quota=data(quota_kb))
     if package.kind == "sms":
-        return turn.ctx.render("package_sms_quota", count=quota_sms)
+        return ctx.render("package_sms_quota", count=quota_sms)
     return ""
+
+
+def this_month(ctx: CommandContext, package: Package, now: float) -> str:
+    """What ordering now costs and gives this month (half after the 16th): part of the SMS and USSD prompts."""
+    quote = ledger_orders.quote(package, now, ctx.ledger.calendar)
+    return ctx.render(
+        "order_prorated" if quote.prorated else "order_full_month",
+        fee=yuan(quote.fee),
+        content=package_content(ctx, package, quote.quota_kb, quote.quota_sms),
+    )
 
 
 async def order(turn: Turn, product: str) -> Step:
@@ -44,18 +57,12 @@ async def order(turn: Turn, product: str) -> Step:
     if await ledger_orders.cancelled_this_month(turn.tx, ctx.msisdn, product, turn.now):
         text = ctx.render("order_reinstate_confirm", name=package.name, minutes=_minutes(turn))
         return Step(text=text, dialog=turn.start("order", product=product, name=package.name))
-    quote = ledger_orders.quote(package, turn.now, ctx.ledger.calendar)
-    this_month = ctx.render(
-        "order_prorated" if quote.prorated else "order_full_month",
-        fee=yuan(quote.fee),
-        content=_content(turn, package, quote.quota_kb, quote.quota_sms),
-    )
     text = ctx.render(
         "order_confirm",
         name=package.name,
         fee=yuan(package.monthly_fee_fen),
-        content=_content(turn, package, package.quota_kb, package.quota_sms),
-        this_month=this_month,
+        content=package_content(ctx, package, package.quota_kb, package.quota_sms),
+        this_month=this_month(ctx, package, turn.now),
         minutes=_minutes(turn),
     )
     return Step(text=text, dialog=turn.start("order", product=product, name=package.name))
@@ -83,16 +90,16 @@ async def confirmation(turn: Turn, record: DialogRecord) -> Step:
         return Step(text=turn.ctx.render(f"{record.kind}_{record.state}", name=name))
     package = _package(turn, record.data["product"])
     if record.kind == "order":
-        return Step(text=await _place_order(turn, package))
+        return Step(text=await place_order(turn.tx, ctx=turn.ctx, package=package, now=turn.now))
     return Step(text=await _cancel(turn, package))
 
 
-async def _place_order(turn: Turn, package: Package) -> str:
-    ctx = turn.ctx
+async def place_order(tx: Tx, *, ctx: CommandContext, package: Package, now: float) -> str:
+    """Order ``package`` in ``tx`` and say how it went (by SMS after 是/Y, by USSD after 1 确认)."""
     try:
-        charged = await ledger_orders.order(turn.tx, ctx.msisdn, package, now=turn.now, calendar=ctx.ledger.calendar)
+        charged = await ledger_orders.order(tx, ctx.msisdn, package, now=now, calendar=ctx.ledger.calendar)
     except InsufficientFunds as short:
-        fee = ledger_orders.quote(package, turn.now, ctx.ledger.calendar).fee
+        fee = ledger_orders.quote(package, now, ctx.ledger.calendar).fee
         return ctx.render(
             "order_insufficient",
             name=package.name,

@@ -12,20 +12,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from commands.format import data, yuan
+from commands.format import yuan
+from commands.orders import package_content, place_order, this_month
 from commands.queries import ordered_packages
 from gateway.catalog import Catalog, CodeEntry
 from gateway.clock import Clock
 from gateway.errors import (
-    AlreadySubscribed,
-    InsufficientFunds,
     LedgerError,
-    SubscriberSuspended,
     SubscriberTerminated,
     UnknownSubscriber,
 )
-from gateway.ledger import orders as ledger_orders
-from gateway.ledger.products import Package
 from gateway.router import Route, Router
 from gateway.store import Store, Tx
 from gateway.templates import Templates
@@ -66,59 +62,30 @@ class LedgerServices:
             return Quote(self._templates.render("order_suspended"), False)
         if package in await ordered_packages(ctx):
             return Quote(self._templates.render("order_already", name=package.name), False)
-        now = self._clock.now()
-        quote = ledger_orders.quote(package, now, ctx.ledger.calendar)
-        this_month = self._templates.render(
-            "order_prorated" if quote.prorated else "order_full_month",
-            fee=yuan(quote.fee),
-            content=self._content(package, quote.quota_kb, quote.quota_sms),
-        )
         prompt = self._templates.render(
             "ussd_order_prompt",
             name=package.name,
             fee=yuan(package.monthly_fee_fen),
-            content=self._content(package, package.quota_kb, package.quota_sms),
-            this_month=this_month,
+            content=package_content(ctx, package, package.quota_kb, package.quota_sms),
+            this_month=this_month(ctx, package, self._clock.now()),
         )
         return Quote(prompt, True, package.name)
 
-    def _content(self, package: Package, quota_kb: int, quota_sms: int) -> str:
-        if package.kind == "data":
-            return self._templates.render("package_data_quota", quota=data(quota_kb))
-        if package.kind == "sms":
-            return self._templates.render("package_sms_quota", count=quota_sms)
-        return ""
-
     async def order(self, msisdn: str, product: str) -> str:
-        package = self._router.ledger.products.packages[product]
-        calendar = self._router.ledger.calendar
+        """The order after 1 确认, in its own transaction, answered as the SMS confirmation is."""
+        ctx = self._router.context(msisdn, self._catalog, "")
+        package = ctx.ledger.products.packages[product]
         now = self._clock.now()
 
-        async def work(tx: Tx) -> ledger_orders.Charged:
-            return await ledger_orders.order(tx, msisdn, package, now=now, calendar=calendar)
+        async def work(tx: Tx) -> str:
+            return await place_order(tx, ctx=ctx, package=package, now=now)
 
-        t = self._templates
         try:
-            charged = await self._store.transact(work)
-        except SubscriberSuspended:
-            return t.render("order_suspended")
-        except AlreadySubscribed:
-            return t.render("order_already", name=package.name)
-        except InsufficientFunds as short:
-            fee = ledger_orders.quote(package, now, calendar).fee
-            return t.render(
-                "order_insufficient",
-                name=package.name,
-                fee=yuan(fee),
-                available=yuan(short.available),
-                shortfall=yuan(short.shortfall),
-            )
+            done: str = await self._store.transact(work)
         except (UnknownSubscriber, SubscriberTerminated) as refusal:
             return self._router.refusal(refusal)
-        log.info("ussd order", extra={"msisdn": msisdn, "product": product, "fee_fen": charged.fee})
-        if charged.reinstated:
-            return t.render("order_reinstated", name=package.name, balance=yuan(charged.balance))
-        return t.render("order_done", name=package.name, charged=yuan(charged.fee), balance=yuan(charged.balance))
+        log.info("ussd order", extra={"msisdn": msisdn, "product": product})
+        return done
 
 
 class UssdSessions:
