@@ -7,7 +7,7 @@ Every transition updates ``credit`` (the machine's state and the protective rest
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -16,6 +16,7 @@ from gateway.credit.machine import DAY, CreditFacts, CreditMachine
 from gateway.errors import ProtectRefused, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
+from gateway.ledger.models import Account, Subscriber
 from gateway.ledger.products import Products
 from gateway.pushes.policy import NOTICE_OF_STATE, PushPolicy
 from gateway.pushes.queue import raise_push
@@ -27,6 +28,53 @@ CREDIT_QUERY = (
     "SELECT msisdn, state, since, floor, restore_until, guard_until, protected_at, reason FROM credit"
     " WHERE msisdn IN ({marks})"
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditRow:
+    """A subscriber's row of ``credit``: the machine's state and the protective restore's facts."""
+
+    state: str
+    since: float
+    floor: int
+    restore_until: float | None
+    guard_until: float | None
+    protected_at: float | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Standing:
+    """A subscriber, their account, and their credit row (None: credit control has not seen them yet)."""
+
+    subscriber: Subscriber
+    account: Account
+    credit: CreditRow | None
+
+    @property
+    def state(self) -> str:
+        return self.credit.state if self.credit else self.subscriber.status
+
+
+async def standings(tx: Tx, msisdns: Sequence[str]) -> dict[str, Standing]:
+    """The standing of each of ``msisdns`` that is a subscriber, as this transaction sees it."""
+    found: dict[str, Standing] = {}
+    for start in range(0, len(msisdns), CHUNK):
+        chunk = list(msisdns[start : start + CHUNK])
+        marks = ",".join("?" * len(chunk))
+        credit = {
+            r[0]: CreditRow(**dict(zip(_CREDIT_FIELDS, r[1:], strict=True)))
+            for r in await tx.fetch(CREDIT_QUERY.format(marks=marks), chunk)
+        }
+        for row in await tx.fetch(HOLDER_QUERY.format(marks=marks), chunk):
+            subscriber, account = holder_from_row(row)
+            found[subscriber.msisdn] = Standing(
+                subscriber=subscriber, account=account, credit=credit.get(subscriber.msisdn)
+            )
+    return found
+
+
+_CREDIT_FIELDS = ("state", "since", "floor", "restore_until", "guard_until", "protected_at", "reason")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,34 +178,29 @@ class CreditControl:
         today = self.calendar.today(now)
         unit = self.products.tariffs.smallest_unit_fen
         found: dict[str, _Row] = {}
-        for start in range(0, len(msisdns), CHUNK):
-            chunk = msisdns[start : start + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            credit = {r[0]: r for r in await tx.fetch(CREDIT_QUERY.format(marks=marks), chunk)}
-            for row in await tx.fetch(HOLDER_QUERY.format(marks=marks), chunk):
-                subscriber, account = holder_from_row(row)
-                plan = self.products.plans.get(subscriber.plan)
-                c = credit.get(subscriber.msisdn)
-                since = c[2] if c else now
-                facts = CreditFacts(
-                    state=c[1] if c else subscriber.status,
-                    since=since,
-                    since_day=self.calendar.today(since),
-                    reason=c[7] if c else "",
-                    prepaid=plan is None or plan.payment == "prepaid",
-                    available=account.available_on(today),
-                    floor=c[3] if c else 0,
-                    unit=unit,
-                    valid_until=account.valid_until,
-                    today=today,
-                    now=now,
-                    restore_until=c[4] if c else None,
-                    guard_until=c[5] if c else None,
-                    protected_at=c[6] if c else None,
-                    terminate_after_days=self.config.terminate_after_days,
-                    protect_interval_days=self.config.protect_interval_days,
-                )
-                found[subscriber.msisdn] = _Row(facts=facts, vip=subscriber.vip)
+        for msisdn, standing in (await standings(tx, msisdns)).items():
+            subscriber, account, c = standing.subscriber, standing.account, standing.credit
+            plan = self.products.plans.get(subscriber.plan)
+            since = c.since if c else now
+            facts = CreditFacts(
+                state=standing.state,
+                since=since,
+                since_day=self.calendar.today(since),
+                reason=c.reason if c else "",
+                prepaid=plan is None or plan.payment == "prepaid",
+                available=account.available_on(today),
+                floor=c.floor if c else 0,
+                unit=unit,
+                valid_until=account.valid_until,
+                today=today,
+                now=now,
+                restore_until=c.restore_until if c else None,
+                guard_until=c.guard_until if c else None,
+                protected_at=c.protected_at if c else None,
+                terminate_after_days=self.config.terminate_after_days,
+                protect_interval_days=self.config.protect_interval_days,
+            )
+            found[msisdn] = _Row(facts=facts, vip=subscriber.vip)
         return found
 
     async def _record(

@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gateway.config import Config
-from gateway.credit.control import CREDIT_QUERY, CreditControl
+from gateway.credit.control import CreditControl, standings
 from gateway.credit.machine import effective_floor
 from gateway.ledger.calendar import Calendar, days_in_month, last_cycles
 from gateway.ledger.data import prorated
-from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
 from gateway.ledger.products import Products
 from gateway.ledger.rating import Books, Position, Rater
 from gateway.pushes.policy import PushSetup
@@ -188,23 +187,19 @@ class UsageRating:
         self, tx: Tx, msisdns: list[str], now: float
     ) -> tuple[dict[str, Books], dict[str, tuple[str, str]]]:
         """Each known subscriber's books, and their (plan, credit state)."""
-        marks = ",".join("?" * len(msisdns))
         today = self.calendar.today(now)
-        credit = {r[0]: r for r in await tx.fetch(CREDIT_QUERY.format(marks=marks), msisdns)}
         books, plans = {}, {}
-        for row in await tx.fetch(HOLDER_QUERY.format(marks=marks), msisdns):
-            subscriber, account = holder_from_row(row)
+        for msisdn, standing in (await standings(tx, msisdns)).items():
+            subscriber, account, c = standing.subscriber, standing.account, standing.credit
             plan = self.products.plans.get(subscriber.plan)
-            c = credit.get(subscriber.msisdn)
-            state = c[1] if c else subscriber.status
-            books[subscriber.msisdn] = Books(
+            books[msisdn] = Books(
                 prepaid=plan is None or plan.payment == "prepaid",
                 cash=account.cash,
                 gift=account.gift_on(today),
                 credit_limit=account.credit_limit,
-                floor=effective_floor(state, c[3], c[5], now) if c else 0,
+                floor=effective_floor(standing.state, c.floor, c.guard_until, now) if c else 0,
             )
-            plans[subscriber.msisdn] = (subscriber.plan, state)
+            plans[msisdn] = (subscriber.plan, standing.state)
         return books, plans
 
     async def _problem(

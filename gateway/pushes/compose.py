@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from commands.format import cycle_cn, data, day_cn, yuan
-from gateway.credit.control import CREDIT_QUERY
+from gateway.credit.control import standings
 from gateway.ledger.calendar import cycle_of
 from gateway.ledger.data import prorated
-from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
 from gateway.ledger.models import Account, Subscriber
 from gateway.ledger.usage import recent_bills
 from gateway.pushes.policy import PushSetup
@@ -79,20 +78,18 @@ class Composer:
 
     async def _facts(self, tx: Tx, msisdns: list[str]) -> dict[str, _Facts]:
         marks = ",".join("?" * len(msisdns))
-        credit = {r[0]: r for r in await tx.fetch(CREDIT_QUERY.format(marks=marks), msisdns)}
         out = {r[0] for r in await tx.fetch(f"SELECT msisdn FROM push_opt_out WHERE msisdn IN ({marks})", msisdns)}
         found = {}
-        for row in await tx.fetch(HOLDER_QUERY.format(marks=marks), msisdns):
-            subscriber, account = holder_from_row(row)
-            c = credit.get(subscriber.msisdn)
-            found[subscriber.msisdn] = _Facts(
-                subscriber=subscriber,
-                account=account,
-                state=c[1] if c else subscriber.status,
-                since=c[2] if c else None,
-                reason=c[7] if c else "",
-                restore_until=c[4] if c else None,
-                opted_out=subscriber.msisdn in out,
+        for msisdn, standing in (await standings(tx, msisdns)).items():
+            c = standing.credit
+            found[msisdn] = _Facts(
+                subscriber=standing.subscriber,
+                account=standing.account,
+                state=standing.state,
+                since=c.since if c else None,
+                reason=c.reason if c else "",
+                restore_until=c.restore_until if c else None,
+                opted_out=msisdn in out,
             )
         return found
 
