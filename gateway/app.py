@@ -27,7 +27,7 @@ from gateway.dialog.engine import Dialogs
 from gateway.dispatch import Dispatcher
 from gateway.errors import ConfigError
 from gateway.http import HttpServer
-from gateway.inbox import Inbox, expire_periodically
+from gateway.inbox import Inbox, InboxLimits, expire_periodically
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
@@ -88,6 +88,7 @@ class Gateway:
         self.router: Router
         self.responder: Responder
         self.inbox: Inbox
+        self.limiter: RateLimiter
         self.outbox: Outbox
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = False
@@ -113,13 +114,21 @@ class Gateway:
             clock=self.clock,
             window=config.gateway.dialog_window,
         )
+        g = config.gateway
+        self.limiter = limiter = RateLimiter([(g.rate_limit_per_minute, 60.0), (g.rate_limit_per_hour, 3600.0)])
         self.inbox = Inbox(
             store=self.store,
             clock=self.clock,
             answer=self.link.answer_deliver,
             dispatch=self._stored,
-            reassembly_timeout=config.gateway.reassembly_timeout,
-            redelivery_window=config.gateway.redelivery_window,
+            limits=InboxLimits(
+                reassembly_timeout=g.reassembly_timeout,
+                redelivery_window=g.redelivery_window,
+                max_mo_octets=g.max_mo_octets,
+                max_parts_per_sender=g.max_parts_per_sender,
+                max_parts=g.max_parts,
+            ),
+            silenced=limiter.silenced,
         )
         s = config.smpp
         addressing = Addressing(
@@ -138,9 +147,8 @@ class Gateway:
             outbox=self.outbox,
             clock=self.clock,
             templates=self.templates,
-            limiter=RateLimiter(
-                [(config.gateway.rate_limit_per_minute, 60.0), (config.gateway.rate_limit_per_hour, 3600.0)]
-            ),
+            limiter=limiter,
+            incomplete_notice_window=g.incomplete_notice_window,
         )
         await self.responder.load()
         sweeps = Sweeps(store=self.store, setup=self.rating.setup)
@@ -228,6 +236,7 @@ class Gateway:
     async def time_moved(self) -> None:
         """The time-based work: dialog expiry, then credit control's and the reminders' dated jobs."""
         self.ussd.expire()
+        self.limiter.sweep(self.clock.now())
         try:
             await self.responder.expire_dialogs()
         finally:
@@ -256,6 +265,11 @@ class Gateway:
         except Exception as exc:
             return f"the ledger is not writable: {exc}"
         return None
+
+    @property
+    def deduplicated(self) -> int:
+        """MOs taken for the SMSC's second delivery and not handled again (at arrival or by the responder)."""
+        return self.inbox.deduplicated + self.responder.deduplicated
 
     def _stored(self, mo: InboundMessage) -> None:
         self.metrics.mo_stored(mo)
@@ -317,10 +331,14 @@ class Gateway:
     def acks_uncertain(self, tokens: list[object]) -> None:
         self.inbox.acks_uncertain(tokens)
 
+    def acks_unsent(self, tokens: list[object]) -> None:
+        self.inbox.acks_unsent(tokens)
+
     def acks_confirmed(self, tokens: list[object]) -> None:
         self.inbox.acks_confirmed(tokens)
 
     def bind_changed(self, bound: bool) -> None:
+        self.inbox.link_bound(bound)
         log.info("link state", extra={"bound": bound})
 
 

@@ -23,9 +23,12 @@ CREATE TABLE IF NOT EXISTS mo (
     text TEXT NOT NULL,
     complete INTEGER NOT NULL DEFAULT 1,
     received_at REAL NOT NULL,
-    status TEXT NOT NULL DEFAULT 'new',          -- new | answered | ignored
+    status TEXT NOT NULL DEFAULT 'new',          -- new | answered | ignored | duplicate
     handled_at REAL,
-    ack_confirmed INTEGER NOT NULL DEFAULT 0     -- the SMSC surely read our deliver_sm_resp (see inbox.py)
+    ack_confirmed INTEGER NOT NULL DEFAULT 0,    -- the SMSC surely read our deliver_sm_resp (see inbox.py)
+    too_long INTEGER NOT NULL DEFAULT 0,         -- over gateway.max_mo_octets: text cut, answered so
+    redelivery_of INTEGER,                       -- the MO this may be the SMSC's second delivery of
+    effect INTEGER NOT NULL DEFAULT 0            -- handled in a dialog's transaction (it may change things)
 );
 CREATE INDEX IF NOT EXISTS mo_new ON mo (status) WHERE status = 'new';
 CREATE INDEX IF NOT EXISTS mo_by_source ON mo (source_addr, id);
@@ -96,6 +99,9 @@ ADDED_COLUMNS = (
     ("subscriber", "id_tail_hash", "TEXT"),
     ("payment", "reference", "TEXT"),
     ("mo", "ack_confirmed", "INTEGER NOT NULL DEFAULT 0"),
+    ("mo", "too_long", "INTEGER NOT NULL DEFAULT 0"),
+    ("mo", "redelivery_of", "INTEGER"),
+    ("mo", "effect", "INTEGER NOT NULL DEFAULT 0"),
 )
 """Columns added to a table after files with it were made: (table, column, type).
 

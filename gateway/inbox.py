@@ -4,6 +4,13 @@ A deliver_sm is acknowledged after its content is committed, so an acknowledged 
 part of a concatenated MO is stored as a part; the part that completes the set is stored as the joined
 MO in the same commit that drops the parts. Parts that wait longer than the reassembly timeout are
 joined as they are and handed on marked incomplete, so the subscriber still gets an answer.
+
+What one sender can make the gateway hold is bounded: parts held per sender and in all
+(``gateway.max_parts_per_sender``, ``max_parts``; past them a part is refused with ESME_RMSGQFUL and the
+SMSC offers it again later), and the length of one MO (``gateway.max_mo_octets``: a longer one is stored
+cut and answered that it is too long). A sender the rate limit has already silenced is acknowledged and
+not stored. Every deliver_sm gets a response, also when handling it fails (ESME_RX_T_APPN for an MO, to be
+offered again; ESME_RSYSERR for a receipt that cannot be read). Redeliveries: :mod:`gateway.redelivery`.
 """
 
 from __future__ import annotations
@@ -11,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gateway.clock import Clock
 from gateway.link import DeliverHandle
+from gateway.redelivery import MoKey, Redeliveries
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import Status
 from gateway.smpp.receipt import is_receipt, parse_receipt
@@ -27,22 +35,57 @@ from gateway.types import InboundMessage
 log = logging.getLogger("gateway.inbox")
 
 PartKey = tuple[str, str, int, int]  # source_addr, destination_addr, reference, total
-MoKey = tuple[str, str, str]  # source_addr, destination_addr, text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxLimits:
+    reassembly_timeout: float
+    redelivery_window: float = 30.0
+    max_mo_octets: int = 1600
+    max_parts_per_sender: int = 32
+    max_parts: int = 10000
 
 
 @dataclass(frozen=True, slots=True)
 class AckToken:
-    """What the link watches an acknowledgement with: the MO's content, and its row (None for a
-    redelivery that was not stored again)."""
+    """What the link watches an acknowledgement with: the MO's content, and the stored MO it stands for."""
 
     key: MoKey
-    mo_id: int | None
+    mo_id: int
 
 
 @dataclass(slots=True)
 class _Partial:
     first: StoredPart
     payloads: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def octets(self) -> int:
+        return sum(len(p) for p in self.payloads.values())
+
+
+@dataclass(slots=True)
+class _Storing:
+    """An MO being stored: a copy arriving on another connection meanwhile waits for its outcome."""
+
+    connection: object
+    done: asyncio.Future[None]
+
+
+class _Answer:
+    """A deliver_sm's one response."""
+
+    __slots__ = ("_answer", "handle", "sent")
+
+    def __init__(self, answer: Callable[[DeliverHandle, int, object], None], handle: DeliverHandle) -> None:
+        self._answer = answer
+        self.handle = handle
+        self.sent = False
+
+    def __call__(self, status: int, token: object = None) -> None:
+        if not self.sent:
+            self.sent = True
+            self._answer(self.handle, status, token)
 
 
 class Inbox:
@@ -53,56 +96,68 @@ class Inbox:
         clock: Clock,
         answer: Callable[[DeliverHandle, int, object], None],
         dispatch: Callable[[InboundMessage], None],
-        reassembly_timeout: float,
-        redelivery_window: float = 120.0,
+        limits: InboxLimits,
+        silenced: Callable[[str, float], bool] = lambda sender, now: False,
     ) -> None:
         self._store = store
         self._clock = clock
         self._answer = answer
         self._dispatch = dispatch
-        self._timeout = reassembly_timeout
+        self._limits = limits
+        self._silenced = silenced
         self._partials: dict[PartKey, _Partial] = {}
-        self._joined: dict[PartKey, float] = {}  # recently joined sets: a late copy of a part is dropped
-        # MOs whose deliver_sm_resp may not have reached the SMSC, by content, with when that became so:
-        # the same content again within the window is the SMSC delivering it again, not a new message.
-        self._uncertain: dict[MoKey, float] = {}
-        # MOs being stored, by content: the same content arriving meanwhile waits for the outcome (an SMSC
-        # may deliver again as soon as we rebind, before the first copy's commit has told its ack was lost).
-        self._storing: dict[MoKey, asyncio.Future[None]] = {}
+        self._held: Counter[str] = Counter()  # parts held, by sender
+        self._held_total = 0
+        self._closed: dict[PartKey, float] = {}  # sets joined or refused lately: a late part is dropped
+        self.redeliveries = Redeliveries(limits.redelivery_window)
+        self._storing: dict[MoKey, _Storing] = {}  # the latest copy of each content being stored
         self._confirmed: list[int] = []  # MOs whose acknowledgement the SMSC surely read, to record
-        self._redelivery_window = redelivery_window
-        self.deduplicated = 0
         self._tasks = Background("inbox")
         self.accepting = True
         self.received = 0
+        self.deduplicated = 0  # dropped here: copies of an MO whose acknowledgement was never written
+        self.silenced = 0  # from a sender the rate limit has silenced: acknowledged, not stored
+        self.refused_parts = 0  # parts refused with ESME_RMSGQFUL (too many held)
+        self.failed = 0  # deliver_sm whose handling failed (answered with an error status)
         self.receipts: Counter[str] = Counter()  # by stat (DELIVRD, UNDELIV, ...)
 
     async def recover(self) -> None:
         """Reload the parts stored before a restart; the last MOs acknowledged before it may come again.
 
         After a crash, every MO stored within the redelivery window before the newest one whose
-        acknowledgement was not confirmed (the SMSC answered a request written after it) is a candidate for
-        one redelivery; a subscriber's real repeat of a confirmed one is a new MO.
+        acknowledgement was not confirmed (the SMSC answered a request written after it) is perhaps
+        delivered again (:mod:`gateway.redelivery`); a clean stop unbinds after every acknowledgement.
         """
         for part in await self._store.stored_parts():
             self._remember(part)
         if not self._store.crashed:
-            return  # a clean stop unbinds after every acknowledgement has been answered past
+            return
         now = self._clock.now()
-        for key in await self._store.recent_mos(self._redelivery_window):
-            self._uncertain[key] = now
+        for mo_id, *key in await self._store.recent_mos(self._limits.redelivery_window):
+            self.redeliveries.expect((key[0], key[1], key[2]), mo_id, now, sure=False)
+
+    def link_bound(self, bound: bool) -> None:
+        self.redeliveries.link_bound(bound, self._clock.now())
 
     def acks_uncertain(self, tokens: list[object]) -> None:
-        """The link lost these MOs' acknowledgements (or could not send them): expect them once more."""
+        """The link lost the connection before the SMSC showed it read these acknowledgements."""
+        self._expect(tokens, sure=False)
+
+    def acks_unsent(self, tokens: list[object]) -> None:
+        """These acknowledgements could not be written (the connection had closed): the SMSC will deliver
+        these MOs again."""
+        self._expect(tokens, sure=True)
+
+    def _expect(self, tokens: list[object], *, sure: bool) -> None:
         now = self._clock.now()
         for token in tokens:
             if isinstance(token, AckToken):
-                self._uncertain[token.key] = now
+                self.redeliveries.expect(token.key, token.mo_id, now, sure=sure)
 
     def acks_confirmed(self, tokens: list[object]) -> None:
         """The SMSC surely read these acknowledgements: recorded (batched per turn of the loop), so after a
         crash only the MOs whose acknowledgement was not confirmed are expected again."""
-        ids = [t.mo_id for t in tokens if isinstance(t, AckToken) and t.mo_id is not None]
+        ids = [t.mo_id for t in tokens if isinstance(t, AckToken)]
         if not ids:
             return
         if not self._confirmed:
@@ -118,24 +173,23 @@ class Inbox:
         if not self.accepting:
             self._answer(handle, Status.ESME_RX_T_APPN, None)  # shutting down: the SMSC will deliver it again
             return
+        answer = _Answer(self._answer, handle)
         if is_receipt(message):
-            self._tasks.spawn(self._receipt(handle, message))
+            self._tasks.spawn(self._safely(answer, self._receipt(answer, message), Status.ESME_RSYSERR))
         else:
-            self._tasks.spawn(self._mo(handle, message))
+            self._tasks.spawn(self._safely(answer, self._mo(answer, message), Status.ESME_RX_T_APPN))
 
     def expire(self) -> None:
         """Hand on, marked incomplete, every concatenated MO whose parts stopped coming."""
         now = self._clock.now()
-        for mo_key, since in list(self._uncertain.items()):
-            if now - since >= self._redelivery_window:
-                del self._uncertain[mo_key]
-        for key, joined_at in list(self._joined.items()):
-            if now - joined_at >= self._timeout:
-                del self._joined[key]
+        self.redeliveries.expire(now)
+        for key, closed_at in list(self._closed.items()):
+            if now - closed_at >= self._limits.reassembly_timeout:
+                del self._closed[key]
         for key, partial in list(self._partials.items()):
-            if now - partial.first.received_at >= self._timeout:
-                del self._partials[key]
-                self._tasks.spawn(self._join(None, key, partial, complete=False))
+            if now - partial.first.received_at >= self._limits.reassembly_timeout:
+                self._release(key)
+                self._tasks.spawn(self._join(None, partial, complete=False))
 
     async def drain(self) -> None:
         self._record_confirmed()
@@ -143,41 +197,37 @@ class Inbox:
 
     # --- inside ---------------------------------------------------------------------------------
 
-    async def _receipt(self, handle: DeliverHandle, message: ShortMessage) -> None:
+    async def _safely(self, answer: _Answer, work: Awaitable[None], status: Status) -> None:
+        """Run one deliver_sm's handling; if it fails, it is still answered (never silence: the SMSC
+        would wait, then deliver it again into the same failure), with one log line."""
+        try:
+            await work
+        except Exception as exc:
+            self.failed += 1
+            log.error(
+                "deliver_sm could not be handled",
+                extra={"error": f"{type(exc).__name__}: {exc}", "status": status.name},
+            )
+            answer(status)
+
+    async def _receipt(self, answer: _Answer, message: ShortMessage) -> None:
         receipt = parse_receipt(message)
         await self._store.add_receipt(receipt.message_id, receipt.stat, now=self._clock.now())
         self.receipts[receipt.stat] += 1
-        self._answer(handle, Status.ESME_ROK, None)
+        answer(Status.ESME_ROK)
 
-    async def _mo(self, handle: DeliverHandle, message: ShortMessage) -> None:
+    async def _mo(self, answer: _Answer, message: ShortMessage) -> None:
         self.received += 1
         now = self._clock.now()
         part = read_short_message(message)
         concat = part.concat
         if concat is None or concat.total <= 1:
-            text = decode_payload(part.data_coding, part.payload)
-            mo_key = (message.source_addr, message.destination_addr, text)
-            while (earlier := self._storing.get(mo_key)) is not None:
-                await earlier  # then its acknowledgement is either written or known to be uncertain
-            if self._uncertain.pop(mo_key, None) is not None:
-                self.deduplicated += 1
-                log.info("mo delivered again after a lost acknowledgement: not handled twice")
-                self._answer(handle, Status.ESME_ROK, AckToken(mo_key, None))
+            if self._silenced(message.source_addr, now):
+                self.silenced += 1  # over the rate limit and already told: it would get no answer
+                answer(Status.ESME_ROK)
                 return
-            storing = self._storing[mo_key] = asyncio.get_running_loop().create_future()
-            try:
-                mo = await self._store.add_mo(
-                    source_addr=message.source_addr,
-                    destination_addr=message.destination_addr,
-                    text=text,
-                    received_at=now,
-                )
-                self._answer(handle, Status.ESME_ROK, AckToken(mo_key, mo.id))
-            finally:
-                del self._storing[mo_key]
-                storing.set_result(None)
-            log.debug("mo stored", extra={"mo_id": mo.id, "msisdn": mo.source_addr, "to": mo.destination_addr})
-            self._dispatch(mo)
+            too_long = len(part.payload) > self._limits.max_mo_octets
+            await self._single(answer, message, decode_payload(part.data_coding, part.payload), too_long, now)
             return
         stored = StoredPart(
             source_addr=message.source_addr,
@@ -189,44 +239,125 @@ class Inbox:
             payload=part.payload,
             received_at=now,
         )
+        await self._part(answer, stored, now)
+
+    async def _single(self, answer: _Answer, message: ShortMessage, text: str, too_long: bool, now: float) -> None:
+        key = (message.source_addr, message.destination_addr, text)
+        connection = answer.handle.connection
+        earlier = self._storing.get(key)
+        mine = self._storing[key] = _Storing(connection, asyncio.get_running_loop().create_future())
+        try:
+            if earlier is not None and earlier.connection is not connection:
+                await earlier.done  # a copy on another connection: first know whether its ack could be written
+            expected = self.redeliveries.arrived(key)
+            if expected is not None and expected.sure:
+                self.deduplicated += 1
+                log.info("mo delivered again after its acknowledgement could not be sent: not handled twice")
+                answer(Status.ESME_ROK, AckToken(key, expected.mo_id))
+                return
+            mo = await self._store.add_mo(
+                source_addr=message.source_addr,
+                destination_addr=message.destination_addr,
+                text=self._cut(text),
+                too_long=too_long,
+                received_at=now,
+                redelivery_of=expected.mo_id if expected is not None else None,
+            )
+            answer(Status.ESME_ROK, AckToken(key, mo.id))
+        finally:
+            self._settle(key, mine, earlier)
+        log.debug("mo stored", extra={"mo_id": mo.id, "msisdn": mo.source_addr, "to": mo.destination_addr})
+        self._dispatch(mo)
+
+    def _settle(self, key: MoKey, mine: _Storing, earlier: _Storing | None) -> None:
+        """Mark this copy's outcome known once the earlier copy's is too (one waiter each: no stampede)."""
+
+        def done(_: object = None) -> None:
+            mine.done.set_result(None)
+            if self._storing.get(key) is mine:
+                del self._storing[key]
+
+        if earlier is None or earlier.done.done():
+            done()
+        else:
+            earlier.done.add_done_callback(done)
+
+    async def _part(self, answer: _Answer, stored: StoredPart, now: float) -> None:
         key = (stored.source_addr, stored.destination_addr, stored.reference, stored.total)
-        if key in self._joined:
-            log.info("late copy of a part of a joined mo dropped", extra={"seqno": stored.seqno})
-            self._answer(handle, Status.ESME_ROK, None)
+        if key in self._closed:
+            log.info("late copy of a part of a joined or refused mo dropped", extra={"seqno": stored.seqno})
+            answer(Status.ESME_ROK)
+            return
+        partial = self._partials.get(key)
+        is_new = partial is None or stored.seqno not in partial.payloads
+        if is_new and not self._room_for(stored.source_addr):
+            self.refused_parts += 1
+            answer(Status.ESME_RMSGQFUL)  # the SMSC keeps it and offers it again later
             return
         key, partial = self._remember(stored)
-        if len(partial.payloads) >= stored.total:
-            del self._partials[key]
-            self._joined[key] = now
-            await self._join(handle, key, partial, complete=True)
+        if partial.octets > self._limits.max_mo_octets:
+            self._release(key)
+            self._closed[key] = now
+            await self._join(answer, partial, complete=True, too_long=True)
+        elif len(partial.payloads) >= stored.total:
+            self._release(key)
+            self._closed[key] = now
+            await self._join(answer, partial, complete=True)
         else:
             await self._store.add_part(stored)
-            self._answer(handle, Status.ESME_ROK, None)
+            answer(Status.ESME_ROK)
+
+    def _room_for(self, sender: str) -> bool:
+        limits = self._limits
+        if self._held[sender] < limits.max_parts_per_sender and self._held_total < limits.max_parts:
+            return True
+        log.warning(
+            "too many parts held: refused for now",
+            extra={"msisdn": sender, "held_by_sender": self._held[sender], "held": self._held_total},
+        )
+        return False
 
     def _remember(self, part: StoredPart) -> tuple[PartKey, _Partial]:
         key = (part.source_addr, part.destination_addr, part.reference, part.total)
         partial = self._partials.setdefault(key, _Partial(first=part))
+        if part.seqno not in partial.payloads:
+            self._held[part.source_addr] += 1
+            self._held_total += 1
         partial.payloads[part.seqno] = part.payload
         return key, partial
 
-    async def _join(self, handle: DeliverHandle | None, key: PartKey, partial: _Partial, *, complete: bool) -> None:
+    def _release(self, key: PartKey) -> None:
+        partial = self._partials.pop(key)
+        sender = key[0]
+        self._held[sender] -= len(partial.payloads)
+        self._held_total -= len(partial.payloads)
+        if self._held[sender] <= 0:
+            del self._held[sender]
+
+    def _cut(self, text: str) -> str:
+        """At most max_mo_octets characters are kept of a text (no command is near that long)."""
+        limit = self._limits.max_mo_octets
+        return text if len(text) <= limit else text[:limit]
+
+    async def _join(self, answer: _Answer | None, partial: _Partial, *, complete: bool, too_long: bool = False) -> None:
         first = partial.first
         payload, missing = join_parts(partial.payloads.items(), first.total)
-        if missing:
+        if missing and not too_long:
             log.warning(
                 "concatenated mo incomplete",
-                extra={"source_addr": first.source_addr, "missing": missing, "total": first.total},
+                extra={"msisdn": first.source_addr, "missing": len(missing), "total": first.total},
             )
         mo = await self._store.add_mo(
             source_addr=first.source_addr,
             destination_addr=first.destination_addr,
-            text=decode_payload(first.data_coding, payload),
+            text=self._cut(decode_payload(first.data_coding, payload)),
             received_at=first.received_at,
-            complete=complete and not missing,
+            complete=too_long or (complete and not missing),
+            too_long=too_long,
             parts_done=first,
         )
-        if handle is not None:
-            self._answer(handle, Status.ESME_ROK, None)
+        if answer is not None:
+            answer(Status.ESME_ROK)
         self._dispatch(mo)
 
 

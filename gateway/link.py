@@ -52,6 +52,7 @@ class LinkHandler(Protocol):
     def submit_failed(self, ref: int, command_status: int) -> None: ...
     def bind_changed(self, bound: bool) -> None: ...
     def acks_uncertain(self, tokens: list[object]) -> None: ...
+    def acks_unsent(self, tokens: list[object]) -> None: ...
     def acks_confirmed(self, tokens: list[object]) -> None: ...
 
 
@@ -81,6 +82,7 @@ class _Connection(asyncio.Protocol):
         # time, token). TCP keeps order, so once the SMSC answers a request we wrote later, it has read
         # the ack too.
         self.unconfirmed: deque[tuple[int, object]] = deque()
+        self.unwritten: list[object] = []  # tokens of deliver_sm_resp queued in the session, not yet written
         self._flush_due = False
 
     @property
@@ -114,6 +116,9 @@ class _Connection(asyncio.Protocol):
         if self.unconfirmed:
             self.link.handler.acks_uncertain([token for _, token in self.unconfirmed])
             self.unconfirmed.clear()
+        if self.unwritten:  # never reached the socket: the SMSC will surely deliver these again
+            self.link.handler.acks_unsent(self.unwritten)
+            self.unwritten = []
         if not self.bound.done():
             self.bound.set_result(False)
         if not self.closed.done():
@@ -135,6 +140,10 @@ class _Connection(asyncio.Protocol):
         data = self.session.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
+            if self.unwritten:  # written: watched until the SMSC answers a request written after them
+                sequence = self.session.last_sequence
+                self.unconfirmed.extend((sequence, token) for token in self.unwritten)
+                self.unwritten = []
         self.arm_timer()
 
     def close(self) -> None:
@@ -239,15 +248,16 @@ class Link:
 
     def answer_deliver(self, handle: DeliverHandle, command_status: int = 0, token: object = None) -> None:
         """Answer a deliver_sm. With a ``token``, an OK answer is watched until the SMSC has surely read it;
-        if the connection ends first, the token is handed to :meth:`LinkHandler.acks_uncertain`."""
+        if the connection ends first, the token is handed to :meth:`LinkHandler.acks_uncertain`, and if the
+        answer cannot be written at all, to :meth:`LinkHandler.acks_unsent`."""
         connection = handle.connection
         if connection.session.state is BindState.CLOSED:  # the ack cannot go out: the SMSC will deliver again
             if token is not None:
-                self.handler.acks_uncertain([token])
+                self.handler.acks_unsent([token])
             return
         connection.session.answer_deliver(handle.sequence_number, command_status)
         if token is not None and command_status == 0:
-            connection.unconfirmed.append((connection.session.last_sequence, token))
+            connection.unwritten.append(token)
         connection.flush_soon()
 
     def forget(self, ref: int) -> None:

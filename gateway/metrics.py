@@ -110,8 +110,14 @@ class Metrics:
             "mos_received", "MOs received (deliver_sm that are not receipts, each part counted).", w.inbox.received
         )
         yield _counter("mos_answered", "MOs whose answer (or deliberate silence) was committed.", self.answered)
-        yield _counter("mos_deduplicated", "MOs delivered again after a lost acknowledgement.", w.inbox.deduplicated)
-        yield _counter("mos_rate_limited", "MOs over a subscriber's rate limit.", w.responder.rate_limited)
+        yield _counter(
+            "mos_deduplicated",
+            "MOs delivered again after a lost acknowledgement, not handled twice.",
+            w.inbox.deduplicated + w.responder.deduplicated,
+        )
+        yield _counter(
+            "mos_rate_limited", "MOs over a subscriber's rate limit.", w.responder.rate_limited + w.inbox.silenced
+        )
         yield _counter("mts_submitted", "submit_sm PDUs written, resends included.", w.link.submitted)
         yield _counter("mts_acknowledged", "submit_sm PDUs accepted by the SMSC (ESME_ROK).", w.link.acknowledged)
         failed = CounterMetricFamily(

@@ -36,6 +36,7 @@ class Responder:
         clock: Clock,
         templates: Templates,
         limiter: RateLimiter,
+        incomplete_notice_window: float = 600.0,
     ) -> None:
         self._router = router
         self._dialogs = dialogs
@@ -44,11 +45,19 @@ class Responder:
         self._clock = clock
         self._templates = templates
         self._limiter = limiter
+        self._notice_window = incomplete_notice_window
+        self._told_incomplete: dict[str, float] = {}  # sender → until when no second such notice goes
         self.rate_limited = 0
+        self.deduplicated = 0  # MOs that were the SMSC's second delivery of one with an effect
 
     async def answer(self, mo: InboundMessage) -> None:
         """Answer one stored MO exactly once (the dispatcher calls this, one MO per subscriber at a time)."""
         try:
+            if mo.redelivery_of is not None and await self._store.redelivered(mo):
+                self.deduplicated += 1
+                log.info("mo delivered again after a lost acknowledgement: not handled twice", extra={"mo_id": mo.id})
+                await self._store.drop_redelivery(mo, now=self._clock.now())
+                return
             verdict = self._limiter.check(mo.source_addr, self._clock.now())
             if verdict is Verdict.ALLOW:
                 outbound = await self._answer(mo)
@@ -70,13 +79,28 @@ class Responder:
         route = self._router.route(mo)
         if route is None:
             return await self._store.finish_mo(mo, [], now=self._clock.now())
-        if not mo.complete:
+        if mo.too_long:
+            text = self._templates.render("message_too_long")
+        elif not mo.complete:
+            if not self._first_incomplete_notice(mo.source_addr):
+                return await self._store.finish_mo(mo, [], now=self._clock.now())
             text = self._templates.render("incomplete_message")
         elif self._dialogs.involved((mo.source_addr, mo.destination_addr), route.entry):
             return await self._in_dialog(mo, route)
         else:
             text = await self._router.answer(route)
         return await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
+
+    def _first_incomplete_notice(self, sender: str) -> bool:
+        """At most one "not all parts came" answer per sender per window: parts that never complete must
+        not become a stream of notices."""
+        now = self._clock.now()
+        if len(self._told_incomplete) > 1000:
+            self._told_incomplete = {k: until for k, until in self._told_incomplete.items() if until > now}
+        if self._told_incomplete.get(sender, 0.0) > now:
+            return False
+        self._told_incomplete[sender] = now + self._notice_window
+        return True
 
     async def _in_dialog(self, mo: InboundMessage, route: Route) -> list[OutboundMessage]:
         async def work(tx: Tx) -> tuple[Outcome, list[OutboundMessage]]:

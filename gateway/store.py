@@ -30,9 +30,10 @@ _STATEMENTS: dict[str, str] = {
         "DELETE FROM mo_part WHERE source_addr = ? AND destination_addr = ? AND reference = ? AND total = ?"
     ),
     "insert_mo": (
-        "INSERT INTO mo (id, source_addr, destination_addr, text, complete, received_at) VALUES (?, ?, ?, ?, ?, ?)"
+        "INSERT INTO mo (id, source_addr, destination_addr, text, complete, too_long, received_at, redelivery_of)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ),
-    "finish_mo": "UPDATE mo SET status = ?, handled_at = ? WHERE id = ?",
+    "finish_mo": "UPDATE mo SET status = ?, handled_at = ?, effect = ? WHERE id = ?",
     "ack_confirmed": "UPDATE mo SET ack_confirmed = 1 WHERE id = ?",
     "insert_mt": (
         "INSERT INTO mt (id, mo_id, source_addr, destination_addr, text, created_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -101,8 +102,9 @@ class Tx:
         await self._db.executemany(sql, rows)
 
     async def finish_mo(self, mo: InboundMessage, replies: Sequence[Reply], *, now: float) -> list[OutboundMessage]:
-        """Mark the MO handled and put its replies in the outbox, as part of this transaction."""
-        rows, outbound = self.store.finish_rows(mo, replies, now=now)
+        """Mark the MO handled and put its replies in the outbox, as part of this transaction: a dialog's
+        transaction, so the MO is marked as one with an effect (see :meth:`Store.redelivered`)."""
+        rows, outbound = self.store.finish_rows(mo, replies, now=now, effect=True)
         for name, params in rows:
             await self._db.execute(_STATEMENTS[name], params)
         return outbound
@@ -129,7 +131,7 @@ def message_id_keys(message_id: str) -> tuple[str, str, str]:
     """
     given = normal_id(message_id)
     as_hex = as_dec = given
-    if given.isdigit():
+    if given and all(c in "0123456789" for c in given):  # not str.isdigit: "²" is a digit to it
         as_hex = format(int(given), "x")
     if given and all(c in "0123456789abcdef" for c in given):
         as_dec = str(int(given, 16))
@@ -201,9 +203,15 @@ class Store:
         text: str,
         received_at: float,
         complete: bool = True,
+        too_long: bool = False,
+        redelivery_of: int | None = None,
         parts_done: StoredPart | None = None,
     ) -> InboundMessage:
-        """Store an MO (and, for a joined concatenated one, drop its parts in the same commit)."""
+        """Store an MO (and, for a joined concatenated one, drop its parts in the same commit).
+
+        ``redelivery_of``: the stored MO this one may be a second delivery of (same content, its
+        acknowledgement not known to have been read); the responder decides (:meth:`redelivered`).
+        """
         mo = InboundMessage(
             id=self._next_mo,
             source_addr=source_addr,
@@ -211,10 +219,15 @@ class Store:
             text=text,
             received_at=received_at,
             complete=complete,
+            too_long=too_long,
+            redelivery_of=redelivery_of,
         )
         self._next_mo += 1
         rows: list[tuple[str, tuple[Any, ...]]] = [
-            ("insert_mo", (mo.id, source_addr, destination_addr, text, int(complete), received_at))
+            (
+                "insert_mo",
+                (mo.id, source_addr, destination_addr, text, int(complete), int(too_long), received_at, redelivery_of),
+            )
         ]
         if parts_done is not None:
             rows.append(
@@ -256,6 +269,10 @@ class Store:
         await self._apply(rows)
         return outbound
 
+    async def drop_redelivery(self, mo: InboundMessage, *, now: float) -> None:
+        """Mark an MO that was the SMSC's second delivery of one with an effect: handled, not answered."""
+        await self._apply([("finish_mo", ("duplicate", now, 1, mo.id))])
+
     async def transact(self, work: Work) -> Any:
         """Run ``work(tx)`` inside the next group commit and return what it returns.
 
@@ -277,11 +294,11 @@ class Store:
         return mt
 
     def finish_rows(
-        self, mo: InboundMessage, replies: Sequence[Reply], *, now: float
+        self, mo: InboundMessage, replies: Sequence[Reply], *, now: float, effect: bool = False
     ) -> tuple[Rows, list[OutboundMessage]]:
         """The rows that mark ``mo`` handled and queue its replies (their outbox ids are taken here)."""
         outbound = [self.new_mt(reply) for reply in replies]
-        rows: Rows = [("finish_mo", ("answered" if replies else "ignored", now, mo.id))]
+        rows: Rows = [("finish_mo", ("answered" if replies else "ignored", now, int(effect), mo.id))]
         rows += [("insert_mt", (mt.id, mo.id, mt.source_addr, mt.destination_addr, mt.text, now)) for mt in outbound]
         return rows, outbound
 
@@ -309,7 +326,7 @@ class Store:
 
     async def unanswered_mos(self) -> list[InboundMessage]:
         rows = await self._db.execute_fetchall(
-            "SELECT id, source_addr, destination_addr, text, received_at, complete"
+            "SELECT id, source_addr, destination_addr, text, received_at, complete, too_long, redelivery_of"
             " FROM mo WHERE status = 'new' ORDER BY id"
         )
         return [
@@ -320,23 +337,42 @@ class Store:
                 text=r[3],
                 received_at=r[4],
                 complete=bool(r[5]),
+                too_long=bool(r[6]),
+                redelivery_of=r[7],
             )
             for r in rows
         ]
+
+    async def redelivered(self, mo: InboundMessage) -> bool:
+        """Whether ``mo`` is surely the SMSC's second delivery of ``mo.redelivery_of``: that MO had an effect
+        (it ran in a dialog's transaction) and is the last one its sender sent this service number before.
+
+        Anything else is handled as new: a query is answered again, and a reply that came after another MO
+        (a new order's ``是``) is that dialog's reply, not an old one delivered again.
+        """
+        rows = list(
+            await self._db.execute_fetchall(
+                "SELECT id, effect FROM mo WHERE source_addr = ? AND destination_addr = ? AND id < ?"
+                " ORDER BY id DESC LIMIT 1",
+                (mo.source_addr, mo.destination_addr, mo.id),
+            )
+        )
+        return bool(rows) and rows[0][0] == mo.redelivery_of and rows[0][1] == 1
 
     async def acks_confirmed(self, mo_ids: Sequence[int]) -> None:
         """Record that the SMSC surely read these MOs' acknowledgements: they will not come again."""
         await self._apply([("ack_confirmed", (mo_id,)) for mo_id in mo_ids])
 
-    async def recent_mos(self, window: float) -> list[tuple[str, str, str]]:
-        """(source, destination, text) of the MOs stored within ``window`` seconds before the newest one whose
-        acknowledgement was not known to have reached the SMSC."""
+    async def recent_mos(self, window: float) -> list[tuple[int, str, str, str]]:
+        """(id, source, destination, text) of the MOs stored within ``window`` seconds before the newest one
+        whose acknowledgement was not known to have reached the SMSC, oldest first."""
         rows = await self._db.execute_fetchall(
-            "SELECT source_addr, destination_addr, text FROM mo"
-            " WHERE received_at >= (SELECT MAX(received_at) FROM mo) - ? AND complete = 1 AND ack_confirmed = 0",
+            "SELECT id, source_addr, destination_addr, text FROM mo"
+            " WHERE received_at >= (SELECT MAX(received_at) FROM mo) - ? AND complete = 1 AND ack_confirmed = 0"
+            " ORDER BY id",
             (window,),
         )
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def queued_mts(self) -> list[OutboundMessage]:
         rows = await self._db.execute_fetchall(

@@ -24,7 +24,9 @@ class InboundMessage:
     destination_addr: str
     text: str
     received_at: float
-    complete: bool = True
+    complete: bool = True  # every part of a concatenated MO came
+    too_long: bool = False  # longer than gateway.max_mo_octets: the text is cut, and the answer says so
+    redelivery_of: int | None = None  # the stored MO this may be the SMSC's second delivery of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

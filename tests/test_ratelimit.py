@@ -28,6 +28,31 @@ def test_subscribers_are_counted_apart_and_zero_means_no_limit() -> None:
     assert {unlimited.check("x", float(t)) for t in range(1000)} == {A}
 
 
+def test_silenced_is_what_check_would_say_without_counting() -> None:
+    limiter = RateLimiter([(2, 60.0)])
+    assert [limiter.check("x", t) for t in (0.0, 1.0)] == [A, A]
+    assert not limiter.silenced("x", 2.0)  # over the limit but not told yet: the next one is warned
+    assert limiter.check("x", 2.0) is W
+    assert limiter.silenced("x", 3.0) and limiter.silenced("x", 3.0)  # asking twice counts nothing
+    assert not limiter.silenced("y", 3.0)
+    assert not limiter.silenced("x", 60.0)  # the first has left the window
+    assert limiter.check("x", 60.0) is A
+
+
+def test_senders_are_forgotten_after_the_longest_window() -> None:
+    """Memory is bounded by the senders of the last window, not by every sender ever seen."""
+    limiter = RateLimiter([(20, 60.0), (200, 3600.0)])
+    for n in range(5000):
+        limiter.check(f"s{n}", float(n % 10))
+    assert len(limiter) == 5000
+    limiter.sweep(1000.0)
+    assert len(limiter) == 5000  # all seen within the hour
+    limiter.check("late", 1500.0)  # a check sweeps too, but at most once a quarter of the window
+    assert len(limiter) == 5001
+    limiter.sweep(3610.0)  # the first 5000 were last seen at 0-9 s, an hour ago or more
+    assert len(limiter) == 1
+
+
 def test_the_hourly_limit_holds_when_each_minute_is_under_its_own() -> None:
     limiter = RateLimiter([(20, 60.0), (200, 3600.0)])
     times = [minute * 60.0 + i for minute in range(10) for i in range(20)]  # 200 in 10 minutes
@@ -51,7 +76,10 @@ async def test_a_flood_from_one_number_gets_one_polite_answer_and_others_are_sti
     assert len(flood) == 6 and flood[5] == "您好，您发送短信过于频繁，请稍后再试。"
     assert len({mt.text for mt in mts[:5]}) == 1  # five help answers
     assert [mt.destination_addr for mt in sim.mts].count("13900139000") == 1
-    assert gateway.responder.rate_limited == 7
+    # Once told, the sender's next MOs are acknowledged without being stored (the inbox asks the limiter).
+    silenced = gateway.inbox.silenced
+    assert gateway.responder.rate_limited + silenced == 7 and silenced >= 1
+    assert await gateway.store.fetch("SELECT COUNT(*) FROM mo") == [(13 - silenced,)]
     clock.advance(60)
     await sim.send_mo(SUBSCRIBER, "10001", "?")
     await sim.wait_for_mts(8, timeout=5)
