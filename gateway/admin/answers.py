@@ -2,7 +2,9 @@
 
 :func:`errors_as_json` turns every failure under ``/api/v1/`` into that shape: a
 :class:`~gateway.errors.RequestRefused`, a ledger refusal (an unknown number is 404, a terminated one
-409), aiohttp's own 404/405/413, and an unexpected exception (500, logged, its text not sent).
+409), aiohttp's own 404/405/413, and an unexpected exception (500, logged, its text not sent). The message and
+field are made safe to encode first (a lone surrogate from the request becomes its escape), so a refusal
+never turns into a plain-text 500.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from gateway.admin.validate import safe
 from gateway.errors import RefusalCode, RequestRefused, SubscriberTerminated, UnknownSubscriber
 from gateway.http import json_response
 
@@ -30,9 +33,9 @@ def is_admin(request: web.Request) -> bool:
 
 
 def refusal(status: int, code: RefusalCode, message: str, *, field: str | None = None) -> web.Response:
-    body: dict[str, object] = {"code": code, "message": message}
+    body: dict[str, object] = {"code": code, "message": safe(message)}
     if field is not None:
-        body["field"] = field
+        body["field"] = safe(field)
     return json_response(body, status=status)
 
 

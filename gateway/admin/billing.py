@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.admin.validate import Body, Field, choice, msisdn, pattern, refuse, shown
+from gateway.admin.validate import Body, Field, choice, instant, msisdn, pattern, query_integer, refuse, shown
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
 from gateway.errors import ProtectRefused, RequestRefused
@@ -32,6 +32,7 @@ MAX_DURATION_GIVEN = 366 * 86400
 REJECTS_SHOWN = 1000
 
 RECORD_ID_PATTERN = "^[A-Za-z0-9._:-]{1,64}$"
+CAMPAIGN_ID = pattern("campaign", "^[0-9]{1,18}$", rule="digits", description="a campaign's id")
 
 
 def _count(name: str, *, maximum: int, description: str) -> Field:
@@ -47,19 +48,6 @@ def _count(name: str, *, maximum: int, description: str) -> Field:
     )
 
 
-def _instant(name: str, *, description: str) -> Field:
-    def check(value: object) -> str | None:
-        if not isinstance(value, str):
-            return f"must be an ISO 8601 time with its offset, got {shown(value)}"
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return f"must be an ISO 8601 time with its offset, such as 2026-11-23T10:00:00+08:00, got {shown(value)}"
-        return None if parsed.tzinfo is not None else f"must carry its offset (+08:00), got {shown(value)}"
-
-    return Field(name=name, check=check, schema={"type": "string", "format": "date-time", "description": description})
-
-
 USAGE_RECORD = Body(
     "UsageRecord",
     (
@@ -72,7 +60,7 @@ USAGE_RECORD = Body(
         msisdn(),
         choice("category", CATEGORIES, description="voice (seconds), sms / mms (messages), data (KB)"),
         _count("quantity", maximum=MAX_QUANTITY, description="seconds, messages or KB"),
-        _instant("start", description="when the usage began, ISO 8601 with offset"),
+        instant("start", description="when the usage began, ISO 8601 with offset"),
         _count(
             "duration", maximum=MAX_DURATION_GIVEN, description="seconds; more than 3 days is refused to the error list"
         ),
@@ -177,13 +165,9 @@ class BillingApi:
         number = request.query.get("msisdn")
         if number is not None:
             refuse(msisdn(), number)
-        after = request.query.get("after", "0")
-        if not after.isdigit():
-            raise RequestRefused(
-                400, "bad_field", f"after: must be a reject's seq (digits), got {after!r}", field="after"
-            )
+        after = query_integer(request.query, "after", default=0)
         where = "id > ?"
-        params: list[object] = [int(after)]
+        params: list[object] = [after]
         if number is not None:
             where += " AND msisdn = ?"
             params.append(number)
@@ -205,7 +189,7 @@ class BillingApi:
             }
             for r in rows
         ]
-        return json_response({"rejects": rejects, "next_after": rejects[-1]["seq"] if rejects else int(after)})
+        return json_response({"rejects": rejects, "next_after": rejects[-1]["seq"] if rejects else after})
 
     async def protective_restore(self, number: str) -> web.StreamResponse:
         now = self._clock.now()
@@ -255,7 +239,7 @@ class BillingApi:
 
     async def campaign_progress(self, request: web.Request) -> web.StreamResponse:
         raw = request.match_info["campaign"]
-        progress = await self._campaigns.progress(int(raw)) if raw.isdigit() else None
+        progress = await self._campaigns.progress(int(raw)) if CAMPAIGN_ID.check(raw) is None else None
         if progress is None:
             raise RequestRefused(404, "not_found", f"no campaign {raw}")
         return json_response(progress.as_json())

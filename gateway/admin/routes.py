@@ -19,7 +19,7 @@ from gateway import __version__
 from gateway.admin import changes
 from gateway.admin.answers import PREFIX, errors_as_json
 from gateway.admin.auth import TokenAuth
-from gateway.admin.billing import NEW_CAMPAIGN, USAGE_BATCH, USAGE_RECORD, BillingApi
+from gateway.admin.billing import CAMPAIGN_ID, NEW_CAMPAIGN, USAGE_BATCH, USAGE_RECORD, BillingApi
 from gateway.admin.changes import PaymentOrder
 from gateway.admin.openapi import Answer, Route, document
 from gateway.admin.reads import AdminReads
@@ -58,7 +58,6 @@ MAX_MESSAGE = 500
 """Characters of an ad-hoc MT at most (about 8 parts in UCS2)."""
 
 MSISDN = msisdn()
-CAMPAIGN_ID = pattern("campaign", "^[0-9]{1,18}$", rule="digits", description="a campaign's id")
 
 _BAD = Answer("a field is missing, unknown or not valid (the error names it), or the body is not a JSON object")
 _BAD_NUMBER = Answer("the number in the path is not 11 digits starting with 1")

@@ -1,10 +1,16 @@
 """Strict checks of what the admin API is sent, and the JSON Schema of the same rules.
 
-Each field is made by one of the kinds below (:func:`msisdn`, :func:`text`, :func:`fen`, :func:`choice`),
-which derive both the check and the schema from the same arguments, so the OpenAPI document cannot say
-something the check does not do. A :class:`Body` refuses unknown fields, missing required ones, and
-values of the wrong kind, naming the field; it never accepts a float or a bool for an integer, nor a
-number for a string.
+Each field is made by one of the kinds below (:func:`msisdn`, :func:`text`, :func:`fen`, :func:`choice`,
+:func:`instant`), which derive both the check and the schema from the same arguments, so the OpenAPI
+document cannot say something the check does not do. A :class:`Body` refuses unknown fields, missing
+required ones, and values of the wrong kind, naming the field; it never accepts a float or a bool for an
+integer, nor a number for a string.
+
+Whatever is sent, the refusal can be written: a body nested deeper than :data:`MAX_DEPTH` is refused
+before it is looked at, an instant must lie between :data:`EARLIEST` and :data:`LATEST` (so no date
+arithmetic on it overflows), an integer in a query (:func:`query_integer`) must fit SQLite's 64-bit
+integer, and a name or value quoted back has its lone surrogates (``"\\ud800"`` in the JSON) written as
+backslash escapes (:func:`safe`), since they cannot be encoded as UTF-8.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.errors import RequestRefused
@@ -22,6 +29,18 @@ Check = Callable[[object], str | None]  # the problem with a value, or None
 MSISDN_PATTERN = "^1[0-9]{10}$"
 REFERENCE_PATTERN = "^[A-Za-z0-9._:-]{1,64}$"
 _SHOWN_MAX = 40
+
+MAX_DEPTH = 32
+"""Arrays and objects nested in a body at most (a usage batch is 3 deep)."""
+
+SQL_INTEGER_MAX = 2**63 - 1
+"""The largest integer SQLite stores: an id or seq above it cannot be one."""
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+"""An instant is taken from EARLIEST up to, not including, LATEST."""
+
+_DIGITS = re.compile("[0-9]{1,19}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +124,39 @@ def choice(
     return Field(name=name, check=check, schema=schema, required=required and default is None, default=default)
 
 
+def instant(name: str, *, description: str) -> Field:
+    """An ISO 8601 time with its offset, from :data:`EARLIEST` up to :data:`LATEST`."""
+    example = "such as 2026-11-23T10:00:00+08:00"
+    span = f"from {EARLIEST.date().isoformat()} up to {LATEST.date().isoformat()} (UTC)"
+
+    def check(value: object) -> str | None:
+        if not isinstance(value, str):
+            return f"must be an ISO 8601 time with its offset, got {shown(value)}"
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return f"must be an ISO 8601 time with its offset, {example}, got {shown(value)}"
+        if parsed.tzinfo is None:
+            return f"must carry its offset (+08:00), got {shown(value)}"
+        if not EARLIEST <= parsed < LATEST:
+            return f"must be a time {span}, got {shown(value)}"
+        return None
+
+    schema = {"type": "string", "format": "date-time", "description": f"{description}; {span}"}
+    return Field(name=name, check=check, schema=schema)
+
+
+def query_integer(query: Mapping[str, str], name: str, *, default: int, maximum: int = SQL_INTEGER_MAX) -> int:
+    """The whole number ``query[name]`` (ASCII digits, 0 to ``maximum``), ``default`` when it is not given,
+    or RequestRefused (400 bad_field) naming it."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if _DIGITS.fullmatch(raw) and int(raw) <= maximum:
+        return int(raw)
+    raise RequestRefused(400, "bad_field", f"{name}: must be digits, 0 to {maximum}, got {shown(raw)}", field=name)
+
+
 @dataclass(frozen=True, slots=True)
 class Body:
     """A JSON object with exactly these fields; ``name`` is its schema's name in the OpenAPI document."""
@@ -121,7 +173,8 @@ class Body:
         for name in value:
             if name not in known:
                 listed = ", ".join(known)
-                raise RequestRefused(400, "unknown_field", f"{name}: unknown field (known: {listed})", field=str(name))
+                named = safe(str(name))
+                raise RequestRefused(400, "unknown_field", f"{named}: unknown field (known: {listed})", field=named)
         checked: dict[str, Any] = {}
         for f in self.fields:
             if f.name not in value:
@@ -153,13 +206,31 @@ def refuse(field: Field, value: object) -> None:
 
 
 def parse_json(raw: bytes) -> object:
-    """The JSON value of a request body; a key given twice is refused rather than silently overwritten."""
+    """The JSON value of a request body; a key given twice is refused rather than silently overwritten, and
+    a body nested deeper than :data:`MAX_DEPTH` is refused whole."""
+    too_deep = RequestRefused(400, "bad_json", f"the body nests arrays and objects more than {MAX_DEPTH} deep")
     try:
-        return json.loads(raw, object_pairs_hook=_no_doubles)
+        value = json.loads(raw, object_pairs_hook=_no_doubles)
     except _DoubledKey as doubled:
-        raise RequestRefused(400, "bad_json", f"{doubled.key}: given twice", field=doubled.key) from None
+        key = safe(doubled.key)
+        raise RequestRefused(400, "bad_json", f"{key}: given twice", field=key) from None
+    except RecursionError:
+        raise too_deep from None
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
-        raise RequestRefused(400, "bad_json", f"the body is not JSON: {exc}") from None
+        raise RequestRefused(400, "bad_json", f"the body is not JSON: {safe(str(exc))}") from None
+    if _depth(value) > MAX_DEPTH:
+        raise too_deep
+    return value
+
+
+def _depth(value: object) -> int:
+    """How deep arrays and objects nest in ``value`` (a scalar is 0, ``[]`` is 1), level by level."""
+    depth = 0
+    level = [value]
+    while containers := [v for v in level if isinstance(v, list | dict)]:
+        depth += 1
+        level = [item for c in containers for item in (c.values() if isinstance(c, dict) else c)]
+    return depth
 
 
 class _DoubledKey(Exception):
@@ -178,6 +249,11 @@ def _no_doubles(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def shown(value: object) -> str:
-    """A value as quoted in a refusal: its JSON, cut short."""
+    """A value as quoted in a refusal: its JSON, cut short (lone surrogates as escapes)."""
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX] + "…"
+    return safe(text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX] + "…")
+
+
+def safe(text: str) -> str:
+    """``text`` with each lone surrogate (which UTF-8 cannot encode) written as its escape: ``\\ud800``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
