@@ -53,8 +53,8 @@ def _step(service_number: str, text: str, answer: str) -> Step:
     return Step(service_number=service_number, text=text, answer=answer)
 
 
-# Per subscriber and service number no text comes twice: after a crash the gateway takes the same
-# (subscriber, service number, text) within gateway.redelivery_window for the SMSC delivering it again.
+# A subscriber's first script orders each package at most once (so the expected ledger is known); the
+# scripts of returning subscribers ask the same queries again, as the same numbers do in real traffic.
 UNITS = (
     Unit(steps=(_step("10001", "102", "balance"),)),
     Unit(steps=(_step("10086", "CXYE", "balance"),)),
@@ -66,6 +66,10 @@ UNITS = (
     Unit(steps=(_step("10001", "452", "prompt 3元短信包"), _step("10001", "Y", "done 3元短信包")), orders="DX3"),
     Unit(steps=(_step("10086", "3041", "prompt 来电提醒"), _step("10086", "否", "declined 来电提醒"))),
 )
+
+QUERY_UNITS = UNITS[:3]
+QUERY_KINDS = frozenset(step.answer for unit in QUERY_UNITS for step in unit.steps)
+RETURNING_PER_CYCLE = 6  # subscribers of earlier cycles whose scripts are done, asking again
 
 _KINDS = (
     (re.compile(r"您好，您的账户余额为"), "balance"),
@@ -106,8 +110,10 @@ class Script:
         return {unit.orders for unit in self.units if unit.orders}
 
 
-def make_script(rng: random.Random, msisdn: str) -> Script:
-    units = [unit for unit in UNITS if rng.random() < 0.55] or [rng.choice(UNITS)]
+def make_script(rng: random.Random, msisdn: str, *, returning: bool = False) -> Script:
+    """A new subscriber's script, or (``returning``) the queries of one who was here before."""
+    choices = QUERY_UNITS if returning else UNITS
+    units = [unit for unit in choices if rng.random() < 0.55] or [rng.choice(choices)]
     rng.shuffle(units)
     return Script(msisdn=msisdn, units=units)
 
@@ -186,19 +192,26 @@ class Ack:
 
 class Smsc:
     """The SMSC's side of MO delivery: an MO is delivered until a gateway acknowledges it with ESME_ROK,
-    and delivered once more when the SMSC had not read that acknowledgement when the link broke."""
+    and delivered once more when the SMSC had not read that acknowledgement when the link broke. As a
+    real SMSC does, a subscriber's MOs delivered again come first, in their order, before newer ones."""
 
     def __init__(self, sim: SmscSimulator) -> None:
         self.sim = sim
         self.unacked = 0  # deliveries that got no OK (the gateway died first), made again
         self.failures: Counter[str] = Counter()  # why, by status or exception
         self.redelivered = 0  # MOs delivered again after their acknowledgement was lost
+        # (msisdn, service number, text) → copies that may reach a gateway again: after a lost acknowledgement,
+        # and after a delivery that got no OK (the gateway may have stored it before it died)
+        self.redelivered_keys: Counter[tuple[str, str, str]] = Counter()
         self.redeliveries: list[asyncio.Task[None]] = []
         self._acks: list[Ack] = []
+        self._redelivering: dict[str, asyncio.Event] = {}  # set once that subscriber's are all delivered
 
-    async def deliver(self, msisdn: str, step: Step) -> None:
+    async def deliver(self, msisdn: str, step: Step, *, again: bool = False) -> None:
         while True:
             await self.sim.wait_bound(timeout=120)
+            while not again and msisdn in self._redelivering:
+                await self._redelivering[msisdn].wait()
             sent_at = time.monotonic()
             try:
                 statuses = await self.sim.send_mo(msisdn, step.service_number, step.text, timeout=30)
@@ -210,6 +223,8 @@ class Smsc:
                     return
                 self.failures[f"status {statuses}"] += 1
             self.unacked += 1
+            # The gateway may have stored it and died before its acknowledgement went: a copy delivered again
+            self.redelivered_keys[(msisdn, step.service_number, step.text)] += 1
             await asyncio.sleep(0.01)
 
     def lose_acks(self, rng: random.Random, since: float) -> None:
@@ -222,11 +237,24 @@ class Smsc:
         # The gateway counts an acknowledgement as read once we answer a request it wrote after it, and a
         # real SMSC that had read it would not deliver again: ``since`` is when we stopped answering (the
         # kill holds the submit_sm answers first), so only acknowledgements of MOs sent after it may be lost.
+        lost: dict[str, list[Step]] = {}
         for ack in self._acks:
             if ack.sent_at >= since and rng.random() < 0.5:
                 self.redelivered += 1
-                self.redeliveries.append(asyncio.create_task(self.deliver(ack.msisdn, ack.step)))
+                self.redelivered_keys[(ack.msisdn, ack.step.service_number, ack.step.text)] += 1
+                lost.setdefault(ack.msisdn, []).append(ack.step)
         self._acks.clear()
+        for msisdn, steps in lost.items():
+            if msisdn not in self._redelivering:
+                self._redelivering[msisdn] = asyncio.Event()
+            self.redeliveries.append(asyncio.create_task(self._deliver_again(msisdn, steps)))
+
+    async def _deliver_again(self, msisdn: str, steps: list[Step]) -> None:
+        try:
+            for step in steps:
+                await self.deliver(msisdn, step, again=True)
+        finally:
+            self._redelivering.pop(msisdn).set()
 
 
 async def run_script(smsc: Smsc, answers: Answers, progress: Progress, script: Script, delay: float) -> None:
@@ -316,7 +344,7 @@ async def read_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         "fees": "SELECT msisdn, product, amount FROM fee",
         "subscriptions": "SELECT msisdn, product, ends_at FROM subscription",
         "dialogs": "SELECT msisdn, service_number, kind FROM dialog",
-        "mos": "SELECT id, source_addr, destination_addr, text, status FROM mo",
+        "mos": "SELECT id, source_addr, destination_addr, text, status, redelivery_of FROM mo",
         "mts": "SELECT id, mo_id, status FROM mt",
         "mt_parts": "SELECT mt_id, message_id FROM mt_part",
     }
@@ -350,6 +378,10 @@ class Load:
 
     def start_batch(self) -> None:
         batch = [make_script(self.rng, next(self.numbers)) for _ in range(SCRIPTS_PER_CYCLE)]
+        busy = {s.msisdn for s in self.scripts if s.answered < len(s.steps)}
+        done = sorted({s.msisdn for s in self.scripts} - busy)
+        returning = self.rng.sample(done, min(RETURNING_PER_CYCLE, len(done)))
+        batch += [make_script(self.rng, msisdn, returning=True) for msisdn in returning]
         self.scripts += batch
         self.tasks += [
             asyncio.create_task(run_script(self.smsc, self.answers, self.progress, s, self.rng.uniform(0.0, 0.2)))

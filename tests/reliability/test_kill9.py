@@ -2,25 +2,27 @@
 
 The gateway runs as its own process (``python -m gateway run``) against the in-process simulator, on a
 ledger of subscribers with 100元 each. Every cycle starts a gateway, adds a batch of subscribers' scripts
-(queries; order + confirm; order + decline), each code at most once per subscriber and service number so
-the expected ledger is known, and kills the gateway with SIGKILL once a random share of the outstanding
-steps has been acknowledged and answered (in some cycles also once while it starts and recovers). The
-simulator acts as an SMSC: an MO whose deliver_sm got no OK deliver_sm_resp is delivered again once a
-gateway is bound, until one does. Half the kills are abrupt (in the middle of everything); the other half
-come after the link went quiet for 0.1 s (no submit_sm answered, as a link about to break), and about half
-of the MOs acknowledged in that quiet time are delivered once more, as by an SMSC that had not read those
-acknowledgements (the gateway cannot have seen them read: nothing it wrote after them was answered).
-Scripts cut by a kill go on in the next cycle. After a clean stop:
+(queries; order + confirm; order + decline; each package ordered at most once per subscriber so the
+expected ledger is known) and scripts of returning subscribers, whose earlier scripts are done, asking
+the same queries again (102, CXYE, 101), and kills the gateway with SIGKILL once a random share of the
+outstanding steps has been acknowledged and answered (in some cycles also once while it starts and
+recovers). The simulator acts as an SMSC: an MO whose deliver_sm got no OK deliver_sm_resp is delivered
+again once a gateway is bound, until one does. Half the kills are abrupt (in the middle of everything);
+the other half come after the link went quiet for 0.1 s (no submit_sm answered, as a link about to
+break), and about half of the MOs acknowledged in that quiet time are delivered once more, as by an SMSC
+that had not read those acknowledgements (the gateway cannot have seen them read), before that
+subscriber's newer MOs. Scripts cut by a kill go on in the next cycle. After a clean stop:
 
-- every MO is acknowledged, stored once, and has exactly one answer (none lost, none answered twice);
+- every acknowledged MO is stored (a copy delivered again at most once more) and answered: none lost;
+  a copy dropped as the SMSC's second delivery is never a query's;
 - the ledger: cash + fees = the opening balance; one fee and one running subscription for each
   confirmed order, none for a declined one; no dialog left waiting; nothing left in the outbox;
-- duplicated MTs, counted and printed: the copies of an answer beyond its first. Each step of a
-  subscriber's script gets an answer of a kind of its own (service number + template + package), so an
-  MT is matched to its MO by subscriber, service number and kind. The design lets one through: an MT the
-  SMSC accepted whose ``mt_sent`` was not yet committed when the process died is still queued, and is
-  sent again after the restart. Each duplicate must show that signature: the earlier copy's message ids
-  were never recorded, and the recorded copy came from a later run of the gateway.
+- duplicated MTs, counted and printed: answers beyond those owed. Each step of a subscriber's script gets
+  an answer of a kind of its own (service number + template + package), so an MT is matched to its MO by
+  subscriber, service number and kind. Two kinds are let through, and each duplicate must be one: an MT
+  the SMSC accepted whose ``mt_sent`` was not yet committed when the process died, sent again after the
+  restart (its earlier copy's message ids were never recorded; the recorded copy came from a later run);
+  and the answer to a query delivered again after a lost acknowledgement (at most one per such delivery).
 
 ``RELIABILITY_LONG=1`` runs 100 cycles (so does ``--long``, where ``tests/conftest.py`` registers it),
 ``RELIABILITY_CYCLES=N`` any number; ``RELIABILITY_SEED=N`` replays a run's random choices (the moments
@@ -40,7 +42,10 @@ from typing import Any
 import pytest
 from kill9_harness import (
     OPENING_CASH,
+    QUERY_KINDS,
+    QUERY_UNITS,
     SCRIPTS_PER_CYCLE,
+    UNITS,
     AnswerKey,
     Answers,
     GatewayProcess,
@@ -48,6 +53,7 @@ from kill9_harness import (
     Progress,
     Script,
     Smsc,
+    Unit,
     charged_fen,
     kill_cycles,
     msisdns,
@@ -66,35 +72,48 @@ FINISH_TIMEOUT = 30.0  # for the scripts cut by the last kill, after the last st
 # --- checks ---------------------------------------------------------------------------------------
 
 
+def expected_answers(scripts: list[Script]) -> Counter[AnswerKey]:
+    """How many answers of each key the acknowledged MOs are owed (a returning subscriber asks again)."""
+    return Counter((s.msisdn, step.service_number, step.answer) for s in scripts for step in s.steps[: s.acked])
+
+
 def lost_and_repeated(scripts: list[Script], answers: Answers) -> tuple[list[str], Counter[AnswerKey]]:
-    """Acknowledged MOs without an answer; and, per answer, the copies beyond the first."""
-    lost = []
-    duplicates: Counter[AnswerKey] = Counter()
-    expected: set[AnswerKey] = set()
-    for script in scripts:
-        for step in script.steps[: script.acked]:
-            key = (script.msisdn, step.service_number, step.answer)
-            expected.add(key)
-            copies = answers.copies.get(key, [])
-            if not copies:
-                lost.append(f"{script.msisdn} → {step.service_number} {step.text!r}: no answer")
-            duplicates[key] = len(copies) - 1 if copies else 0
-    strays = [f"{key}: {[c.text for c in copies]}" for key, copies in answers.copies.items() if key not in expected]
+    """Acknowledged MOs without an answer; and, per answer, the copies beyond those owed."""
+    owed = expected_answers(scripts)
+    lost = [
+        f"{key}: {len(answers.copies.get(key, []))} answers for {n} MOs"
+        for key, n in owed.items()
+        if len(answers.copies.get(key, [])) < n
+    ]
+    duplicates = Counter({key: len(answers.copies.get(key, [])) - n for key, n in owed.items()})
+    strays = [f"{key}: {[c.text for c in copies]}" for key, copies in answers.copies.items() if key not in owed]
     return lost + strays, +duplicates
 
 
-def unexplained(duplicates: Counter[AnswerKey], answers: Answers, recorded: set[str]) -> list[str]:
-    """Duplicates not of the known kind: an earlier copy never recorded as sent, resent by a later run."""
+def unexplained(
+    duplicates: Counter[AnswerKey], answers: Answers, recorded: set[str], owed: Counter[AnswerKey], smsc: Smsc
+) -> list[str]:
+    """Duplicates not of the two known kinds: a copy never recorded as sent, resent by a later run (the
+    at-least-once gap); a query delivered again after a lost acknowledgement, answered again (each such
+    answer is an MT of its own, recorded as sent)."""
+    again = Counter()
+    for (msisdn, service_number, text), n in smsc.redelivered_keys.items():
+        for step in (st for unit in UNITS for st in unit.steps):
+            if (step.service_number, step.text) == (service_number, text):
+                again[(msisdn, service_number, step.answer)] += n
     wrong = []
     for key in duplicates:
         copies = answers.copies[key]
-        *earlier, last = copies
-        if len({c.text for c in copies}) != 1:
+        sent = [c for c in copies if set(c.message_ids) <= recorded]
+        unrecorded = [c for c in copies if not set(c.message_ids) & recorded]
+        if len({c.text for c in copies}) != 1 and key[2] not in QUERY_KINDS:
             wrong.append(f"{key}: the copies differ: {[c.text for c in copies]}")
-        elif not set(last.message_ids) <= recorded:
-            wrong.append(f"{key}: the last copy {last.message_ids} is not the one recorded as sent")
-        elif any(set(c.message_ids) & recorded or c.run >= last.run for c in earlier):
+        elif len(sent) + len(unrecorded) != len(copies):
+            wrong.append(f"{key}: copies {[c.message_ids for c in copies]} partly recorded")
+        elif any(c.run >= max(r.run for r in sent) for c in unrecorded) if sent else unrecorded:
             wrong.append(f"{key}: copies {[(c.run, c.message_ids) for c in copies]} not resent after a restart")
+        elif len(sent) > owed[key] and (key[2] not in QUERY_KINDS or len(sent) - owed[key] > again[key]):
+            wrong.append(f"{key}: {len(sent)} answers sent for {owed[key]} MOs and {again[key]} redeliveries")
     return wrong
 
 
@@ -109,14 +128,17 @@ def ledger_errors(scripts: list[Script], rows: dict[str, list[tuple[Any, ...]]],
         running.setdefault(m, []).append(product)
         if ends_at is not None:
             errors.append(f"{m}: {product} ends at {ends_at}")
+    units: dict[str, list[Unit]] = {}
     for script in scripts:
-        m = script.msisdn
+        units.setdefault(script.msisdn, []).extend(script.units)
+    for m, done_units in units.items():
+        orders = sorted(u.orders for u in done_units if u.orders)
         paid = fees.get(m, [])
         if cash[m][0] + sum(a for _, a in paid) != OPENING_CASH or cash[m][1] != 0:
             errors.append(f"{m}: cash {cash[m]} + fees {paid} is not the opening {OPENING_CASH}")
-        if sorted(p for p, _ in paid) != sorted(script.orders) or sorted(running.get(m, [])) != sorted(script.orders):
-            errors.append(f"{m}: ordered {sorted(script.orders)}, fees {paid}, subscriptions {running.get(m)}")
-        for unit in script.units:
+        if sorted(p for p, _ in paid) != orders or sorted(running.get(m, [])) != orders:
+            errors.append(f"{m}: ordered {orders}, fees {paid}, subscriptions {running.get(m)}")
+        for unit in done_units:
             done = answers.copies.get((m, unit.steps[-1].service_number, unit.steps[-1].answer), [])
             amounts = [a for p, a in paid if p == unit.orders]
             if unit.orders and done and amounts != [charged_fen(done[0].text)]:
@@ -125,25 +147,43 @@ def ledger_errors(scripts: list[Script], rows: dict[str, list[tuple[Any, ...]]],
     return errors
 
 
-def store_errors(scripts: list[Script], rows: dict[str, list[tuple[Any, ...]]]) -> list[str]:
-    """Each acknowledged MO stored once and answered, its answer queued once and sent."""
-    stored = Counter((src, dst, text) for _, src, dst, text, _ in rows["mos"])
+def store_errors(scripts: list[Script], rows: dict[str, list[tuple[Any, ...]]], smsc: Smsc) -> list[str]:
+    """Each acknowledged MO stored once (a copy delivered again at most once more), handled, and each
+    answered one's answer queued once and sent; a copy not answered is one of an MO with an effect."""
+    stored = Counter((src, dst, text) for _, src, dst, text, _, _ in rows["mos"])
     wanted = Counter((s.msisdn, st.service_number, st.text) for s in scripts for st in s.steps[: s.acked])
-    errors = [f"MO stored {n} times: {key}" for key, n in stored.items() if n != 1]
+    again = smsc.redelivered_keys
+    errors = [
+        f"MO stored {stored[key]} times for {n} acknowledged and {again[key]} delivered again: {key}"
+        for key, n in wanted.items()
+        if not n <= stored[key] <= n + again[key]
+    ]
     errors += [f"MO stored but never acknowledged: {key}" for key in stored if key not in wanted]
-    errors += [f"MO acknowledged but not stored: {key}" for key in wanted if key not in stored]
-    errors += [f"MO {row[0]} not answered: {row[4]}" for row in rows["mos"] if row[4] != "answered"]
+    queries = {(step.service_number, step.text) for unit in QUERY_UNITS for step in unit.steps}
+    for mo_id, _, dst, text, status, redelivery_of in rows["mos"]:
+        if status == "duplicate" and (redelivery_of is None or (dst, text) in queries):
+            errors.append(f"MO {mo_id} ({text!r}) dropped as a duplicate")
+        elif status not in ("answered", "duplicate"):
+            errors.append(f"MO {mo_id} not answered: {status}")
     per_mo = Counter(mo_id for _, mo_id, _ in rows["mts"])
-    errors += [f"MO {row[0]} has {per_mo[row[0]]} answers in the outbox" for row in rows["mos"] if per_mo[row[0]] != 1]
+    errors += [
+        f"MO {row[0]} has {per_mo[row[0]]} answers in the outbox"
+        for row in rows["mos"]
+        if per_mo[row[0]] != (1 if row[4] == "answered" else 0)
+    ]
     errors += [f"MT {mt_id} left {status}" for mt_id, _, status in rows["mts"] if status != "sent"]
     return errors
 
 
-def summary(load: Load, answers: Answers, duplicates: Counter[AnswerKey], gateway: GatewayProcess) -> str:
+def summary(
+    load: Load, answers: Answers, duplicates: Counter[AnswerKey], gateway: GatewayProcess, recorded: set[str]
+) -> str:
     scripts, smsc = load.scripts, load.smsc
+    returning = len(scripts) - len({s.msisdn for s in scripts})
     line = (
         f"{load.kills} SIGKILLs under load + {len(gateway.kills) - load.kills} at start-up, "
-        f"{gateway.runs} runs; {len(scripts)} subscribers, {sum(len(s.steps) for s in scripts)} MOs, "
+        f"{gateway.runs} runs; {len(scripts)} scripts ({returning} of returning subscribers asking again), "
+        f"{sum(len(s.steps) for s in scripts)} MOs, "
         f"{sum(s.acked for s in scripts)} acknowledged; {smsc.unacked} deliveries without an OK made again, "
         f"{smsc.redelivered} MOs delivered again after a lost acknowledgement; "
         f"{sum(len(c) for c in answers.copies.values())} MTs for {sum(s.answered for s in scripts)} answers; "
@@ -152,15 +192,19 @@ def summary(load: Load, answers: Answers, duplicates: Counter[AnswerKey], gatewa
     line += f"; failures {dict(smsc.failures)}"
     if not duplicates:
         return line
-    # How long before the kill the SMSC had accepted the copy that was sent again: the gateway had not
+    # How long before the kill the SMSC had accepted a copy that was sent again: the gateway had not
     # committed ``mt_sent`` in that time (a copy written just before the kill may be read just after it).
-    earlier = [c for key in duplicates for c in answers.copies[key][:-1]]
+    earlier = [c for key in duplicates for c in answers.copies[key] if not set(c.message_ids) & recorded]
+    answered_again = sum(duplicates.values()) - len(earlier)
+    line += f" ({answered_again} answers to queries delivered again after a lost acknowledgement"
     gaps = sorted((gateway.kills[c.run - 1] - c.received_at) * 1000 for c in earlier if c.run <= len(gateway.kills))
-    if len(gaps) < len(earlier) or not gaps:
-        return f"{line} ({len(earlier) - len(gaps)} of them sent twice by one run: not the known gap)"
+    if not earlier:
+        return line + ")"
+    if len(gaps) < len(earlier):
+        return f"{line}; {len(earlier) - len(gaps)} sent twice by one run: not the known gap)"
     return (
-        f"{line} (each accepted by the SMSC but not yet recorded as sent when the process died, and sent again"
-        f" after the restart; accepted {gaps[len(gaps) // 2]:.0f} ms before the kill at the median,"
+        f"{line}; {len(earlier)} accepted by the SMSC but not yet recorded as sent when the process died, and"
+        f" sent again after the restart: accepted {gaps[len(gaps) // 2]:.0f} ms before the kill at the median,"
         f" {gaps[-1]:.0f} ms at most)"
     )
 
@@ -207,12 +251,14 @@ async def test_sigkill_at_random_moments_loses_no_answer_and_charges_nothing_twi
     rows = await read_rows(tmp_path / "gateway.db")
     lost, duplicates = lost_and_repeated(load.scripts, answers)
     recorded = {message_id for _, message_id in rows["mt_parts"]}
-    print(f"reliability: {elapsed:.1f} s; {summary(load, answers, duplicates, gateway)}")
+    print(f"reliability: {elapsed:.1f} s; {summary(load, answers, duplicates, gateway, recorded)}")
     problems = {
         "scripts not finished": unfinished,
         "answers lost, or not of a step": lost,
-        "inbox and outbox": store_errors(load.scripts, rows),
+        "inbox and outbox": store_errors(load.scripts, rows, load.smsc),
         "ledger": ledger_errors(load.scripts, rows, answers),
-        "duplicated MTs not of the known gap": unexplained(duplicates, answers, recorded),
+        "duplicated MTs not of the known kinds": unexplained(
+            duplicates, answers, recorded, expected_answers(load.scripts), load.smsc
+        ),
     }
     assert {name: found[:8] for name, found in problems.items() if found} == {}
