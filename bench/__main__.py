@@ -3,7 +3,8 @@
 1. The floor: the simulator and a minimal ESME (``bench/floor_esme.py``: the gateway's SMPP stack, a fixed
    answer, nothing stored or read) — ``102`` at saturation with 64 MOs outstanding, and at 100 MOs/s.
 2. The gateway (its own process, window 64, durable inbox/outbox, a ledger of ``--subscribers``): the same
-   two loads of ``102``, then order+confirm dialogs.
+   two loads of ``102``, then order+confirm dialogs, then a probe of ``102`` from other numbers alone and
+   while one number floods ``--flood`` identical ``102`` (the probe's p50/p99 in both, side by side).
 3. A reminder sweep: 1,000,000 subscribers, 100,000 due (``bench/push_sweep.py``).
 
 Each row gives the gateway's figure, the floor's and the ratio gateway / floor. Bounded in count and time.
@@ -71,7 +72,7 @@ async def floor(args: argparse.Namespace) -> Figures:
         await sim.stop()
 
 
-async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float, float]]:
+async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float, float], mo_reply.Flood]:
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         path = f"{folder}/bench.db"
         print(f"seeded {args.subscribers} subscribers in {await mo_reply.seed(path, args.subscribers):.1f} s")
@@ -85,10 +86,14 @@ async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float
             figures = await loads(sim, args, numbers)
             holders = [str(mo_reply.FIRST_MSISDN + i) for i in range(args.dialogs)]
             dialogs = await mo_reply.dialogs(sim, holders, args.concurrency)
+            probes = [str(mo_reply.FIRST_MSISDN + args.subscribers // 2 + i) for i in range(int(args.light * 60))]
+            flood = await mo_reply.flood_probe(
+                sim, probes, str(mo_reply.FIRST_MSISDN + args.subscribers - 1), count=args.flood, rate=args.light
+            )
         finally:
             await stop(process)
             await sim.stop()
-    return figures, dialogs
+    return figures, dialogs, flood
 
 
 def row(name: str, ours: float, base: float | None, unit: str) -> str:
@@ -105,7 +110,7 @@ async def main(args: argparse.Namespace) -> None:
     print("--- floor (minimal ESME)")
     base = await floor(args)
     print("--- gateway")
-    ours, (dialog_rate, dialog_p50, dialog_p99) = await gateway(args)
+    ours, (dialog_rate, dialog_p50, dialog_p99), flood = await gateway(args)
     sweep = None
     if not args.no_sweep:
         print("--- reminder sweep")
@@ -126,6 +131,16 @@ async def main(args: argparse.Namespace) -> None:
     if sweep is not None:
         print(row("sweep of 1,000,000 (100,000 due): selection", sweep.selection_seconds, None, "s"))
         print(row(f"sweep: sending at pushes.tps {sweep.tps:g}", sweep.rate, None, "/s"))
+    print()
+    print(f"| probe `102` at {args.light:g}/s from other numbers | alone | during the flood | flood / alone |")
+    print("| --- | ---: | ---: | ---: |")
+    for i, name in ((1, "p50"), (2, "p99")):
+        alone, flooded = flood.alone[i], flood.flooded[i]
+        print(f"| {name} | {alone:,.1f} ms | {flooded:,.1f} ms | {flooded / alone:.2f} |")
+    print(
+        f"(the flood: {flood.count:,} identical `102` from one number, 64 outstanding, acknowledged in"
+        f" {flood.acknowledged_in:.2f} s; over the rate limit after the 20th)"
+    )
     print(f"load at the end: {os.getloadavg()[0]:.2f}")
 
 
@@ -137,6 +152,7 @@ if __name__ == "__main__":
     parser.add_argument("--light", type=float, default=100, help="MOs per second of the light load")
     parser.add_argument("--light-seconds", type=float, default=10)
     parser.add_argument("--dialogs", type=int, default=2000)
+    parser.add_argument("--flood", type=int, default=5000, help="identical MOs from one number, beside a probe")
     parser.add_argument("--sweep-window", type=float, default=10)
     parser.add_argument("--no-sweep", action="store_true")
     asyncio.run(main(parser.parse_args()))

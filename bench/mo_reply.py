@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.clock import SystemClock
@@ -102,7 +103,10 @@ class Meter:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"only {len(self.latencies)} of {expected} answers arrived")
             for mt in self.sim.mts[self.seen :]:
-                self.latencies.append((mt.received_at - self.sent[mt.destination_addr].popleft()) * 1000)
+                sent = self.sent.get(mt.destination_addr)
+                if not sent:
+                    continue  # not one of this meter's (a flood's answers, say)
+                self.latencies.append((mt.received_at - sent.popleft()) * 1000)
                 self.last_received = max(self.last_received, mt.received_at)
             self.seen = len(self.sim.mts)
             await asyncio.sleep(0.05)
@@ -200,6 +204,65 @@ async def pace(meter: Meter, msisdns: list[str], text: str, rate: float) -> None
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(meter.send(msisdn, text)))
     await asyncio.gather(*tasks)
+
+
+@dataclass(frozen=True, slots=True)
+class Flood:
+    alone: tuple[float, float, float]  # the probe's (answers/s, p50 ms, p99 ms) with nothing else going on
+    flooded: tuple[float, float, float]  # the same probe while one number floods
+    count: int
+    acknowledged_in: float  # seconds to acknowledge the whole flood
+
+
+async def flood_probe(
+    sim: SmscSimulator,
+    probes: list[str],
+    flooder: str,
+    *,
+    count: int = 5000,
+    flood_rate: float = 2000,
+    rate: float = 100,
+    window: int = 64,
+) -> Flood:
+    """One number sends ``count`` identical ``102`` pipelined (at most ``window`` outstanding, at most
+    ``flood_rate`` a second, so the flood lasts long enough to measure beside it) while other numbers ask
+    ``102`` at ``rate``/s for as long as the flood lasts; then the same probe alone, as many. The flood is
+    over the rate limit after its 20th MO: what it costs the others is the figure."""
+    meter = Meter(sim)
+    flooded = Meter(sim)
+    sent = 0
+    finished = 0.0
+    begun = time.monotonic()
+
+    async def flood() -> None:
+        nonlocal sent, finished
+        while sent < count:
+            delay = begun + sent / flood_rate - time.monotonic()
+            sent += 1
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await sim.send_mo(flooder, "10001", "102", timeout=60)
+        finished = time.monotonic()
+
+    started = time.monotonic()
+    flooding = [asyncio.create_task(flood()) for _ in range(window)]
+    asked = 0
+    tasks = []
+    while not finished and asked < len(probes) // 2:  # probes while the flood lasts
+        delay = started + asked / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(flooded.send(probes[asked], "102")))
+        asked += 1
+    await asyncio.gather(*flooding, *tasks)
+    await flooded.collect(asked, 60)
+    acknowledged_in = finished - begun
+    await asyncio.sleep(1.0)
+    await pace(meter, probes[asked : 2 * asked], "102", rate)
+    await meter.collect(asked, 60)
+    alone = meter.report(f"probe {rate:g}/s")
+    print(f"flood of {count} from one number at up to {flood_rate:g}/s acknowledged in {acknowledged_in:.2f} s")
+    return Flood(alone=alone, flooded=flooded.report("probe in flood"), count=count, acknowledged_in=acknowledged_in)
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -81,7 +81,7 @@ _RECEIVED = _object(
     id=_INTEGER,
     service_number=_STRING,
     text=_STRING,
-    status={"type": "string", "enum": ["new", "answered", "ignored"]},
+    status={"type": "string", "enum": ["new", "answered", "ignored", "duplicate"]},
     received_at=_INSTANT,
 )
 
