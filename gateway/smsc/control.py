@@ -31,7 +31,7 @@ def _json(data: object, *, status: int = 200) -> web.Response:
 T = TypeVar("T")
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _FAULT_TYPES: dict[str, type] = {
-    f.name: {"int": int, "float": float, "bool": bool}[str(f.type)] for f in dataclasses.fields(Faults)
+    f.name: {"int": int, "float": float, "bool": bool, "str": str}[str(f.type)] for f in dataclasses.fields(Faults)
 }
 
 

@@ -69,6 +69,7 @@ class Faults:
     hold_submits: bool = False
     refuse_binds: int = 0
     refuse_status: int = Status.ESME_RINVPASWD
+    swallow_to: str = ""  # submit_sm to this destination_addr are never answered nor taken (counted in swallowed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,6 +152,7 @@ class SmscState:
         self.mts: list[Mt] = self.collector.mts
         self.submitted: dict[str, Submitted] = {}
         self.submits = 0
+        self.swallowed = 0
         self.bind_attempts = 0
         self.binds = 0
         self.received_unbinds = 0
@@ -192,6 +194,9 @@ class SmscState:
         if not may_submit:
             return Status.ESME_RINVBNDSTS, ""
         if faults.hold_submits:
+            return None
+        if faults.swallow_to and message.destination_addr == faults.swallow_to:
+            self.swallowed += 1
             return None
         if faults.reject_status:
             return faults.reject_status, ""

@@ -232,6 +232,11 @@ class SmscSimulator:
         return self._state.submits
 
     @property
+    def swallowed(self) -> int:
+        """submit_sm never answered because of ``faults.swallow_to``."""
+        return self._state.swallowed
+
+    @property
     def bind_attempts(self) -> int:
         return self._state.bind_attempts
 
