@@ -339,7 +339,8 @@ class Gateway:
 
     def bind_changed(self, bound: bool) -> None:
         self.inbox.link_bound(bound)
-        log.info("link state", extra={"bound": bound})
+        if bound:  # a connection that ends is told by the link's own "link down" line, with why and when next
+            log.info("link up")
 
 
 async def _write_probe(tx: Tx) -> None:

@@ -86,6 +86,7 @@ class SmppConfig:
     tps: float = key(0.0, between(0, 100000))
     enquire_link_interval: float = key(30.0, between(1, 3600))
     response_timeout: float = key(10.0, between(0.1, 300))
+    max_resends: int = key(3, between(0, 100))
     reconnect_min: float = key(0.5, between(0.01, 60))
     reconnect_max: float = key(30.0, between(0.01, 3600))
     throttle_backoff_min: float = key(0.2, between(0.001, 60))

@@ -2,9 +2,15 @@
 
 It moves bytes between a TCP connection and the sans-IO session, calls the session's timer when the
 session asks, feeds queued submit_sm into the window as fast as the session allows, and reconnects
-with capped exponential back-off and jitter whenever a connection ends. In ``tx_rx`` mode it keeps two
-connections (bind_transmitter for submits, bind_receiver for deliveries). All decisions stay in the
-session; all consequences go to the :class:`LinkHandler`.
+with capped exponential back-off and jitter whenever a connection ends (one ``link down`` line says why
+and when it tries again). In ``tx_rx`` mode it keeps two connections (bind_transmitter for submits,
+bind_receiver for deliveries). All decisions stay in the session; all consequences go to the
+:class:`LinkHandler`.
+
+A part left unanswered (its submit_sm expired, or was in the window when a connection ended) is sent
+again at most ``max_resends`` times; after that it fails like a final refusal, with ESME_RSUBMITFAIL.
+Warnings the SMSC can cause at will (bad PDUs, throttling, expired submits) go through
+:class:`QuietWarnings`, so that a flood of them is a few lines.
 """
 
 from __future__ import annotations
@@ -13,12 +19,12 @@ import asyncio
 import logging
 import random
 from collections import Counter, deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from gateway.errors import LocalProtocolError
 from gateway.smpp.codec import ShortMessage
-from gateway.smpp.constants import status_name
+from gateway.smpp.constants import Status, known_status, status_name
 from gateway.smpp.session import (
     BindMode,
     BindRejected,
@@ -29,13 +35,61 @@ from gateway.smpp.session import (
     Event,
     LinkFailed,
     PeerError,
+    ResendBudget,
     SessionConfig,
     SubmitAccepted,
+    SubmitExpired,
     SubmitRejected,
     Unbound,
 )
 
 log = logging.getLogger("gateway.link")
+
+GIVEN_UP_STATUS = Status.ESME_RSUBMITFAIL
+"""The command_status a part is failed with when its last allowed resend went unanswered too."""
+
+
+@dataclass(slots=True)
+class _Held:
+    timer: asyncio.TimerHandle
+    count: int = 0
+    fields: dict[str, object] = field(default_factory=dict)
+
+
+class QuietWarnings:
+    """Warnings of one kind at most once per ``interval`` seconds: the first at once; then, while more
+    come, one line per interval with the last one's fields and ``suppressed``, how many it stands for."""
+
+    def __init__(self, logger: logging.Logger, interval: float) -> None:
+        self.logger = logger
+        self.interval = interval
+        self._held: dict[str, _Held] = {}
+
+    def warning(self, message: str, **fields: object) -> None:
+        held = self._held.get(message)
+        if held is None:
+            self.logger.warning(message, extra=fields)
+            self._hold(message)
+        else:
+            held.count += 1
+            held.fields = fields
+
+    def flush(self) -> None:
+        """Write the lines still held back now (at shutdown)."""
+        for message in list(self._held):
+            self._held[message].timer.cancel()
+            self._release(message, again=False)
+
+    def _hold(self, message: str) -> None:
+        timer = asyncio.get_running_loop().call_later(self.interval, self._release, message)
+        self._held[message] = _Held(timer=timer)
+
+    def _release(self, message: str, again: bool = True) -> None:
+        held = self._held.pop(message)
+        if held.count:
+            self.logger.warning(message, extra={**held.fields, "suppressed": held.count})
+            if again:
+                self._hold(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +118,8 @@ class LinkSettings:
     tx_rx: bool = False
     reconnect_min: float = 0.5
     reconnect_max: float = 30.0
+    max_resends: int = 3  # of one part left unanswered; then it fails with GIVEN_UP_STATUS
+    warning_interval: float = 10.0  # seconds between two lines of one warning the SMSC can repeat at will
 
 
 class _Connection(asyncio.Protocol):
@@ -83,6 +139,7 @@ class _Connection(asyncio.Protocol):
         # the ack too.
         self.unconfirmed: deque[tuple[int, object]] = deque()
         self.unwritten: list[object] = []  # tokens of deliver_sm_resp queued in the session, not yet written
+        self.down_reason: str | None = None  # why the connection ended, when the session or we know it
         self._flush_due = False
 
     @property
@@ -112,6 +169,8 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._timer:
             self._timer.cancel()
+        if self.down_reason is None:
+            self.down_reason = f"connection lost: {exc}" if exc else "connection closed by the SMSC"
         refs = self.session.connection_lost()
         if self.unconfirmed:
             self.link.handler.acks_uncertain([token for _, token in self.unconfirmed])
@@ -147,7 +206,9 @@ class _Connection(asyncio.Protocol):
         self.arm_timer()
 
     def close(self) -> None:
+        """Close once what the session still has to send (an unbind_resp, a generic_nack) is written."""
         if self.transport is not None:
+            self.flush()
             self.transport.close()
 
     def arm_timer(self) -> None:
@@ -178,30 +239,40 @@ class _Connection(asyncio.Protocol):
                 link.handler.deliver_received(DeliverHandle(self, seq), message)
             case SubmitAccepted(ref=ref, message_id=message_id):
                 link.acknowledged += 1
-                link.handler.submit_accepted(ref, message_id)
+                if link.awaits(ref):  # not a second copy's answer for a part already settled
+                    link.handler.submit_accepted(ref, message_id)
             case SubmitRejected(ref=ref, command_status=status, transient=True):
                 link.requeue([ref])
                 link.throttled += 1
-                log.warning("smsc asked to slow down", extra={"status": status_name(status)})
+                link.warnings.warning("smsc asked to slow down", status=status_name(status))
             case SubmitRejected(ref=ref, command_status=status):
-                link.refused[status] += 1
-                link.handler.submit_failed(ref, status)
+                link.count_refusal(status)
+                if link.awaits(ref):
+                    link.handler.submit_failed(ref, status)
+            case SubmitExpired(ref=ref, sequence_number=seq):
+                link.expired += 1
+                timeout = self.session.config.response_timeout
+                link.warnings.warning("no submit_sm_resp in time", seq=seq, response_timeout=timeout)
+                link.resend_or_give_up([ref])
             case Bound():
                 log.info("bound", extra={"mode": self.session.config.mode.name.lower()})
                 self.bound.set_result(True)
             case BindRejected():
-                log.error("bind refused", extra={"status": event.status_name})
+                self.down_reason = f"bind refused: {event.status_name}"
                 link.last_bind_error = event.status_name
                 self.bound.set_result(False)
                 self.close()
             case Unbound(by_peer=by_peer):
-                log.info("unbound", extra={"by_peer": by_peer})
+                if by_peer:
+                    self.down_reason = "unbound by the SMSC"
+                else:
+                    log.info("unbound")
                 self.close()
             case LinkFailed(reason=reason):
-                log.error("link failed", extra={"reason": reason})
+                self.down_reason = reason
                 self.close()
             case PeerError(reason=reason):
-                log.warning("smsc sent a bad pdu", extra={"reason": reason})
+                link.warnings.warning("smsc sent a bad pdu", reason=reason)
 
 
 class Link:
@@ -217,10 +288,15 @@ class Link:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
+        self._resends = ResendBudget(settings.max_resends)
+        self.warnings = QuietWarnings(log, settings.warning_interval)
         self.submitted = 0  # submit_sm written, resends included
         self.acknowledged = 0  # submit_sm_resp with ESME_ROK
-        self.refused: Counter[int] = Counter()  # final refusals, by command_status
+        self.refused: Counter[int] = Counter()  # final refusals, by command_status SMPP 3.4 names
+        self.refused_unnamed = 0  # final refusals with a command_status SMPP 3.4 does not name
         self.throttled = 0
+        self.expired = 0  # submit_sm unanswered within the response timeout while the SMSC was there
+        self.given_up = 0  # parts failed because their last allowed resend went unanswered too
         self.reconnects = 0
         self.last_bind_error: str | None = None
 
@@ -263,6 +339,11 @@ class Link:
     def forget(self, ref: int) -> None:
         """The part's fate is recorded; it will not be resent."""
         self._parts.pop(ref, None)
+        self._resends.forget(ref)
+
+    def awaits(self, ref: int) -> bool:
+        """Whether the part's fate is still open (an answer to another copy may have settled it)."""
+        return ref in self._parts
 
     async def run(self) -> None:
         """Keep the wanted binds up until :meth:`stop`."""
@@ -305,6 +386,7 @@ class Link:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.warnings.flush()
 
     # --- what connections call -----------------------------------------------------------------
 
@@ -330,8 +412,15 @@ class Link:
         """A part that cannot be encoded will never go: a final refusal with the status it names. Told on
         the next turn of the loop, since pump may run inside :meth:`submit`, before its caller is done."""
         log.warning("part cannot be encoded", extra={"reason": str(exc)})
-        self.refused[exc.command_status] += 1
+        self.count_refusal(exc.command_status)
         conn.loop.call_soon(self.handler.submit_failed, ref, exc.command_status)
+
+    def count_refusal(self, status: int) -> None:
+        """By status while SMPP 3.4 names it; the rest in one count (an SMSC may use any 32-bit value)."""
+        if known_status(status):
+            self.refused[status] += 1
+        else:
+            self.refused_unnamed += 1
 
     def requeue(self, refs: list[int]) -> None:
         """Unanswered or throttled parts go back to the front, in their order."""
@@ -340,11 +429,29 @@ class Link:
             if message is not None:
                 self._pending.appendleft((ref, message))
 
+    def resend_or_give_up(self, refs: list[int]) -> None:
+        """Parts left unanswered go back to the front of the queue, each at most ``max_resends`` times;
+        one whose last allowed copy went unanswered too fails, as a final refusal would."""
+        again = []
+        for ref in refs:
+            if ref not in self._parts:  # settled meanwhile, or failed with another part of its MT
+                continue
+            if self._resends.unanswered(ref):
+                again.append(ref)
+                continue
+            self.given_up += 1
+            self.warnings.warning("part given up: unanswered", copies=self.settings.max_resends + 1)
+            self.handler.submit_failed(ref, GIVEN_UP_STATUS)
+        self.requeue(again)
+
     def connection_closed(self, conn: _Connection, unanswered: list[int]) -> None:
         self._connections.discard(conn)
         if conn in self._senders:
             self._senders.remove(conn)
-        self.requeue(unanswered)
+        if self._stopping:
+            self.requeue(unanswered)  # still in the outbox: sent after the next start
+        else:
+            self.resend_or_give_up(unanswered)
         self._idle.set()
         self.handler.bind_changed(self.bound)
 
@@ -374,11 +481,13 @@ class Link:
                         conn.flush()
                     self.handler.bind_changed(self.bound)
                 await conn.closed
+                reason = conn.down_reason or "connection closed"
             except OSError as exc:
-                log.warning("cannot connect to smsc", extra={"error": str(exc)})
+                reason = f"cannot connect: {exc}"
             if self._stopping:
                 return
             self.reconnects += 1
             pause = random.uniform(delay / 2, delay)
             delay = min(settings.reconnect_max, delay * 2)
+            log.warning("link down", extra={"mode": mode.name.lower(), "reason": reason, "retry_in": round(pause, 3)})
             await asyncio.sleep(pause)

@@ -26,14 +26,14 @@ from gateway.link import Link
 from gateway.outbox import Outbox
 from gateway.pushes.sender import Pusher
 from gateway.responder import Responder
-from gateway.smpp.constants import status_name
+from gateway.smpp.constants import OTHER_STATUS, status_label
 from gateway.smpp.receipt import STATES
 from gateway.types import InboundMessage
 from gateway.ussd.service import UssdSessions
 
 ANSWER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
-OTHER_STAT = "OTHER"  # a receipt state SMPP 3.4 does not name (kept out of the labels: they stay few)
+OTHER_STAT = "other"  # a receipt state SMPP 3.4 does not name (kept out of the labels: they stay few)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,16 +121,34 @@ class Metrics:
         yield _counter("mts_submitted", "submit_sm PDUs written, resends included.", w.link.submitted)
         yield _counter("mts_acknowledged", "submit_sm PDUs accepted by the SMSC (ESME_ROK).", w.link.acknowledged)
         failed = CounterMetricFamily(
-            "gateway_mts_failed", "submit_sm PDUs refused for good, by command_status.", labels=["status"]
+            "gateway_mts_failed",
+            "submit_sm PDUs refused for good, by command_status (other: one SMPP 3.4 does not name).",
+            labels=["status"],
         )
-        for status, count in sorted(w.link.refused.items()):
-            failed.add_metric([status_name(status)], count)
+        statuses = [(status_label(status), count) for status, count in w.link.refused.items()]
+        for label, count in _folded([*statuses, (OTHER_STATUS, w.link.refused_unnamed)]):
+            failed.add_metric([label], count)
         yield failed
-        receipts = CounterMetricFamily("gateway_receipts", "Delivery receipts received, by stat.", labels=["stat"])
-        for stat, count in sorted(_bounded_stats(w.inbox.receipts.items()).items()):
-            receipts.add_metric([stat], count)
+        receipts = CounterMetricFamily(
+            "gateway_receipts",
+            "Delivery receipts received, by stat (other: one SMPP 3.4 does not name).",
+            labels=["stat"],
+        )
+        stats = [(stat if stat in STATES else OTHER_STAT, count) for stat, count in w.inbox.receipts.items()]
+        for label, count in _folded(stats):
+            receipts.add_metric([label], count)
         yield receipts
         yield _counter("throttled", "submit_sm answered with a throttling status, and resent.", w.link.throttled)
+        yield _counter(
+            "mts_expired",
+            "submit_sm PDUs unanswered within smpp.response_timeout while the SMSC was there (sent again).",
+            w.link.expired,
+        )
+        yield _counter(
+            "mts_given_up",
+            "Parts failed (ESME_RSUBMITFAIL) after smpp.max_resends resends went unanswered too.",
+            w.link.given_up,
+        )
         yield _counter("reconnects", "SMPP connections lost or refused, and tried again.", w.link.reconnects)
         yield _gauge("window_in_flight", "submit_sm PDUs awaiting their submit_sm_resp.", w.link.in_flight)
         yield _gauge("bound", "1 while every wanted SMPP bind is up, else 0.", int(w.link.bound))
@@ -154,9 +172,9 @@ def _gauge(name: str, documentation: str, value: int) -> GaugeMetricFamily:
     return GaugeMetricFamily(f"gateway_{name}", documentation, value=value)
 
 
-def _bounded_stats(counts: Iterable[tuple[str, int]]) -> dict[str, int]:
-    bounded: dict[str, int] = {}
-    for stat, count in counts:
-        label = stat if stat in STATES else OTHER_STAT
-        bounded[label] = bounded.get(label, 0) + count
-    return bounded
+def _folded(counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Counts under the same label added up, in label order; a label with nothing counted is left out."""
+    folded: dict[str, int] = {}
+    for label, count in counts:
+        folded[label] = folded.get(label, 0) + count
+    return sorted((label, count) for label, count in folded.items() if count)

@@ -17,8 +17,10 @@ from gateway.app import Gateway
 from gateway.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.metrics import Metrics
-from gateway.smpp.constants import Status
+from gateway.smpp.codec import Pdu, ShortMessage, encode_pdu
+from gateway.smpp.constants import CommandId, EsmClass, Status
 from gateway.smsc import SmscSimulator
+from gateway.smsc import core as smsc_core
 from gateway.types import InboundMessage
 
 STRANGERS = [f"1390000{n:04d}" for n in range(4)]  # not in the ledger: "102" gets one single-part refusal
@@ -110,6 +112,8 @@ async def test_the_content_is_prometheus_text_with_every_metric_typed(gateway: G
         "gateway_mts_failed": "counter",
         "gateway_receipts": "counter",
         "gateway_throttled": "counter",
+        "gateway_mts_expired": "counter",
+        "gateway_mts_given_up": "counter",
         "gateway_reconnects": "counter",
         "gateway_admin_unauthorized": "counter",
         "gateway_pushes_sent": "counter",
@@ -159,6 +163,67 @@ async def test_a_permanent_refusal_is_counted_by_its_status(sim: SmscSimulator, 
     assert (now("gateway_mts_submitted_total"), now("gateway_mts_acknowledged_total")) == (1, 0)
     assert now("gateway_mos_answered_total") == 1  # its answer was committed; the SMSC refused to carry it
     assert now("gateway_outbox_depth") == 0
+
+
+def refusing_submits(monkeypatch: pytest.MonkeyPatch, statuses: list[int]) -> None:
+    """The simulator answers the submit_sm it gets with these statuses, one each, in turn."""
+    pending = iter(statuses)
+
+    def refuse(connection: smsc_core.SmscConnection, pdu: Pdu) -> list[smsc_core.Output]:
+        resp = Pdu(
+            command_id=CommandId.submit_sm_resp, sequence_number=pdu.sequence_number, command_status=next(pending)
+        )
+        return [smsc_core.Send(data=encode_pdu(resp))]
+
+    monkeypatch.setitem(smsc_core._HANDLERS, CommandId.submit_sm, refuse)
+
+
+async def test_statuses_smpp_does_not_name_are_one_label(
+    sim: SmscSimulator, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 refusals with 300 statuses SMPP 3.4 does not name (0x400 up: vendor-specific) are one ``other``
+    series; the named ones keep theirs. (Each used to be a series of its own, named by its hex value.)"""
+    unnamed = [0x400 + n for n in range(300)]
+    refusing_submits(monkeypatch, [Status.ESME_RINVDSTADR, *unnamed, Status.ESME_RSYSERR, Status.ESME_RINVDSTADR])
+    senders = [f"1390001{n:04d}" for n in range(303)]
+    for batch in range(0, len(senders), 50):
+        await asyncio.gather(*(sim.send_mo(s, "10001", "102") for s in senders[batch : batch + 50]))
+    now = await scrape_until(gateway, lambda s: gateway.outbox.failed == 303, timeout=20)
+    failed = {
+        dict(sample.labels)["status"]: sample.value
+        for family in text_string_to_metric_families(now.text)
+        if family.name == "gateway_mts_failed"
+        for sample in family.samples
+        if sample.name == "gateway_mts_failed_total"
+    }
+    assert failed == {"ESME_RINVDSTADR": 2, "ESME_RSYSERR": 1, "other": 300}
+    assert (gateway.link.refused, gateway.link.refused_unnamed) == (
+        {Status.ESME_RINVDSTADR: 2, Status.ESME_RSYSERR: 1},
+        300,
+    )
+
+
+async def test_receipt_stats_smpp_does_not_name_are_one_label(sim: SmscSimulator, gateway: Gateway) -> None:
+    await sim.send_mo(STRANGERS[0], "10001", "102")
+    [mt] = await sim.wait_for_mts(1)
+    text = f"id:{mt.message_ids[0]} sub:001 dlvrd:000 submit date:2611231013 done date:2611231014 stat:{{}} err:000"
+    for stat in ["DELIVRD", *(f"X{n:05d}" for n in range(40)), "expired"]:  # an SMSC may put any word there
+        body = ShortMessage(
+            source_addr=STRANGERS[0],
+            destination_addr="10001",
+            esm_class=EsmClass.DELIVERY_RECEIPT,
+            short_message=text.format(stat).encode("ascii"),
+        )
+        assert await sim.send_deliver(body) == Status.ESME_ROK
+    now = await scrape(gateway)
+    stats = {
+        dict(sample.labels)["stat"]: sample.value
+        for family in text_string_to_metric_families(now.text)
+        if family.name == "gateway_receipts"
+        for sample in family.samples
+        if sample.name == "gateway_receipts_total"
+    }
+    assert stats == {"DELIVRD": 1, "EXPIRED": 1, "other": 40}
 
 
 async def test_a_drop_is_a_reconnect_and_bound_goes_0_then_1(sim: SmscSimulator, start_gateway: StartGateway) -> None:

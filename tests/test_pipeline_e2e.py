@@ -244,20 +244,55 @@ async def test_raw_deliver_sm_with_message_payload(sim: SmscSimulator, gateway: 
     assert await rows(gateway, "SELECT text FROM mo") == [("查余额",)]
 
 
-async def test_unanswered_submits_reset_the_link_after_the_response_timeout(
+async def test_held_submits_expire_and_go_again_without_a_reset(
     sim: SmscSimulator, start_gateway: StartGateway
 ) -> None:
+    """The SMSC answers the enquire_link but holds the submit_sm: the copy expires, the link stays, the part
+    goes again, and the first copy answered settles it."""
     gateway = await start_gateway(smpp__response_timeout="0.3")
     sim.faults.hold_submits = True
     await sim.send_mo(SUBSCRIBER, "10001", "102")
     async with asyncio.timeout(5):
-        while gateway.link.reconnects < 1:
-            await asyncio.sleep(0.02)
+        while gateway.link.expired < 1:
+            await asyncio.sleep(0.01)
     sim.faults.hold_submits = False
     [mt] = await sim.wait_for_mts(1, timeout=5)
     assert mt.text == NOT_A_SUBSCRIBER
     await asyncio.sleep(0.3)
     assert len(sim.mts) == 1
+    assert (gateway.link.reconnects, gateway.link.given_up, gateway.link.bound) == (0, 0, True)
+    assert gateway.link.submitted == sim.submits == gateway.link.expired + 1
+    assert await rows(gateway, "SELECT status FROM mt") == [("sent",)]
+
+
+async def test_a_submit_never_answered_goes_again_three_times_then_fails(
+    sim: SmscSimulator, start_gateway: StartGateway
+) -> None:
+    """One destination's submit_sm are swallowed (never answered) while the others' go through: each copy
+    expires alone, the link stays bound, the part is sent 1 + smpp.max_resends (3) times and then its MT
+    fails with ESME_RSUBMITFAIL; the other MTs are sent."""
+    gateway = await start_gateway(smpp__response_timeout="0.3")
+    others = [f"1370000{n:04d}" for n in range(8)]
+    sim.faults.swallow_to = SUBSCRIBER
+    await sim.send_mo(SUBSCRIBER, "10001", "102")
+    for sender in others:  # the others' answers flow while the swallowed part waits and goes again
+        await sim.send_mo(sender, "10001", "102")
+        await sim.wait_for_mts(others.index(sender) + 1)
+        await asyncio.sleep(0.1)
+    async with asyncio.timeout(5):
+        while gateway.outbox.failed < 1:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.5)  # time for a copy too many
+    assert sim.swallowed == 4
+    assert sorted(mt.destination_addr for mt in sim.mts) == others
+    assert sim.submits == 4 + len(others)
+    link = gateway.link
+    assert (link.expired, link.given_up, link.reconnects, link.in_flight, link.bound) == (4, 1, 0, 0, True)
+    assert await rows(gateway, "SELECT destination_addr, status, command_status FROM mt ORDER BY id") == [
+        (SUBSCRIBER, "failed", Status.ESME_RSUBMITFAIL),
+        *((sender, "sent", Status.ESME_ROK) for sender in others),
+    ]
+    assert gateway.outbox.depth == 0
 
 
 async def test_tps_limit_counts_every_part(sim: SmscSimulator, start_gateway: StartGateway) -> None:

@@ -36,8 +36,10 @@ from gateway.smpp.session import (
     Event,
     LinkFailed,
     PeerError,
+    ResendBudget,
     SessionConfig,
     SubmitAccepted,
+    SubmitExpired,
     SubmitRejected,
     Unbound,
 )
@@ -435,7 +437,9 @@ def test_idle_link_sends_one_enquire_link_then_fails_without_answer() -> None:
     assert session.next_deadline() == T0 + 40.0  # the response deadline, not the keepalive already due
     assert session.timer(T0 + 35.0) == []
     assert sent(session) == []  # no second enquire_link while one is outstanding
-    assert session.timer(T0 + 40.0) == [LinkFailed(reason="no enquire_link_resp within 10s (seq 2)")]
+    assert session.timer(T0 + 40.0) == [
+        LinkFailed(reason="response timeout: no enquire_link_resp within 10s (seq 2) and nothing else from the SMSC")
+    ]
     assert session.state is BindState.CLOSED
     assert sent(session) == []
 
@@ -462,20 +466,137 @@ def test_any_received_data_counts_as_life() -> None:
     assert sent(session) == []
 
 
-def test_unanswered_submit_fails_the_link() -> None:
+SILENT = "response timeout: no enquire_link_resp within 10s (seq 3) and nothing else from the SMSC"
+
+
+def test_a_submit_unanswered_on_a_silent_link_asks_with_enquire_link_then_fails_the_link() -> None:
+    session = bound_session(SessionConfig(response_timeout=10.0, enquire_link_interval=60.0))
+    session.submit(5, MT, T0 + 1.0)
+    assert sent(session) == [pdu(CommandId.submit_sm, 2, body=MT)]
+    assert session.next_deadline() == T0 + 11.0
+    assert session.timer(T0 + 10.9) == []
+    assert session.timer(T0 + 11.0) == []  # nothing from the SMSC since the submit_sm: is it there?
+    assert sent(session) == [pdu(CommandId.enquire_link, 3)]
+    assert session.next_deadline() == T0 + 21.0  # the enquire_link's verdict, not the submit's past deadline
+    assert session.timer(T0 + 20.9) == []
+    assert sent(session) == []
+    assert session.timer(T0 + 21.0) == [LinkFailed(reason=SILENT)]
+    assert session.state is BindState.CLOSED
+    assert session.connection_lost() == [5]
+
+
+def test_a_submit_unanswered_on_a_silent_link_expires_once_the_enquire_link_is_answered() -> None:
     session = bound_session(SessionConfig(response_timeout=10.0, enquire_link_interval=60.0))
     session.submit(5, MT, T0 + 1.0)
     sent(session)
-    assert session.next_deadline() == T0 + 11.0
-    assert session.timer(T0 + 10.9) == []
-    assert session.timer(T0 + 11.0) == [LinkFailed(reason="no submit_sm_resp within 10s (seq 2)")]
+    session.timer(T0 + 11.0)
+    assert sent(session) == [pdu(CommandId.enquire_link, 3)]
+    assert session.receive_data(smsc(pdu(CommandId.enquire_link_resp, 3)), T0 + 11.5) == []
+    assert session.next_deadline() == T0 + 11.0  # overdue: the timer goes at once
+    assert session.timer(T0 + 11.5) == [SubmitExpired(ref=5, sequence_number=2)]
+    assert (session.state, session.in_flight, sent(session)) == (BindState.BOUND_TRX, 0, [])
+    assert session.next_deadline() == T0 + 71.5  # only the keepalive is left
+
+
+def test_a_submit_unanswered_while_others_are_answered_expires_alone_and_goes_again() -> None:
+    """The SMSC answers seq 3 and 4 but never a copy of ref 7: each copy expires by itself, no enquire_link
+    is sent and the link stays; the budget (max_resends 2) lets ref 7 go twice more, then gives it up."""
+    session = bound_session(SessionConfig(response_timeout=10.0, enquire_link_interval=60.0, window=3))
+    budget = ResendBudget(max_resends=2)
+    now = T0
+    seq = 2
+    copies = []
+    for copy in range(3):
+        session.submit(7, MT, now)
+        session.submit(100 + copy, MT, now)
+        assert sent(session) == [pdu(CommandId.submit_sm, seq, body=MT), pdu(CommandId.submit_sm, seq + 1, body=MT)]
+        copies.append(seq)
+        answered = session.receive_data(submit_sm_resp(seq + 1, message_id=f"m{copy}"), now + 1.0)
+        assert answered == [SubmitAccepted(ref=100 + copy, message_id=f"m{copy}")]
+        assert session.next_deadline() == now + 10.0
+        assert session.timer(now + 9.9) == []
+        now += 10.0
+        assert session.timer(now) == [SubmitExpired(ref=7, sequence_number=seq)]
+        assert (sent(session), session.state, session.in_flight) == ([], BindState.BOUND_TRX, 0)
+        seq += 2
+        if copy < 2:
+            assert budget.unanswered(7) is True  # sent again
+    assert budget.unanswered(7) is False  # the third copy unanswered too: given up
+    assert copies == [2, 4, 6]
+    assert session.connection_lost() == []
+
+
+def test_octets_that_make_no_whole_pdu_are_not_a_sign_of_life() -> None:
+    """A command_length that swallows what follows: the SMSC's octets keep coming, no PDU does. The submit
+    is not expired alone as if the SMSC were there; the enquire_link goes unanswered and the link fails."""
+    session = bound_session(SessionConfig(response_timeout=10.0, enquire_link_interval=60.0))
+    session.submit(5, MT, T0 + 1.0)
+    sent(session)
+    assert session.receive_data(bytes.fromhex("00000fff 00000004"), T0 + 2.0) == []
+    assert session.timer(T0 + 11.0) == []
+    assert sent(session) == [pdu(CommandId.enquire_link, 3)]
+    assert session.receive_data(smsc(pdu(CommandId.enquire_link_resp, 3)), T0 + 12.0) == []  # swallowed
+    assert session.timer(T0 + 21.0) == [LinkFailed(reason=SILENT)]
+
+
+def test_a_late_response_to_an_expired_submit_is_its_answer() -> None:
+    session = bound_session(SessionConfig(response_timeout=10.0, enquire_link_interval=60.0, window=4))
+    for ref in (1, 2, 3, 4):
+        session.submit(ref, MT, T0)
+    sent(session)
+    session.receive_data(smsc(pdu(CommandId.enquire_link, 9)), T0 + 5.0)  # the SMSC is there
+    assert sent(session) == [pdu(CommandId.enquire_link_resp, 9)]
+    assert session.timer(T0 + 10.0) == [SubmitExpired(ref=ref, sequence_number=ref + 1) for ref in (1, 2, 3, 4)]
+    late = smsc(
+        pdu(CommandId.submit_sm_resp, 2, body=MessageIdResp(message_id="late")),
+        pdu(CommandId.submit_sm_resp, 3, Status.ESME_RINVDSTADR),
+        pdu(CommandId.submit_sm_resp, 4, Status.ESME_RTHROTTLED),  # its copy was queued again already
+        pdu(CommandId.submit_sm_resp, 2, body=MessageIdResp(message_id="twice")),
+    )
+    assert session.receive_data(late, T0 + 12.0) == [
+        SubmitAccepted(ref=1, message_id="late"),
+        SubmitRejected(ref=2, command_status=Status.ESME_RINVDSTADR, transient=False),
+        PeerError(reason="submit_sm_resp for unknown seq 2", command_status=Status.ESME_ROK),
+    ]
+    assert session.answered_through == 4
+    assert (session.in_flight, sent(session)) == (0, [])
+
+
+def test_an_enquire_link_unanswered_while_the_smsc_sends_other_things_is_let_go() -> None:
+    session = bound_session(SessionConfig(response_timeout=10.0, enquire_link_interval=30.0))
+    session.timer(T0 + 30.0)
+    assert sent(session) == [pdu(CommandId.enquire_link, 2)]
+    session.receive_data(smsc(pdu(CommandId.deliver_sm, 77, body=MO)), T0 + 35.0)
+    assert session.timer(T0 + 40.0) == []
+    assert (session.state, sent(session)) == (BindState.BOUND_TRX, [])
+    assert session.next_deadline() == T0 + 65.0
+
+
+def test_a_bind_unanswered_fails_the_link_even_if_the_smsc_sends_other_things() -> None:
+    session = binding_session(SessionConfig(response_timeout=5.0))
+    session.receive_data(smsc(pdu(CommandId.enquire_link, 9)), T0 + 1.0)
+    assert sent(session) == [pdu(CommandId.enquire_link_resp, 9)]
+    assert session.timer(T0 + 5.0) == [
+        LinkFailed(reason="response timeout: no bind_transceiver_resp within 5s (seq 1)")
+    ]
     assert session.state is BindState.CLOSED
 
 
 def test_unanswered_bind_fails_the_link() -> None:
     session = binding_session(SessionConfig(response_timeout=5.0))
     assert session.next_deadline() == T0 + 5.0
-    assert session.timer(T0 + 5.0) == [LinkFailed(reason="no bind_transceiver_resp within 5s (seq 1)")]
+    assert session.timer(T0 + 5.0) == [
+        LinkFailed(reason="response timeout: no bind_transceiver_resp within 5s (seq 1) and nothing else from the SMSC")
+    ]
+
+
+def test_resend_budget_counts_each_part_apart_and_forgets() -> None:
+    budget = ResendBudget(max_resends=1)
+    assert [budget.unanswered(1), budget.unanswered(2), budget.unanswered(1)] == [True, True, False]
+    assert budget.unanswered(1) is True  # given up and forgotten: a new count
+    budget.forget(2)
+    assert budget.unanswered(2) is True
+    assert ResendBudget(max_resends=0).unanswered(3) is False
 
 
 def test_open_session_has_no_deadline() -> None:

@@ -86,6 +86,20 @@ def status_name(status: int) -> str:
     return _STATUS_NAMES.get(status, f"0x{status:08X}")
 
 
+OTHER_STATUS = "other"
+"""The metric label of every command_status SMPP 3.4 does not name: an SMSC picks those at will, and a
+label value per number would make a new time series for each."""
+
+
+def known_status(status: int) -> bool:
+    return status in _STATUS_NAMES
+
+
+def status_label(status: int) -> str:
+    """``0x0E`` → ``'ESME_RINVPASWD'``; a value SMPP 3.4 does not name → ``'other'``."""
+    return _STATUS_NAMES.get(status, OTHER_STATUS)
+
+
 def status_description(status: int) -> str:
     """The spec's words for a status, e.g. ``'Invalid Password'``."""
     description: str = _smpplib_consts.DESCRIPTIONS.get(status, "Unknown status")

@@ -8,6 +8,13 @@ should call :meth:`EsmeSession.timer` next.
 The session owns the bind state (the rules are the table ``_ALLOWED`` below), sequence numbers, the
 window of outstanding submit_sm, the per-PDU rate limit and the back-off after ``ESME_RTHROTTLED`` /
 ``ESME_RMSGQFUL``. What to send, and what to do with a delivered message, is the caller's business.
+
+Response timeouts tell a lost PDU from a lost SMSC. When a request's ``response_timeout`` runs out and
+the SMSC has sent anything since the request went, only that request is lost: a submit_sm is given up
+(:class:`SubmitExpired`, the caller may send it again) and the link stays. When nothing at all has come
+since, the session asks with an enquire_link; only if that too goes unanswered for ``response_timeout``,
+with the SMSC still silent, does the link fail. A bind or unbind that is not answered in time always
+fails the link.
 """
 
 from __future__ import annotations
@@ -132,6 +139,16 @@ class SubmitRejected:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitExpired:
+    """No response to this submit_sm within ``response_timeout``, though the SMSC is there: it is out of
+    the window. A response that still comes for it is taken as the part's answer (SubmitAccepted or a
+    final SubmitRejected)."""
+
+    ref: int
+    sequence_number: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Unbound:
     by_peer: bool
 
@@ -151,12 +168,26 @@ class PeerError:
     command_status: int
 
 
-Event = Bound | BindRejected | DeliverReceived | SubmitAccepted | SubmitRejected | Unbound | LinkFailed | PeerError
+Event = (
+    Bound
+    | BindRejected
+    | DeliverReceived
+    | SubmitAccepted
+    | SubmitRejected
+    | SubmitExpired
+    | Unbound
+    | LinkFailed
+    | PeerError
+)
+
+_EXPIRED_KEPT = 1024
+"""Expired submit_sm whose late response is still recognised (the oldest are forgotten first)."""
 
 
 @dataclass(slots=True)
 class _Outstanding:
     command_id: CommandId
+    sent_at: float
     deadline: float
     ref: int | None = None
 
@@ -171,6 +202,7 @@ class EsmeSession:
         self._out = bytearray()
         self._sequence = 0
         self._outstanding: dict[int, _Outstanding] = {}
+        self._expired: dict[int, int] = {}  # sequence number → ref of a submit_sm given up on
         self.answered_through = 0  # the highest sequence number of ours the SMSC has answered
         self._enquire_sequence = 0
         self._submits = 0
@@ -208,12 +240,16 @@ class EsmeSession:
 
     def next_deadline(self) -> float | None:
         """When :meth:`timer` has something to do: a response deadline or the next enquire_link."""
+        # While an enquire_link is outstanding, only its deadline counts: the keepalive time is past, and
+        # a request that comes due while the SMSC is silent waits for the enquire_link's verdict.
+        enquiry = self._outstanding.get(self._enquire_sequence)
+        if enquiry is not None:
+            return enquiry.deadline
         # Every request gets the same timeout, so the oldest outstanding one (dicts keep insertion
         # order) has the earliest deadline.
         oldest = next(iter(self._outstanding.values()), None)
         response_due = oldest.deadline if oldest is not None else None
-        # While an enquire_link is outstanding the keepalive time is already past: only its deadline counts.
-        if not self.bound or self._enquiring:
+        if not self.bound:
             return response_due
         keepalive = self._last_received + self.config.enquire_link_interval
         return keepalive if response_due is None else min(response_due, keepalive)
@@ -266,20 +302,47 @@ class EsmeSession:
         self.state = BindState.CLOSED
         refs = [o.ref for _, o in sorted(self._outstanding.items()) if o.ref is not None]
         self._outstanding.clear()
+        self._expired.clear()
         self._submits = 0
         return refs
 
     def timer(self, now: float) -> list[Event]:
-        for sequence, outstanding in self._outstanding.items():
+        events: list[Event] = []
+        for sequence, outstanding in list(self._outstanding.items()):
             if outstanding.deadline > now:
                 break  # the rest were sent later
-            name = outstanding.command_id.name
-            self.state = BindState.CLOSED
-            return [LinkFailed(reason=f"no {name}_resp within {self.config.response_timeout:g}s (seq {sequence})")]
+            if self._last_received > outstanding.sent_at:  # the SMSC is there: only this request is lost
+                events.extend(self._expire(sequence, outstanding))
+            elif outstanding.command_id is CommandId.enquire_link or not self.bound:
+                events.append(self._fail(outstanding.command_id, sequence, "and nothing else from the SMSC"))
+            elif not self._enquiring:  # nothing since it went: is the SMSC there at all?
+                self._request(CommandId.enquire_link, _EMPTY, now)
+            if self.state is BindState.CLOSED:
+                return events
         idle = now >= self._last_received + self.config.enquire_link_interval
         if self.bound and idle and not self._enquiring:
             self._request(CommandId.enquire_link, _EMPTY, now)
-        return []
+        return events
+
+    def _expire(self, sequence: int, outstanding: _Outstanding) -> list[Event]:
+        """One request unanswered in time while the SMSC goes on sending: forget it, not the link."""
+        command_id = outstanding.command_id
+        if command_id is not CommandId.submit_sm and command_id is not CommandId.enquire_link:
+            return [self._fail(command_id, sequence)]  # a bind or unbind: the state cannot move on
+        del self._outstanding[sequence]
+        if outstanding.ref is None:
+            return []  # an enquire_link: the SMSC answers other things, so it is there
+        self._submits -= 1
+        self._expired[sequence] = outstanding.ref
+        if len(self._expired) > _EXPIRED_KEPT:
+            del self._expired[next(iter(self._expired))]
+        return [SubmitExpired(ref=outstanding.ref, sequence_number=sequence)]
+
+    def _fail(self, command_id: CommandId, sequence: int, detail: str = "") -> LinkFailed:
+        self.state = BindState.CLOSED
+        timeout = self.config.response_timeout
+        reason = f"response timeout: no {command_id.name}_resp within {timeout:g}s (seq {sequence})"
+        return LinkFailed(reason=f"{reason} {detail}" if detail else reason)
 
     @property
     def _enquiring(self) -> bool:
@@ -287,7 +350,6 @@ class EsmeSession:
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         self._reader.feed(data)
-        self._last_received = now
         events: list[Event] = []
         while True:
             try:
@@ -298,6 +360,8 @@ class EsmeSession:
                 return events
             if frame is None:
                 return events
+            # Only a whole PDU shows the SMSC is there: octets swallowed by a bogus command_length do not.
+            self._last_received = now
             try:
                 pdu = decode_pdu(frame)
             except RemoteProtocolError as exc:
@@ -345,6 +409,12 @@ class EsmeSession:
     def _on_response(self, pdu: Pdu, now: float) -> list[Event]:
         outstanding = self._outstanding.pop(pdu.sequence_number, None)
         if outstanding is None:
+            late = self._expired.pop(pdu.sequence_number, None)
+            if late is not None and pdu.command_id in (CommandId.submit_sm_resp, CommandId.generic_nack):
+                self.answered_through = max(self.answered_through, pdu.sequence_number)
+                result = self._submit_result(late, pdu, now)
+                # A transient refusal asks for the copy that was already queued again when this one expired.
+                return [] if isinstance(result, SubmitRejected) and result.transient else [result]
             return [
                 PeerError(
                     reason=f"{pdu.command_id.name} for unknown seq {pdu.sequence_number}",
@@ -409,7 +479,31 @@ class EsmeSession:
         if command_id is CommandId.enquire_link:
             self._enquire_sequence = sequence
         self._out += encode_pdu(Pdu(command_id=command_id, sequence_number=sequence, body=body))
-        self._outstanding[sequence] = _Outstanding(command_id, now + self.config.response_timeout, ref)
+        self._outstanding[sequence] = _Outstanding(command_id, now, now + self.config.response_timeout, ref)
 
     def _respond(self, command_id: CommandId, sequence: int, status: int, body: Body = _EMPTY) -> None:
         self._out += encode_pdu(Pdu(command_id=command_id, sequence_number=sequence, command_status=status, body=body))
+
+
+class ResendBudget:
+    """How many times each part left unanswered may be sent again, across connections: a link keeps one.
+
+    A part is unanswered when its submit_sm expired (:class:`SubmitExpired`) or was still outstanding when
+    the connection ended (:meth:`EsmeSession.connection_lost`). Throttling is an answer: it does not count.
+    """
+
+    def __init__(self, max_resends: int) -> None:
+        self.max_resends = max_resends
+        self._resends: dict[int, int] = {}
+
+    def unanswered(self, ref: int) -> bool:
+        """One more copy of ``ref`` went unanswered: whether it may be sent again (False: give it up)."""
+        resends = self._resends.pop(ref, 0) + 1
+        if resends > self.max_resends:
+            return False
+        self._resends[ref] = resends
+        return True
+
+    def forget(self, ref: int) -> None:
+        """The part is settled (or given up): its count goes."""
+        self._resends.pop(ref, None)
