@@ -384,4 +384,5 @@ def _link_settings(config: Config) -> LinkSettings:
         tx_rx=s.bind_mode == "tx_rx",
         reconnect_min=s.reconnect_min,
         reconnect_max=s.reconnect_max,
+        max_resends=s.max_resends,
     )

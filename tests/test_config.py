@@ -117,6 +117,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "smpp.source_addr_npi": ("1", 1),
     "smpp.dest_addr_ton": ("2", 2),
     "smpp.dest_addr_npi": ("9", 9),
+    "smpp.max_resends": ("5", 5),
     "ledger.path": ("/var/lib/gateway/gateway.db", "/var/lib/gateway/gateway.db"),
     "ledger.batch_max": ("64", 64),
     "http.host": ("localhost", "localhost"),

@@ -67,7 +67,7 @@ MALFORMED = [
     "\u3000\t\r\n",
     "🙂👍🏻🇨🇳👨‍👩‍👧",
     "Ελληνικά русский עברית العربية 한국어",
-    "\u202e\u200b\ufeff102",
+    "\u202e\u200b\ufeff10X2",  # invisible characters around a code that is not one (they are dropped)
     "<script>alert(1)</script>",
     "../../../etc/passwd",
     "1" * 200,
@@ -148,7 +148,7 @@ async def watching_logs(caplog: pytest.LogCaptureFixture) -> AsyncIterator[None]
         for r in caplog.records
         if r.exc_info is not None
         or r.name in ("asyncio", "gateway.tasks", "aiohttp.server", "aiohttp.web")
-        or r.getMessage() in ("command failed", "link failed")
+        or r.getMessage() in ("command failed", "link down", "deliver_sm could not be handled")
     ]
     assert crashes == [], [f"{r.name}: {r.getMessage()}" for r in crashes]
 
