@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ from ussd_ledger import (
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
+from gateway.logs import JsonFormatter
 from gateway.smsc import SmscSimulator
 from gateway.ussd.screen import Screen
 
@@ -355,6 +358,70 @@ async def test_an_unknown_number_is_told_it_is_not_a_subscriber(gateway: Gateway
     for key in keys[:-1]:
         assert (await call.press(key)).startswith("CON ")
     assert await call.press(keys[-1]) == f"END {NOT_A_SUBSCRIBER}"
+
+
+# --- a session belongs to the number that opened it ---------------------------------------------------
+
+VICTIM, THIEF = MAIN, "13700137000"
+MISMATCH = "会话与号码不符，请重新拨打*100#。"
+
+
+def mismatch_logs(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The refusals logged, as the JSON formatter writes them (numbers masked)."""
+    formatter = JsonFormatter()
+    lines = [formatter.format(r) for r in caplog.records if r.getMessage() == "ussd session of another number"]
+    return [json.loads(line) for line in lines]
+
+
+async def test_a_session_cannot_be_continued_from_another_number(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gateway.ussd")
+    victim = Call(gateway, VICTIM)
+    thief = Call(gateway, THIEF)
+    victim.session_id = thief.session_id = "victim-1"
+    assert await victim.dial() == f"CON {HOME}"
+    for text in ("3", "3*1", "3*1*1", ""):  # the way to GPRS3 and its 1 确认, and dialling afresh
+        assert await thief.send(text) == f"END {MISMATCH}"
+    assert await victim.press("3") == f"CON {PACKAGES_1}"  # the victim's session is where it was
+    assert await victim.press("1") == f"CON {CONFIRM_GPRS3}"
+    for text in ("3*1", "3*1*1"):  # the victim's last request (a retry shows its screen), and the 确认
+        assert await thief.send(text) == f"END {MISMATCH}"
+    assert await victim.press("2") == "END 您好，您已取消订购GPRS3元包，未扣费。"
+    assert await thief.send("3*1*2") == f"END {MISMATCH}"  # nor the victim's last screen after its END
+    assert await victim.resend() == "END 您好，您已取消订购GPRS3元包，未扣费。"
+    assert await cash(gateway, VICTIM) == 5630
+    assert await subscriptions(gateway, VICTIM) == [
+        ("GPRS10", NOW - 80 * 86400, None),
+        ("GPRS5", NOW - 50 * 86400, None),
+    ]
+    assert await rows(gateway, "SELECT product FROM fee WHERE msisdn IN (?, '13700137000')", VICTIM) == []
+    assert gateway.ussd.started == 1
+    logged = mismatch_logs(caplog)
+    assert [(e["level"], e["msisdn"], e["opened_by"], e["session_id"]) for e in logged] == [
+        ("warning", "137****7000", "138****8000", "victim-1")
+    ] * 7
+    assert all(THIEF not in json.dumps(e) and VICTIM not in json.dumps(e) for e in logged)
+
+
+async def test_a_session_of_another_number_is_refused_until_it_times_out(gateway: Gateway) -> None:
+    victim = Call(gateway, VICTIM)
+    thief = Call(gateway, THIEF)
+    victim.session_id = thief.session_id = "victim-2"
+    await victim.dial()
+    assert await victim.press("1") == f"END {MAIN_BALANCE}"
+    await advance_clock(gateway.http.port, 179)
+    assert await thief.send("") == f"END {MISMATCH}"
+    await advance_clock(gateway.http.port, 2)  # the victim's session is forgotten: the id is free again
+    assert await thief.send("") == f"CON {HOME}"
+
+
+async def test_another_service_code_leaves_the_session_as_it_was(gateway: Gateway) -> None:
+    call = Call(gateway)
+    await call.dial()
+    await call.press("3")
+    assert await call.send("3*1", code="*101#") == "END 您拨打的号码有误，请核对后重拨。"
+    assert await call.press("#") == f"CON {PACKAGES_2}"
 
 
 # --- requests the gateway refuses --------------------------------------------------------------------

@@ -496,6 +496,27 @@ async def test_concurrent_sessions_do_not_mix(gateway: Gateway, sim: SmscSimulat
     assert gateway.ussd.open_sessions == 0
 
 
+async def test_another_number_on_the_same_session_number_is_another_session(
+    gateway: Gateway, sim: SmscSimulator
+) -> None:
+    """its_session_info numbers a dialogue of one subscriber: from another source_addr it is another dialogue.
+    Its answer to a session it never began is told the session timed out; its dial opens its own."""
+    victim = Handset(sim, MAIN, session=7)
+    assert await victim.dial() == (MENU, HOME)
+    assert await victim.press("3") == (MENU, PACKAGES_1)
+    assert await victim.press("1") == (MENU, CONFIRM_GPRS3)
+    thief = Handset(sim, "13700137000", session=7, sequence=victim.sequence)
+    assert await thief.press("1") == (CLOSE, EXPIRED)  # the 1 确认 of the victim's confirmation
+    assert await thief.dial() == (MENU, HOME)
+    assert await thief.press("3") == (MENU, PACKAGES_1)
+    assert await thief.press("1") == (CLOSE, NOT_A_SUBSCRIBER)
+    assert gateway.ussd.open_sessions == 1  # the victim's, still confirming
+    assert await victim.press("2") == (CLOSE, DECLINED_GPRS3)
+    assert await cash(gateway, MAIN) == 5630
+    assert await subscriptions(gateway, MAIN) == [("GPRS10", NOW - 80 * 86400, None), ("GPRS5", NOW - 50 * 86400, None)]
+    assert await fees(gateway, MAIN) == await fees(gateway, "13700137000") == []
+
+
 async def test_many_sessions_at_once(gateway: Gateway, sim: SmscSimulator) -> None:
     phones = [Handset(sim, msisdn, session=n) for n in range(10) for msisdn in (MAIN, BUYER)]
     assert await together(*(p.dial() for p in phones)) == [(MENU, HOME)] * 20

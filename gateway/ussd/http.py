@@ -10,6 +10,11 @@ previous one (an aggregator's retry) gets the same screen again and does nothing
 arrives while the original is still being answered (a session's requests are answered one at a time). A
 session the gateway does not know with inputs already (it restarted, or the session timed out) is told
 it timed out.
+
+A session belongs to the number that opened it: a request with its ``sessionId`` from another
+``phoneNumber`` (while it is open, or ended within the time-out) is refused with an ``END`` and logged, and
+changes nothing, so the session goes on for its own number. The service code is checked before the session
+is looked up: a request with another code is refused the same way, leaving the session as it was.
 """
 
 from __future__ import annotations
@@ -69,6 +74,14 @@ class UssdHttp:
             return UssdAnswer(text=self._templates.render("ussd_unknown_code"), end=True)
         key = f"http:{session_id}"
         session = sessions.get(key) or sessions.ended(key)
+        if session is not None and session.msisdn != msisdn:
+            log.warning(
+                "ussd session of another number",
+                extra={"msisdn": msisdn, "opened_by": session.msisdn, "session_id": session_id},
+            )
+            return UssdAnswer(
+                text=self._templates.render("ussd_session_mismatch", code=sessions.service_code), end=True
+            )
         if session is not None and text == session.last_input:  # a retry of the previous request
             shown, end = session.last_reply
             return UssdAnswer(text=shown, end=end)
