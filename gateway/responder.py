@@ -79,13 +79,14 @@ class Responder:
         route = self._router.route(mo)
         if route is None:
             return await self._store.finish_mo(mo, [], now=self._clock.now())
-        if mo.too_long:
+        in_dialog = self._dialogs.involved((mo.source_addr, mo.destination_addr), route.entry)
+        if mo.too_long and not in_dialog:
             text = self._templates.render("message_too_long")
-        elif not mo.complete:
+        elif not mo.complete and not mo.too_long:
             if not self._first_incomplete_notice(mo.source_addr):
                 return await self._store.finish_mo(mo, [], now=self._clock.now())
             text = self._templates.render("incomplete_message")
-        elif self._dialogs.involved((mo.source_addr, mo.destination_addr), route.entry):
+        elif in_dialog:  # a too-long text is a reply like any other there: "其他内容" declines an order
             return await self._in_dialog(mo, route)
         else:
             text = await self._router.answer(route)
