@@ -11,7 +11,7 @@ import pytest
 from conftest import SUBSCRIBER, StartGateway
 
 from gateway.app import Gateway
-from gateway.link import QuietWarnings
+from gateway.quiet import QuietWarnings
 from gateway.smpp.codec import MessageIdResp, Pdu, encode_pdu
 from gateway.smpp.constants import CommandId
 from gateway.smsc import SmscSimulator

@@ -26,6 +26,7 @@ from gateway.smpp.codec import (
     encode_pdu,
 )
 from gateway.smpp.constants import CommandId, Status, Tag
+from gateway.smpp.resends import ResendBudget
 from gateway.smpp.session import (
     BindMode,
     BindRejected,
@@ -36,7 +37,6 @@ from gateway.smpp.session import (
     Event,
     LinkFailed,
     PeerError,
-    ResendBudget,
     SessionConfig,
     SubmitAccepted,
     SubmitExpired,
