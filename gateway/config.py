@@ -174,6 +174,7 @@ class UssdConfig:
     profiles: str = key("config/ussd/profiles.toml", not_empty)
     profile: str = key("smpp34", not_empty)
     timeout: float = key(180.0, between(10, 3600))
+    max_sessions: int = key(10000, between(1, 1000000))
     screen_gsm: int = key(182, between(20, 182))
     screen_ucs2: int = key(80, between(10, 80))
 

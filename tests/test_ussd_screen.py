@@ -196,7 +196,7 @@ Step = tuple[str, str, bool, str]  # input, screen, ends, state afterwards
 def opened() -> UssdSession:
     session = UssdSession(id="s1", msisdn="13800138000")
     assert NAVIGATOR.open(session) == Reply(HOME, False)
-    assert (session.state, session.menu, session.page, session.trail) == ("menu", "home", 0, [])
+    assert (session.state, session.menu, session.page, session.trail) == ("menu", "home", 0, ())
     return session
 
 
@@ -225,9 +225,9 @@ async def test_pages_back_and_home() -> None:
             (" 10 ", SMS_PACKS, False, "menu"),
         ],
     )
-    assert (session.menu, session.page, session.trail) == ("sms_packs", 0, [("home", 0), ("packages", 0)])
+    assert (session.menu, session.page, session.trail) == ("sms_packs", 0, (("home", 0), ("packages", 0)))
     await run(session, services, [("00", HOME, False, "menu")])
-    assert (session.menu, session.page, session.trail) == ("home", 0, [])
+    assert (session.menu, session.page, session.trail) == ("home", 0, ())
     assert services.calls == []
 
 
@@ -243,6 +243,7 @@ async def test_hash_on_the_last_page_is_invalid_and_stays_there() -> None:
     await run(session, services, [("3", PACKAGES_1, False, "menu"), ("#", PACKAGES_2, False, "menu")])
     await run(session, services, [("#", PACKAGES_3, False, "menu")])
     reply = await NAVIGATOR.step(session, "#", services)
+    assert reply is not None
     assert (reply.text.split("\n")[0], reply.end, session.state, session.page) == (INVALID, False, "menu", 2)
 
 
@@ -251,6 +252,7 @@ async def test_an_invalid_input_on_a_later_page_keeps_that_page_s_items() -> Non
     await run(session, services, [("3", PACKAGES_1, False, "menu"), ("#", PACKAGES_2, False, "menu")])
     await run(session, services, [("#", PACKAGES_3, False, "menu")])
     reply = await NAVIGATOR.step(session, "x", services)
+    assert reply is not None
     for line in PACKAGE_LINES[6:]:
         assert line in reply.text.split("\n")
     assert Screen().fits(reply.text)
@@ -273,7 +275,7 @@ async def test_a_long_answer_is_read_screen_by_screen() -> None:
             ("x", "数据" * 26, True, "closed"),
         ],
     )
-    assert (session.screens, session.at) == (["数据" * 37, "数据" * 37, "数据" * 26], 2)
+    assert (session.screens, session.at) == (("数据" * 37, "数据" * 37, "数据" * 26), 2)
     assert services.calls == [("query", "13800138000", "data_usage")]
 
 
@@ -332,6 +334,7 @@ async def test_a_closed_session_takes_no_input(key: str) -> None:
     session, services = opened(), FakeServices()
     NAVIGATOR.end(session)
     reply = await NAVIGATOR.step(session, key, services)
+    assert reply is not None
     assert ((reply.text, reply.end), session.state) == (session.last_reply, "closed")
 
 
@@ -340,6 +343,7 @@ async def test_a_closed_session_asks_nothing_of_the_ledger() -> None:
     shown = session.last_reply
     NAVIGATOR.end(session)
     reply = await NAVIGATOR.step(session, "1", services)  # its last screen again, nothing run
+    assert reply is not None
     assert ((reply.text, reply.end), session.state, services.calls) == (shown, "closed", [])
 
 
@@ -366,7 +370,7 @@ def test_the_machine_refuses_an_event_its_state_does_not_allow(state: str, event
 
 @pytest.mark.parametrize(("at", "state"), [(0, "reading"), (1, "reading"), (2, "closed")])
 def test_next_screen_closes_at_the_last_screen(at: int, state: str) -> None:
-    session = UssdSession(id="s1", msisdn="13800138000", state="reading", screens=["a", "b", "c"], at=at)
+    session = UssdSession(id="s1", msisdn="13800138000", state="reading", screens=("a", "b", "c"), at=at)
     Navigation(model=session, state_field="state").send("next_screen")
     assert session.state == state
 

@@ -66,6 +66,7 @@ ALREADY_GPRS3 = "您好，您已订购GPRS3元包，无需重复订购。"
 DECLINED_GPRS3 = "您好，您已取消订购GPRS3元包，未扣费。"
 SUSPENDED_ORDER = "您好，您的号码已停机，暂不能订购业务，请缴费开机后再试。"
 UNKNOWN_CODE = "您拨打的号码有误，请核对后重拨。"
+BUSY = "系统繁忙，请稍后再拨打*100#。"
 
 
 @pytest.fixture
@@ -523,6 +524,29 @@ async def test_many_sessions_at_once(gateway: Gateway, sim: SmscSimulator) -> No
     answers = await together(*(p.press("1") for p in phones))
     assert answers == [(CLOSE, MAIN_BALANCE), (CLOSE, BUYER_BALANCE)] * 10
     assert gateway.ussd.open_sessions == 0
+
+
+async def test_past_the_cap_a_dial_is_closed_with_busy_until_a_session_ends(
+    start_gateway: StartGateway, sim: SmscSimulator, tmp_path: Path
+) -> None:
+    await seed(tmp_path / "gateway.db")
+    gateway = await start_gateway(clock=ManualClock(NOW), ussd__max_sessions="2")
+    gateway.ussd.max_sessions = gateway.config.ussd.max_sessions  # until gateway/app.py passes it on
+    clock = gateway.clock
+    assert isinstance(clock, ManualClock)
+    main, buyer, third = Handset(sim, MAIN, session=1), Handset(sim, BUYER, session=1), Handset(sim, MAIN, session=2)
+    assert await together(main.dial(), buyer.dial()) == [(MENU, HOME)] * 2
+    assert await third.dial() == (CLOSE, BUSY)
+    assert await third.press("1") == (CLOSE, EXPIRED)  # nothing was opened
+    await main.hang_up()
+    await gateway.ussd_smpp.drain()
+    assert gateway.ussd.open_sessions == 1
+    assert await third.dial() == (MENU, HOME)
+    assert await Handset(sim, SUSPENDED, session=1).dial() == (CLOSE, BUSY)
+    clock.advance(180)
+    await gateway.time_moved()
+    assert await Handset(sim, SUSPENDED, session=1).dial() == (MENU, HOME)
+    assert (gateway.ussd.started, gateway.ussd.refused, gateway.ussd.expired) == (4, 2, 2)
 
 
 # --- service code, operator profile, coding ----------------------------------------------------------

@@ -29,22 +29,24 @@ BACK, HOME, MORE, YES = "0", "00", "#", "1"
 
 @dataclass(slots=True, kw_only=True)
 class UssdSession:
-    """The machine's model: where one session is, and what it has shown."""
+    """The machine's model: where one session is, and what it has shown. Thousands may be open at once: the
+    fields of a session that has only dialled are shared or empty (the home screen's text, empty tuples, no
+    lock until its first input)."""
 
     id: str
     msisdn: str
     state: str = "menu"
     menu: str = ""
     page: int = 0
-    trail: list[tuple[str, int]] = field(default_factory=list)  # the menus above this one, at their page
+    trail: tuple[tuple[str, int], ...] = ()  # the menus above this one, at their page
     order: str = ""  # confirming: the package
     order_name: str = ""
-    screens: list[str] = field(default_factory=list)  # reading: the long answer's screens
+    screens: tuple[str, ...] = ()  # reading: the long answer's screens
     at: int = 0  # reading: the screen shown
     seen: float = 0.0  # the last input, on the gateway's clock
     last_input: str = ""  # HTTP: the whole text of the last request (a retry is answered the same)
     last_reply: tuple[str, bool] = ("", False)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # one input at a time
+    lock: asyncio.Lock | None = field(default=None, repr=False)  # one input at a time (made at the first)
 
 
 class _Ended(Exception):
@@ -97,14 +99,17 @@ class Navigator:
         self.tree = tree
         self.templates = templates
         self.screen = screen
+        self._home: Reply | None = None  # the home menu's first page, the same for every session
 
     def machine(self, session: UssdSession) -> Navigation:
         return Navigation(model=session, state_field="state")
 
     def open(self, session: UssdSession) -> Reply:
         """The home menu, for a session just begun."""
-        session.menu, session.page, session.trail = self.tree.home, 0, []
-        return self._remember(session, self._menu_screen(session))
+        session.menu, session.page, session.trail = self.tree.home, 0, ()
+        if self._home is None:
+            self._home = self._menu_screen(session)
+        return self._remember(session, self._home)
 
     async def step(self, session: UssdSession, text: str, services: Services) -> Reply | None:
         """The screen ``text`` leads to; None when the session was ended (an abort, a release, the time-out)
@@ -148,12 +153,12 @@ class Navigator:
         pages = self._pages(session)
         note = ""
         if text == HOME:
-            session.menu, session.page, session.trail = self.tree.home, 0, []
+            session.menu, session.page, session.trail = self.tree.home, 0, ()
         elif text == BACK:
             if session.page > 0:
                 session.page -= 1
             elif session.trail:
-                session.menu, session.page = session.trail.pop()
+                (session.menu, session.page), session.trail = session.trail[-1], session.trail[:-1]
         elif text == MORE and session.page < len(pages) - 1:
             session.page += 1
         elif text.isdigit() and 1 <= int(text) <= len(menu.items):
@@ -165,7 +170,7 @@ class Navigator:
 
     async def _choose(self, session: UssdSession, machine: Navigation, item: Item, services: Services) -> Reply:
         if item.menu:
-            session.trail.append((session.menu, session.page))
+            session.trail = (*session.trail, (session.menu, session.page))
             session.menu, session.page = item.menu, 0
             self._send(machine, session, "navigate")
             return self._menu_screen(session)
@@ -178,7 +183,7 @@ class Navigator:
             self._send(machine, session, "ask")
             return Reply(self.templates.render("ussd_confirm", prompt=quote.text), False)
         text = await services.query(session.msisdn, item.command)
-        session.screens = self.screen.chunks(text, more=self.templates.render("ussd_more"))
+        session.screens = tuple(self.screen.chunks(text, more=self.templates.render("ussd_more")))
         session.at = 0
         if len(session.screens) == 1:
             self._send(machine, session, "answer")

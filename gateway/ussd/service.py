@@ -1,15 +1,19 @@
 """USSD sessions: kept in memory while they last, each driven by the navigator, answered from the ledger.
 
 A session is keyed by the transport's id (the HTTP aggregator's ``sessionId``; over SMPP the subscriber
-and ``its_session_info``). It ends with its last screen, when the subscriber aborts or the network
-releases it, or after ``ussd.timeout`` seconds without input. Queries run the SMS commands (same texts);
-an order runs :func:`gateway.ledger.orders.order` in its own transaction after the confirmation, so it
-is charged once however often a transport repeats a request.
+and ``its_session_info``) in a dict. It ends with its last screen, when the subscriber aborts or the network
+releases it, or after ``ussd.timeout`` seconds without input; the time-outs are kept by a timer wheel
+(:mod:`gateway.ussd.deadlines`), so ending them touches only the sessions that are due. At most
+``ussd.max_sessions`` are open: past it a dial is answered "busy" and closed (counted in ``refused``).
+Queries run the SMS commands (same texts); an order runs :func:`gateway.ledger.orders.order` in its own
+transaction after the confirmation, so it is charged once however often a transport repeats a request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from commands.format import yuan
@@ -25,9 +29,12 @@ from gateway.errors import (
 from gateway.router import Route, Router
 from gateway.store import Store, Tx
 from gateway.templates import Templates
+from gateway.ussd.deadlines import Deadlines
 from gateway.ussd.navigation import Navigator, Quote, Reply, UssdSession
 
 log = logging.getLogger("gateway.ussd")
+
+DEFAULT_MAX_SESSIONS = 10_000  # as ussd.max_sessions
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,15 +96,30 @@ class LedgerServices:
 
 
 class UssdSessions:
-    def __init__(self, *, navigator: Navigator, services: LedgerServices, clock: Clock, timeout: float) -> None:
+    """The open sessions (at most ``max_sessions``), and the ones ended within the time-out (as many at most:
+    the oldest goes first), whose last screen a retry is shown again."""
+
+    def __init__(
+        self,
+        *,
+        navigator: Navigator,
+        services: LedgerServices,
+        clock: Clock,
+        timeout: float,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
+    ) -> None:
         self.navigator = navigator
         self._services = services
         self._clock = clock
         self._timeout = timeout
+        self.max_sessions = max_sessions
         self._sessions: dict[str, UssdSession] = {}
-        self._ended: dict[str, UssdSession] = {}  # kept for a time-out, to answer a retry of the last request
+        self._deadlines: Deadlines[str] = Deadlines()  # when each open session times out
+        self._ended: OrderedDict[str, UssdSession] = OrderedDict()  # in the order they ended
+        self._cap_logged_at = -float("inf")
         self.started = 0
         self.expired = 0
+        self.refused = 0  # dials answered "busy": max_sessions were open
 
     @property
     def service_code(self) -> str:
@@ -108,25 +130,42 @@ class UssdSessions:
         return len(self._sessions)
 
     def begin(self, key: str, msisdn: str) -> UssdAnswer:
-        """A new session (dialling the service code): the home menu."""
-        session = UssdSession(id=key, msisdn=msisdn, seen=self._clock.now())
+        """A new session (dialling the service code): the home menu; "busy" when ``max_sessions`` are open.
+        A session open under the same key (a new dial on the same SMPP session number) ends first."""
+        self.expire()
+        self.release(key)
+        now = self._clock.now()
+        if len(self._sessions) >= self.max_sessions:
+            return self._refuse(now)
+        session = UssdSession(id=key, msisdn=msisdn, seen=now)
         self._sessions[key] = session
+        self._deadlines.set(key, now + self._timeout)
         self.started += 1
         return self._answer(session, self.navigator.open(session))
 
     def get(self, key: str) -> UssdSession | None:
         self.expire()
-        return self._sessions.get(key)
+        session = self._sessions.get(key)
+        if session is not None and self._timed_out(session):  # due within this second: the wheel is to the second
+            self.expired += 1
+            self.release(key)
+            return None
+        return session
 
     def ended(self, key: str) -> UssdSession | None:
         """A session that closed within the time-out (its last screen can be shown again)."""
-        return self._ended.get(key)
+        session = self._ended.get(key)
+        return None if session is None or self._timed_out(session) else session
 
     async def input(self, session: UssdSession, text: str) -> UssdAnswer | None:
         """The subscriber's input; a session's inputs are taken one at a time (two transports' retries or
         two quick answers never run one step twice at once). None: the session was ended meanwhile."""
+        if session.lock is None:
+            session.lock = asyncio.Lock()
         async with session.lock:
             session.seen = self._clock.now()
+            if self._sessions.get(session.id) is session:  # not one that ended meanwhile
+                self._deadlines.set(session.id, session.seen + self._timeout)
             reply = await self.navigator.step(session, text, self._services)
             return self._answer(session, reply) if reply is not None else None
 
@@ -134,19 +173,36 @@ class UssdSessions:
         """The subscriber aborted or the network released the session."""
         session = self._sessions.pop(key, None)
         if session is not None:
+            self._deadlines.discard(key)
             self.navigator.end(session)
 
     def expire(self) -> None:
-        """End the sessions idle for longer than the time-out; forget ended ones as old."""
-        limit = self._clock.now() - self._timeout
-        for key in [k for k, s in self._sessions.items() if s.seen <= limit]:
+        """End the sessions idle for the time-out, and forget ended ones as old: only the due ones are touched."""
+        now = self._clock.now()
+        for key in self._deadlines.pop_due(now):
             self.expired += 1
-            self.release(key)
-        for key in [k for k, s in self._ended.items() if s.seen <= limit]:
-            del self._ended[key]
+            self.navigator.end(self._sessions.pop(key))
+        while self._ended and self._timed_out(next(iter(self._ended.values())), now):
+            self._ended.popitem(last=False)
+
+    def _timed_out(self, session: UssdSession, now: float | None = None) -> bool:
+        return session.seen <= (self._clock.now() if now is None else now) - self._timeout
+
+    def _refuse(self, now: float) -> UssdAnswer:
+        self.refused += 1
+        if now >= self._cap_logged_at + self._timeout:  # once per time-out, not once per dial
+            self._cap_logged_at = now
+            log.warning("ussd sessions at the cap", extra={"max_sessions": self.max_sessions, "refused": self.refused})
+        text = self.navigator.templates.render("ussd_too_many_sessions", code=self.service_code)
+        return UssdAnswer(text=text, end=True)
 
     def _answer(self, session: UssdSession, reply: Reply) -> UssdAnswer:
         if reply.end:
-            self._sessions.pop(session.id, None)
+            if self._sessions.get(session.id) is session:
+                del self._sessions[session.id]
+                self._deadlines.discard(session.id)
+            self._ended.pop(session.id, None)
             self._ended[session.id] = session
+            if len(self._ended) > self.max_sessions:
+                self._ended.popitem(last=False)
         return UssdAnswer(text=reply.text, end=reply.end)
