@@ -249,7 +249,9 @@ class Gateway:
         services = LedgerServices(
             router=self.router, catalog=catalog, store=self.store, templates=self.templates, clock=self.clock
         )
-        sessions = UssdSessions(navigator=navigator, services=services, clock=self.clock, timeout=u.timeout)
+        sessions = UssdSessions(
+            navigator=navigator, services=services, clock=self.clock, timeout=u.timeout, max_sessions=u.max_sessions
+        )
         self.ussd_http = UssdHttp(sessions=sessions, templates=self.templates)
         self.ussd_smpp = UssdSmpp(sessions=sessions, link=self.link, ops=self.ussd_ops, templates=self.templates)
         return sessions

@@ -160,6 +160,9 @@ class Metrics:
         )
         yield _counter("ussd_sessions_started", "USSD sessions begun (SMPP and HTTP).", w.ussd.started)
         yield _counter("ussd_sessions_expired", "USSD sessions ended by the time-out.", w.ussd.expired)
+        yield _counter(
+            "ussd_sessions_refused", "USSD dials refused: ussd.max_sessions sessions were open.", w.ussd.refused
+        )
         yield _gauge("ussd_sessions_open", "USSD sessions waiting for the subscriber's input.", w.ussd.open_sessions)
         yield _counter("admin_unauthorized", "Admin API calls refused with 401 (no or wrong token).", w.unauthorized())
 

@@ -15,7 +15,7 @@ from gateway.errors import ConfigError
 SECTIONS = ("smpp", "ledger", "http", "gateway", "credit", "pushes", "ussd", "log")
 
 SMPP_KEYS = (
-    "bind_mode, dest_addr_npi, dest_addr_ton, enquire_link_interval, host, long_messages, password, port,"
+    "bind_mode, dest_addr_npi, dest_addr_ton, enquire_link_interval, host, long_messages, max_resends, password, port,"
     " reconnect_max, reconnect_min, registered_delivery, response_timeout, source_addr_npi, source_addr_ton,"
     " system_id, system_type, throttle_backoff_max, throttle_backoff_min, tps, window"
 )
@@ -118,6 +118,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "smpp.dest_addr_ton": ("2", 2),
     "smpp.dest_addr_npi": ("9", 9),
     "smpp.max_resends": ("5", 5),
+    "ussd.max_sessions": ("500", 500),
     "ledger.path": ("/var/lib/gateway/gateway.db", "/var/lib/gateway/gateway.db"),
     "ledger.batch_max": ("64", 64),
     "http.host": ("localhost", "localhost"),

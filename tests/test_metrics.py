@@ -120,6 +120,7 @@ async def test_the_content_is_prometheus_text_with_every_metric_typed(gateway: G
         "gateway_pushes_dropped": "counter",
         "gateway_ussd_sessions_started": "counter",
         "gateway_ussd_sessions_expired": "counter",
+        "gateway_ussd_sessions_refused": "counter",
         "gateway_ussd_sessions_open": "gauge",
         "gateway_window_in_flight": "gauge",
         "gateway_bound": "gauge",

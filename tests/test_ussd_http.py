@@ -436,11 +436,9 @@ async def capped(start_gateway: StartGateway, tmp_path: Path) -> Gateway:
     await seed(tmp_path / "gateway.db")
     gateway = await start_gateway(clock=ManualClock(NOW), ussd__max_sessions=str(CAP))
     assert gateway.config.ussd.max_sessions == CAP
-    gateway.ussd.max_sessions = CAP  # until gateway/app.py passes ussd.max_sessions on (see the xfail below)
     return gateway
 
 
-@pytest.mark.xfail(reason="gateway/app.py does not yet pass ussd.max_sessions to UssdSessions", strict=True)
 async def test_the_cap_is_the_configured_one(start_gateway: StartGateway) -> None:
     gateway = await start_gateway(ussd__max_sessions=str(CAP))
     assert gateway.ussd.max_sessions == CAP

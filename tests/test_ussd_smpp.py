@@ -531,7 +531,6 @@ async def test_past_the_cap_a_dial_is_closed_with_busy_until_a_session_ends(
 ) -> None:
     await seed(tmp_path / "gateway.db")
     gateway = await start_gateway(clock=ManualClock(NOW), ussd__max_sessions="2")
-    gateway.ussd.max_sessions = gateway.config.ussd.max_sessions  # until gateway/app.py passes it on
     clock = gateway.clock
     assert isinstance(clock, ManualClock)
     main, buyer, third = Handset(sim, MAIN, session=1), Handset(sim, BUYER, session=1), Handset(sim, MAIN, session=2)
