@@ -14,7 +14,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
 
 from commands.registry import COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN
 from gateway.admin import AdminApi, AdminReads
@@ -94,10 +94,19 @@ class Gateway:
         self.stopped = False
 
     async def start(self) -> None:
+        """Open the ledger, serve HTTP, recover, bind. If any of it fails, what was opened is closed again
+        (so the process can exit) and the error goes to the caller."""
+        async with AsyncExitStack() as undo:
+            await self._start(undo)
+            undo.pop_all()  # started: stop() closes all of it
+
+    async def _start(self, undo: AsyncExitStack) -> None:
         config = self.config
         path = str(config.resolve(config.ledger.path))
         self.store = await Store.open(path, batch_max=config.ledger.batch_max, on_commit=self.metrics.ledger_committed)
+        undo.push_async_callback(self.store.close)
         self.ledger = await Ledger.open(path, products=self.products, calendar=self.calendar)
+        undo.push_async_callback(self.ledger.close)
         self.router = Router(
             catalogs=self.catalogs,
             commands=COMMANDS,
@@ -209,7 +218,9 @@ class Gateway:
             self.control.routes() + self.metrics.routes() + self.admin.routes() + self.ussd_http.routes(),
             self.admin.middlewares(),
         )
+        undo.push_async_callback(self.admin.close)
         await self.http.start(config.http.host, config.http.port)
+        undo.push_async_callback(self.http.stop)
         await self._recover()
         self._tasks = [
             asyncio.create_task(self.link.run()),
@@ -219,7 +230,11 @@ class Gateway:
         ]
         log.info(
             "gateway started",
-            extra={"smsc": f"{s.host}:{s.port}", "service_numbers": config.gateway.service_numbers},
+            extra={
+                "smsc": f"{s.host}:{s.port}",
+                "http": f"{config.http.host}:{self.http.port}",
+                "service_numbers": config.gateway.service_numbers,
+            },
         )
 
     async def _recover(self) -> None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 
 import aiosqlite
 
+from gateway.errors import StartupError
 from gateway.ledger.schema import SCHEMA as LEDGER_SCHEMA
 
 log = logging.getLogger("gateway.database")
@@ -80,7 +82,19 @@ CREATE TABLE IF NOT EXISTS receipt (
 
 async def open_database(path: str) -> aiosqlite.Connection:
     """The gateway's SQLite file in WAL mode, with every table (inbox, outbox, ledger) in place."""
-    db = await aiosqlite.connect(path)
+    try:
+        db = await aiosqlite.connect(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise StartupError(f"cannot open the ledger {path}: {exc}") from exc
+    try:
+        await _prepare(db)
+    except (sqlite3.Error, OSError) as exc:
+        await db.close()  # its thread would keep the process alive
+        raise StartupError(f"cannot open the ledger {path}: {exc}") from exc
+    return db
+
+
+async def _prepare(db: aiosqlite.Connection) -> None:
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=NORMAL")
     await db.execute("PRAGMA busy_timeout=5000")
@@ -92,7 +106,6 @@ async def open_database(path: str) -> aiosqlite.Connection:
             await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     await db.executescript(SCHEMA + LEDGER_SCHEMA)
     await db.commit()
-    return db
 
 
 ADDED_COLUMNS = (

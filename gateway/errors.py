@@ -17,6 +17,10 @@ class ConfigError(GatewayError):
     """The configuration is invalid; the message names the key and the problem."""
 
 
+class StartupError(GatewayError):
+    """The gateway cannot start: a port is taken, the ledger cannot be opened. The message names it."""
+
+
 class ProtocolError(GatewayError):
     """An SMPP rule was broken. ``command_status`` is the status to answer with."""
 

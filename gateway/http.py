@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 
 from aiohttp import web
+
+from gateway.errors import StartupError
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """The largest request body taken (413 above): a full usage batch, 10,000 records, is 1.2–3 MB of JSON."""
@@ -42,7 +45,13 @@ class HttpServer:
         app.add_routes(self._routes)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
+        try:
+            await web.TCPSite(self._runner, host, port).start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            raise StartupError(f"cannot listen on {host}:{port}: {reason}") from exc
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:

@@ -60,7 +60,7 @@ def test_import_a_bad_file_names_every_problem_and_changes_nothing(tmp_path: Pat
     assert done.stderr.splitlines() == [
         "line 3: balance '12.345' has more than 2 decimals",
         "line 4: password must be 6 digits",
-        "gateway: nothing was written (2 problem(s))",
+        "gateway: nothing was written (2 problems)",
     ]
     assert "12345\n" not in done.stderr
     assert count(tmp_path, "subscriber") == 1
@@ -75,7 +75,7 @@ def test_import_a_number_already_in_the_ledger(tmp_path: Path) -> None:
 
     assert (again.returncode, again.stderr.splitlines()) == (
         1,
-        ["line 2: msisdn 13811110001 is already in the ledger", "gateway: nothing was written (1 problem(s))"],
+        ["line 2: msisdn 13811110001 is already in the ledger", "gateway: nothing was written (1 problem)"],
     )
     assert count(tmp_path, "subscriber") == 1
 

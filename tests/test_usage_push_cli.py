@@ -102,7 +102,7 @@ def test_a_malformed_usage_file_names_every_problem_and_rates_nothing(tmp_path: 
         'line 2: start: must carry its offset (+08:00), got "2026-11-23T09:00:00"',
         'line 3: category: must be one of voice, sms, mms, data, got "video"',
         'line 4: quantity: must be a whole number (a JSON integer), got "1.5"',
-        "gateway: nothing was written (3 problem(s))",
+        "gateway: nothing was written (3 problems)",
     ]
 
 
@@ -144,3 +144,24 @@ async def test_push_run_follows_the_sending_to_the_end(
         (POORER, "尊敬的客户，您的可用余额为0.80元，已低于10.00元，为避免停机影响使用，请及时充值。回复TDTX退订提醒。"),
     ]
     assert "[##############################] 2/2" in done.stderr
+    assert "\r" not in done.stderr and "\033" not in done.stderr  # not a terminal: plain lines
+
+
+async def test_push_run_with_no_gateway_sending_says_so_and_exits(tmp_path: Path) -> None:
+    """No gateway runs on this ledger: once nothing is sent for --stall-timeout, it gives up following."""
+    await seed(tmp_path / "gateway.db")
+
+    done = gateway_cli(tmp_path, "push", "run", "low_balance", "--stall-timeout", "1.5")
+
+    assert (done.returncode, done.stdout) == (1, "")
+    lines = done.stderr.splitlines()
+    assert lines[0] == "campaign 1 (low_balance): selecting… 2" and lines[1].startswith(
+        "campaign 1 (low_balance): 2 selected in"
+    )
+    assert lines[2:] == [
+        "the gateway sends them at up to 50/s (pushes.tps)",
+        "[..............................] 0/2 queued 0 sent 0 delivered 0 failed 0 dropped 0",
+        "gateway: nothing was sent for 1.5 s: is a gateway running on this ledger? The reminders stay queued;"
+        " follow them with GET /api/v1/pushes/1",
+    ]
+    assert rows(tmp_path, "SELECT status, COUNT(*) FROM push GROUP BY status") == [("pending", 2)]

@@ -33,8 +33,11 @@ def details(result: Result) -> str:
 
 
 def summary(results: Sequence[Result], seconds: float) -> str:
+    """``'30 passed, 1 failed in 8.1s'``; conversations that could not run at all are errors, not failures."""
     passed = sum(r.passed for r in results)
-    return f"{passed} passed, {len(results) - passed} failed in {seconds:.1f}s"
+    errors = sum(r.error is not None for r in results)
+    tail = f", {errors} error{'' if errors == 1 else 's'}" if errors else ""
+    return f"{passed} passed, {len(results) - passed - errors} failed{tail} in {seconds:.1f}s"
 
 
 def write_junit(results: Sequence[Result], path: Path, seconds: float) -> None:

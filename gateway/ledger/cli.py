@@ -19,7 +19,7 @@ import aiosqlite
 from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.database import open_database
-from gateway.errors import ConfigError, ImportRejected, UnknownSubscriber
+from gateway.errors import ConfigError, ImportRejected, StartupError, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.importer import import_subscribers, parse_subscribers
 from gateway.ledger.products import Products
@@ -45,7 +45,7 @@ def add_ledger_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     what.add_argument("--count", type=_positive, metavar="N", help="N plain subscribers for benchmarks")
     seed.add_argument("--start", type=int, default=13_000_000_000, help="first number of --count (13000000000)")
     show = actions.add_parser("show", help="one subscriber's account, this cycle, bills and payments")
-    show.add_argument("msisdn")
+    show.add_argument("msisdn", type=_phone_number, help="the subscriber's number, e.g. 13800138000")
     usage = actions.add_parser("usage", help="rate usage records from a CSV file (as POST /api/v1/usage does)")
     usage.add_argument("file", type=Path, help="UTF-8 CSV: id,msisdn,category,quantity,start,duration")
 
@@ -80,14 +80,15 @@ def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
 async def _with_ledger(path: str, action: Callable[[aiosqlite.Connection], Awaitable[int]]) -> int:
     try:
         db = await open_database(path)
-    except sqlite3.Error as exc:
-        return _fail(f"gateway: ledger {path}: {exc}", EXIT_REFUSED)
+    except StartupError as exc:
+        return _fail(f"gateway: {exc}", EXIT_REFUSED)
     try:
         return await action(db)
     except ImportRejected as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        return _fail(f"gateway: nothing was written ({len(exc.problems)} problem(s))", EXIT_REFUSED)
+        count = len(exc.problems)
+        return _fail(f"gateway: nothing was written ({count} problem{'' if count == 1 else 's'})", EXIT_REFUSED)
     except UnknownSubscriber as exc:
         return _fail(f"gateway: {exc} is not in the ledger", EXIT_REFUSED)
     except sqlite3.Error as exc:  # e.g. locked by another writer for longer than busy_timeout
@@ -159,6 +160,12 @@ def _shower(msisdn: str, products: Products, calendar: Calendar) -> Callable[[ai
         return EXIT_OK
 
     return run
+
+
+def _phone_number(text: str) -> str:
+    if not (text.isascii() and text.isdigit() and 5 <= len(text) <= 21):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a phone number")
+    return text
 
 
 def _positive(text: str) -> int:

@@ -3,8 +3,11 @@
 The sweep runs here, on the ledger file, a range of numbers per transaction; the running gateway's
 sender picks the reminders up and sends them at ``pushes.tps``. The progress bar (on stderr) shows
 selected / queued / sent / delivered / failed / dropped until every reminder is sent or dropped;
-``--no-wait`` returns once they are selected. Exit codes: 0 done, 1 refused, 2 configuration error,
-130 interrupted (the gateway goes on sending).
+``--no-wait`` returns once they are selected. When nothing is sent for ``--stall-timeout`` seconds (no
+gateway running on this ledger, say) it says so and exits 1; the reminders stay queued for the gateway.
+On a terminal the bar redraws in place; elsewhere (a pipe, a log file) it is plain lines, at most one
+every few seconds. Exit codes: 0 done, 1 refused or stalled, 2 configuration error, 130 interrupted (the
+gateway goes on sending).
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ def add_push_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     run = actions.add_parser("run", help="raise a reminder for everyone it applies to, and follow the sending")
     run.add_argument("kind", choices=SWEEPABLE)
     run.add_argument("--no-wait", action="store_true", help="return once the reminders are selected")
+    run.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=30.0,
+        help="seconds without a reminder sent before giving up on following (no gateway sending?)",
+    )
 
 
 def run_push_command(args: argparse.Namespace, config: Config) -> int:
@@ -48,7 +57,7 @@ def run_push_command(args: argparse.Namespace, config: Config) -> int:
         return EXIT_CONFIG
     path = str(config.resolve(config.ledger.path))
     try:
-        return asyncio.run(_campaign(path, args.kind, args.no_wait, setup))
+        return asyncio.run(_campaign(path, args.kind, args.no_wait, setup, args.stall_timeout))
     except KeyboardInterrupt:
         print("\ninterrupted: the gateway goes on sending what was selected", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -57,7 +66,7 @@ def run_push_command(args: argparse.Namespace, config: Config) -> int:
         return EXIT_REFUSED
 
 
-async def _campaign(path: str, kind: str, no_wait: bool, setup: PushSetup) -> int:
+async def _campaign(path: str, kind: str, no_wait: bool, setup: PushSetup, stall_timeout: float) -> int:
     db = await open_database(path)
     try:
         writer = DirectWriter(db)
@@ -68,20 +77,36 @@ async def _campaign(path: str, kind: str, no_wait: bool, setup: PushSetup) -> in
         selected = await campaigns.select(
             campaign, kind, lambda n: _line(f"campaign {campaign} ({kind}): selecting… {n:,}")
         )
-        _line(f"campaign {campaign} ({kind}): {selected:,} selected in {time.monotonic() - began:.1f} s")
-        print(file=sys.stderr)
+        _line(f"campaign {campaign} ({kind}): {selected:,} selected in {time.monotonic() - began:.1f} s", last=True)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
         if no_wait or not selected:
             print(f"campaign {campaign}: follow it with GET /api/v1/pushes/{campaign}")
             return EXIT_OK
         print(f"the gateway sends them at up to {setup.pushes.tps:g}/s (pushes.tps)", file=sys.stderr)
+        moved_at, done = time.monotonic(), -1
         while True:
             progress = await campaigns.progress(campaign)
             assert progress is not None
-            _line(_bar(progress))
+            _line(_bar(progress), last=progress.settled)
             if progress.settled:
-                print(file=sys.stderr)
+                if sys.stderr.isatty():
+                    print(file=sys.stderr)
                 print(_summary(progress))
                 return EXIT_OK
+            now_done = progress.sent + progress.failed + progress.dropped
+            if now_done != done:
+                moved_at, done = time.monotonic(), now_done
+            elif time.monotonic() - moved_at >= stall_timeout:
+                _line(_bar(progress), last=True)
+                if sys.stderr.isatty():
+                    print(file=sys.stderr)
+                print(
+                    f"gateway: nothing was sent for {stall_timeout:g} s: is a gateway running on this ledger?"
+                    f" The reminders stay queued; follow them with GET /api/v1/pushes/{campaign}",
+                    file=sys.stderr,
+                )
+                return EXIT_REFUSED
             await asyncio.sleep(POLL)
     finally:
         await db.close()
@@ -103,5 +128,21 @@ def _summary(p: Progress) -> str:
     )
 
 
-def _line(text: str) -> None:
-    print(f"\r{text}\033[K", end="", file=sys.stderr, flush=True)
+PLAIN_EVERY = 5.0  # seconds between progress lines when stderr is not a terminal
+
+
+class _Plain:
+    at = float("-inf")
+    text = ""
+
+
+def _line(text: str, *, last: bool = False) -> None:
+    """The progress line: redrawn in place on a terminal; elsewhere a plain line, when it changed and at
+    most every PLAIN_EVERY seconds (and always the last one)."""
+    if sys.stderr.isatty():
+        print(f"\r{text}\033[K", end="", file=sys.stderr, flush=True)
+        return
+    now = time.monotonic()
+    if text != _Plain.text and (last or now - _Plain.at >= PLAIN_EVERY):
+        print(text, file=sys.stderr, flush=True)
+        _Plain.at, _Plain.text = now, text

@@ -7,6 +7,7 @@ demo and the CLI use (start/stop, sending MOs and receipts, waiting for MTs, inj
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -419,8 +420,14 @@ async def run_simulator(host: str, port: int, control_port: int | None, system_i
     simulator = SmscSimulator(host=host, port=port, control_port=control_port, system_id=system_id, password=password)
     await simulator.start()
     control = f", control API on {simulator.control_url}" if simulator.control_url else ""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a clean stop, exit 0
+        loop.add_signal_handler(sig, stop.set)
     print(f"SMSC simulator: SMPP on {host}:{simulator.port}{control}", flush=True)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await simulator.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
