@@ -2,8 +2,9 @@
 
 You type as a subscriber (13800138000 by default) texting a service number (10086); each line goes to
 the simulator as an MO over real SMPP, and the gateway's answers are printed as the handset would show
-them. ``/to 10001`` switches the service number, ``/from N`` the subscriber, ``/quit`` (or end of input)
-leaves.
+them. ``/to 10001`` switches the service number (one of ``gateway.service_numbers``), ``/from N`` the
+subscriber, ``/help`` lists these, ``/quit`` (or end of input) leaves; anything else that starts with ``/``
+is refused rather than sent. Log lines go to ``demo.log`` beside the ledger, never onto the prompt.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import sys
 import tempfile
 import time
+from typing import TextIO
 
 from gateway.app import Gateway
 from gateway.config import load_config
@@ -26,15 +28,23 @@ MORE_WAIT = 0.3
 
 BANNER = """\
 SMS self-service gateway demo: simulator on 127.0.0.1:{port}, gateway bound, ledger in {ledger}
-You are {msisdn}, texting {service}. Type a code (e.g. CXYE, CXLL, 0000; on 10001: 101 to 110, 501)
-and press Enter. The ledger holds a demo set: try /from 13900139000 (全球通, credit limit) too.
-Commands: /to NUMBER (service number), /from MSISDN, /quit. Ctrl-D also quits.
+You are {msisdn}, texting {service}. Type a code (e.g. CXYE, CXLL, KTGPRS20 then 是, 0000; on 10001:
+101-105, 108, 110, 501) and press Enter. Try /from 13900139000 (全球通, credit limit) too.
+Commands: /to {numbers}, /from MSISDN, /help, /quit (Ctrl-D also quits). Logs: {log}
 """
 
 
+HELP = """\
+  /to NUMBER   text another service number ({numbers})
+  /from MSISDN type as another subscriber (digits only)
+  /help        this list
+  /quit        leave (Ctrl-D too)
+  anything else is sent as an SMS"""
+
+
 async def run_demo(*, msisdn: str, service_number: str) -> None:
-    setup_logging("warning", "text")
-    with tempfile.TemporaryDirectory(prefix="gateway-demo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gateway-demo-") as tmp, _log_file(tmp) as log:
+        setup_logging("warning", "text", stream=log)  # never onto the prompt
         sim = SmscSimulator(port=0)
         await sim.start()
         ledger = os.path.join(tmp, "demo.db")
@@ -50,10 +60,19 @@ async def run_demo(*, msisdn: str, service_number: str) -> None:
         gateway = Gateway(load_config(environ=environ))
         await _seed(ledger, gateway)
         await gateway.start()
+        numbers = gateway.config.gateway.service_numbers
         try:
             await gateway.link.wait_bound(10.0)
-            print(BANNER.format(port=sim.port, ledger=ledger, msisdn=msisdn, service=service_number), flush=True)
-            await _prompt(sim, msisdn, service_number)
+            banner = BANNER.format(
+                port=sim.port,
+                ledger=ledger,
+                msisdn=msisdn,
+                service=service_number,
+                numbers="|".join(numbers),
+                log=log.name,
+            )
+            print(banner, flush=True)
+            await _prompt(sim, msisdn, service_number, numbers)
         finally:
             await gateway.stop()
             await sim.stop()
@@ -68,7 +87,7 @@ async def _seed(path: str, gateway: Gateway) -> None:
         await db.close()
 
 
-async def _prompt(sim: SmscSimulator, msisdn: str, service_number: str) -> None:
+async def _prompt(sim: SmscSimulator, msisdn: str, service_number: str, numbers: list[str]) -> None:
     interactive = sys.stdin.isatty()
     while True:
         line = await asyncio.to_thread(_read_line, f"{msisdn} → {service_number}> " if interactive else "")
@@ -77,11 +96,26 @@ async def _prompt(sim: SmscSimulator, msisdn: str, service_number: str) -> None:
         line = line.strip()
         if not line:
             continue
-        if line.startswith("/to "):
-            service_number = line[4:].strip()
-            continue
-        if line.startswith("/from "):
-            msisdn = line[6:].strip()
+        if line.startswith("/"):
+            command, _, argument = line.partition(" ")
+            argument = argument.strip()
+            said = ""
+            if command == "/to" and argument in numbers:
+                service_number = argument
+            elif command == "/to":
+                said = f"  {argument or '(nothing)'} is not a service number here: /to {'|'.join(numbers)}"
+            elif command == "/from" and argument.isascii() and argument.isdigit() and 5 <= len(argument) <= 21:
+                msisdn = argument
+            elif command == "/from":
+                said = f"  {argument or '(nothing)'} is not a phone number: /from 13900139000, say"
+            elif command == "/help":
+                said = HELP.format(numbers="|".join(numbers))
+            else:
+                said = f"  unknown command {command}: /help lists them"
+            if said:
+                if not interactive:
+                    print(f"{msisdn} → {service_number}> {line}", flush=True)
+                print(said, flush=True)
             continue
         if not interactive:
             print(f"{msisdn} → {service_number}> {line}", flush=True)
@@ -102,6 +136,10 @@ async def _answers(sim: SmscSimulator, seen: int, msisdn: str) -> list[str]:
             return [mt.text for mt in sim.mts[seen:] if mt.destination_addr == msisdn]
         await asyncio.sleep(0.02)
     return ["(no answer)"]
+
+
+def _log_file(folder: str) -> TextIO:
+    return open(os.path.join(folder, "demo.log"), "a", encoding="utf-8")
 
 
 def _read_line(prompt: str) -> str | None:

@@ -39,12 +39,12 @@ def run_demo(stdin: str) -> subprocess.CompletedProcess[str]:
 def transcript(stdout: str) -> list[str]:
     """The lines after the banner (four lines and a blank one)."""
     lines = stdout.splitlines()
-    assert lines[1:5] == [
-        "You are 13800138000, texting 10086. Type a code (e.g. CXYE, CXLL, 0000; on 10001: 101 to 110, 501)",
-        "and press Enter. The ledger holds a demo set: try /from 13900139000 (全球通, credit limit) too.",
-        "Commands: /to NUMBER (service number), /from MSISDN, /quit. Ctrl-D also quits.",
-        "",
+    assert lines[1:3] == [
+        "You are 13800138000, texting 10086. Type a code (e.g. CXYE, CXLL, KTGPRS20 then 是, 0000; on 10001:",
+        "101-105, 108, 110, 501) and press Enter. Try /from 13900139000 (全球通, credit limit) too.",
     ]
+    assert lines[3].startswith("Commands: /to 10086|10001, /from MSISDN, /help, /quit (Ctrl-D also quits). Logs: ")
+    assert lines[3].endswith("/demo.log") and lines[4] == ""
     return lines[5:]
 
 
@@ -80,3 +80,28 @@ def test_from_switches_the_subscriber_and_end_of_input_quits() -> None:
         "13900139000 → 10086> hello",
         f"  10086 → 13900139000: {HELP_10086}",
     ]
+
+
+def test_every_example_of_the_banner_and_the_readme_answers_as_it_says() -> None:
+    """The banner's codes and the README's order example, for the demo subscriber: none is the help text."""
+    done = run_demo("CXYE\nCXLL\nKTGPRS20\n是\n0000\n/to 10001\n101\n102\n103\n104\n105\n108\n110\n501\n")
+    assert (done.returncode, done.stderr) == (0, "")
+    answers = [line for line in transcript(done.stdout) if line.startswith("  ")]
+    assert len(answers) == 13 and not any("请回复以下代码" in line for line in answers)
+    assert answers[2].startswith("  10086 → 13800138000: 您好，您将订购GPRS20元包")
+    assert answers[3].startswith("  10086 → 13800138000: 您好，您已成功订购GPRS20元包")
+
+
+def test_slash_commands_are_checked_and_never_sent_as_sms() -> None:
+    done = run_demo("/to 99999\n/from abc\n/bogus\n/help\n102\n")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert transcript(done.stdout)[:7] == [
+        "13800138000 → 10086> /to 99999",
+        "  99999 is not a service number here: /to 10086|10001",
+        "13800138000 → 10086> /from abc",
+        "  abc is not a phone number: /from 13900139000, say",
+        "13800138000 → 10086> /bogus",
+        "  unknown command /bogus: /help lists them",
+        "13800138000 → 10086> /help",
+    ]
+    assert "WARNING" not in done.stdout
