@@ -83,6 +83,9 @@ CREATE TABLE IF NOT EXISTS receipt (
 async def open_database(path: str) -> aiosqlite.Connection:
     """The gateway's SQLite file in WAL mode, with every table (inbox, outbox, ledger) in place."""
     try:
+        # Opened here first: when aiosqlite's connect fails, its thread is left to report to the event loop,
+        # which by then may be closed (a traceback after the one line saying why).
+        sqlite3.connect(path).close()
         db = await aiosqlite.connect(path)
     except (sqlite3.Error, OSError) as exc:
         raise StartupError(f"cannot open the ledger {path}: {exc}") from exc

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +57,26 @@ def test_a_ledger_that_is_not_a_database_is_one_line_and_exit_2(tmp_path: Path) 
     assert done.stderr.splitlines()[-1] == (
         f"gateway: cannot open the ledger {tmp_path / 'gateway.db'}: file is not a database"
     )
+
+
+def test_a_ledger_in_a_directory_it_cannot_write_is_one_line_and_exit_2() -> None:
+    """Only the one line: a failed open used to leave aiosqlite's thread to print a traceback after it."""
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    if as_nobody and shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: every directory is writable")
+    with tempfile.TemporaryDirectory() as scratch:  # not tmp_path: nobody must be able to reach it
+        locked = Path(scratch) / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        Path(scratch).chmod(0o755)
+        env = gateway_env(locked, free_port())
+        for _ in range(5):  # the traceback came from a race: give it a few chances
+            command = [*as_nobody, sys.executable, "-m", "gateway", "run"]
+            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
+            assert (done.returncode, done.stderr) == (
+                2,
+                f"gateway: cannot open the ledger {locked / 'gateway.db'}: unable to open database file\n",
+            )
 
 
 def test_options_may_come_before_or_after_the_subcommand(tmp_path: Path) -> None:
