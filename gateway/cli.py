@@ -14,39 +14,69 @@ from gateway.app import EXIT_CONFIG, EXIT_OK, Gateway
 from gateway.config import load_config
 from gateway.converse.cli import add_converse_command, run_converse
 from gateway.errors import ConfigError, StartupError
-from gateway.ledger.cli import add_ledger_commands, run_ledger_command
+from gateway.ledger.cli import add_ledger_commands, phone_number, run_ledger_command
 from gateway.logs import setup_logging
 from gateway.pushes.cli import add_push_commands, run_push_command
 
+READS = {
+    "run": ("--config", "--log-format"),
+    "smsc-sim": ("--log-format",),
+    "demo": ("--config", "--log-format"),
+    "ledger": ("--config",),
+    "push": ("--config",),
+    "converse": (),
+}
+"""The top-level options each subcommand reads. Every subcommand takes both after its name too
+(``gateway run --log-format text``), but lists in its help only those it uses."""
 
-def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """--config and --log-format, before the subcommand or after it (``gateway run --log-format text``)."""
-    default = None if top else argparse.SUPPRESS  # a subcommand's copy never hides the one given before it
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Each option's help ends with its default, unless it has none to tell or already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if not action.option_strings or action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _common_options(parser: argparse.ArgumentParser, *, reads: Sequence[str] | None = None) -> None:
+    """--config and --log-format: on the top-level parser (``reads`` None), or on a subcommand's."""
+    default = None if reads is None else argparse.SUPPRESS  # a subcommand's copy never hides the one given before
+    config_help = "config file (default: config/gateway.toml or $GATEWAY_CONFIG)"
+    log_help = "override log.format (the demo: of its log file)"
+    if reads is None:
+        config_help += "; read by run, demo, ledger and push"
+        log_help += "; read by run, smsc-sim and demo"
+    shown = reads is None or "--config" in reads
+    parser.add_argument("--config", type=Path, default=default, help=config_help if shown else argparse.SUPPRESS)
+    shown = reads is None or "--log-format" in reads
     parser.add_argument(
-        "--config", type=Path, default=default, help="config file (default config/gateway.toml or $GATEWAY_CONFIG)"
+        "--log-format", choices=["json", "text"], default=default, help=log_help if shown else argparse.SUPPRESS
     )
-    parser.add_argument("--log-format", choices=["json", "text"], default=default, help="override log.format")
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    """Every subcommand's parser below ``parser``, nested ones (``ledger import``) too."""
+def _subparsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:
+    """Every subcommand's parser below ``parser`` with the name of its top-level command, nested ones too."""
     found = []
     for action in parser._actions:  # argparse has no public way to list them
         if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                found += [sub, *_subparsers(sub)]
+            for name, sub in action.choices.items():
+                found += [(name, sub), *((name, nested) for _, nested in _subparsers(sub))]
     return found
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="gateway",
-        description="USSD/SMS self-service command gateway",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="gateway", description="USSD/SMS self-service command gateway", formatter_class=HelpFormatter
     )
-    _common_options(parser, top=True)
+    _common_options(parser)
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the gateway (the default)", description="Run the gateway until SIGTERM.")
+    commands.add_parser(
+        "run",
+        help="run the gateway (the default)",
+        description="Run the gateway (config/gateway.toml, GATEWAY_* variables) until SIGTERM or SIGINT.",
+    )
     sim = commands.add_parser(
         "smsc-sim", help="run the bundled SMSC simulator", description="The bundled SMSC simulator (docs/simulator.md)."
     )
@@ -55,15 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--control-port", type=int, default=8775, help="HTTP control API port (0: a free one, printed)")
     sim.add_argument("--system-id", default="gateway", help="the system_id a bind must give")
     sim.add_argument("--password", default="secret", help="the password a bind must give")
-    demo = commands.add_parser("demo", help="simulator + gateway + a handset prompt, in one process")
-    demo.add_argument("--msisdn", default="13800138000", help="the subscriber you type as")
-    demo.add_argument("--to", default="10086", help="the service number you text")
+    demo = commands.add_parser(
+        "demo",
+        help="simulator + gateway + a handset prompt, in one process",
+        description="A simulator, the gateway and a throw-away demo ledger in one process, and a prompt where you"
+        " type as a subscriber (/help at the prompt lists its commands).",
+    )
+    demo.add_argument("--msisdn", type=phone_number, default="13800138000", help="the subscriber you type as")
+    demo.add_argument("--to", default="10086", help="the service number you text (one of gateway.service_numbers)")
     add_ledger_commands(commands)
     add_converse_command(commands)
     add_push_commands(commands)
-    for sub in _subparsers(parser):
-        sub.formatter_class = argparse.ArgumentDefaultsHelpFormatter
-        _common_options(sub, top=False)
+    for command, sub in _subparsers(parser):
+        sub.formatter_class = HelpFormatter
+        _common_options(sub, reads=READS[command])
     return parser
 
 

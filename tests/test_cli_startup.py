@@ -89,14 +89,37 @@ def test_options_may_come_before_or_after_the_subcommand(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "command", [["run"], ["smsc-sim"], ["demo"], ["ledger", "seed"], ["push", "run"], ["converse"]]
+    ("command", "reads"),
+    [
+        (["run"], {"--config", "--log-format"}),
+        (["smsc-sim"], {"--log-format"}),
+        (["demo"], {"--config", "--log-format"}),
+        (["ledger", "seed"], {"--config"}),
+        (["push", "run"], {"--config"}),
+        (["converse"], set()),
+    ],
 )
-def test_every_subcommand_describes_its_options_and_defaults(command: list[str]) -> None:
+def test_every_subcommand_describes_the_options_it_reads_and_their_defaults(
+    command: list[str], reads: set[str]
+) -> None:
     done = gateway({}, *command, "--help")
     assert done.returncode == 0
-    assert "--config" in done.stdout and "--log-format" in done.stdout
+    assert {option for option in ("--config", "--log-format") if option in done.stdout} == reads
     if command == ["smsc-sim"]:
         assert "SMPP port (0: a free one, printed) (default: 2775)" in " ".join(done.stdout.split())
+    if command == ["demo"]:
+        assert "the subscriber you type as (default: 13800138000)" in " ".join(done.stdout.split())
+
+
+def test_an_option_a_subcommand_does_not_read_is_still_taken_after_it() -> None:
+    done = gateway({}, "converse", "--log-format", "text", "--help")
+    assert done.returncode == 0
+
+
+def test_the_demo_refuses_a_subscriber_that_is_not_a_phone_number() -> None:
+    done = gateway({}, "demo", "--msisdn", "abc")
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == "gateway demo: error: argument --msisdn: 'abc' is not a phone number"
 
 
 def test_ledger_show_of_something_not_a_number_says_so(tmp_path: Path) -> None:

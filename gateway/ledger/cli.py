@@ -45,7 +45,7 @@ def add_ledger_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     what.add_argument("--count", type=_positive, metavar="N", help="N plain subscribers for benchmarks")
     seed.add_argument("--start", type=int, default=13_000_000_000, help="first number of --count (13000000000)")
     show = actions.add_parser("show", help="one subscriber's account, this cycle, bills and payments")
-    show.add_argument("msisdn", type=_phone_number, help="the subscriber's number, e.g. 13800138000")
+    show.add_argument("msisdn", type=phone_number, help="the subscriber's number, e.g. 13800138000")
     usage = actions.add_parser("usage", help="rate usage records from a CSV file (as POST /api/v1/usage does)")
     usage.add_argument("file", type=Path, help="UTF-8 CSV: id,msisdn,category,quantity,start,duration")
 
@@ -162,7 +162,7 @@ def _shower(msisdn: str, products: Products, calendar: Calendar) -> Callable[[ai
     return run
 
 
-def _phone_number(text: str) -> str:
+def phone_number(text: str) -> str:
     if not (text.isascii() and text.isdigit() and 5 <= len(text) <= 21):
         raise argparse.ArgumentTypeError(f"{text!r} is not a phone number")
     return text
