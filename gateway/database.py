@@ -12,6 +12,7 @@ import sqlite3
 
 import aiosqlite
 
+from gateway.db.sqlite import connect
 from gateway.errors import StartupError
 from gateway.ledger.schema import SCHEMA as LEDGER_SCHEMA
 
@@ -86,7 +87,7 @@ async def open_database(path: str) -> aiosqlite.Connection:
         # Opened here first: when aiosqlite's connect fails, its thread is left to report to the event loop,
         # which by then may be closed (a traceback after the one line saying why).
         sqlite3.connect(path).close()
-        db = await aiosqlite.connect(path)
+        db = await connect(path)
     except (sqlite3.Error, OSError) as exc:
         raise StartupError(f"cannot open the ledger {path}: {exc}") from exc
     try:
@@ -130,7 +131,8 @@ CHECKPOINT_INTERVAL = 1.0
 
 async def run_checkpoints(path: str) -> None:
     """Copy committed WAL pages back into the database file, beside the writer (PASSIVE never blocks it)."""
-    async with aiosqlite.connect(path) as db:
+    db = await connect(path)
+    try:
         await db.execute("PRAGMA busy_timeout = 5000")
         while True:
             await asyncio.sleep(CHECKPOINT_INTERVAL)
@@ -138,3 +140,5 @@ async def run_checkpoints(path: str) -> None:
                 await db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except aiosqlite.Error:
                 log.warning("checkpoint failed; will try again", exc_info=True)
+    finally:
+        await db.close()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from gateway.db.sqlite import connect
 from gateway.ledger.models import Subscription
 
 MESSAGES_SHOWN = 100
@@ -46,7 +47,7 @@ class AdminReads:
 
     @classmethod
     async def open(cls, path: str) -> AdminReads:
-        db = await aiosqlite.connect(path)
+        db = await connect(path)
         await db.execute("PRAGMA query_only = 1")
         await db.execute("PRAGMA busy_timeout = 5000")
         return cls(db)

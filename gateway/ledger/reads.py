@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import aiosqlite
 
+from gateway.db.sqlite import connect
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.lookup import SubscriberLookup
 from gateway.ledger.models import Account, Bill, Payment, Subscriber, Subscription, Usage
@@ -27,7 +28,7 @@ class Ledger:
 
     @classmethod
     async def open(cls, path: str, *, products: Products, calendar: Calendar) -> Ledger:
-        db = await aiosqlite.connect(path)
+        db = await connect(path)
         await db.execute("PRAGMA query_only = 1")
         await db.execute("PRAGMA busy_timeout = 5000")
         # Look-ups by number touch a few pages of a large file at random: map the file and keep a large
