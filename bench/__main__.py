@@ -152,7 +152,7 @@ if __name__ == "__main__":
     parser.add_argument("--light", type=float, default=100, help="MOs per second of the light load")
     parser.add_argument("--light-seconds", type=float, default=10)
     parser.add_argument("--dialogs", type=int, default=2000)
-    parser.add_argument("--flood", type=int, default=5000, help="identical MOs from one number, beside a probe")
+    parser.add_argument("--flood", type=int, default=20_000, help="identical MOs from one number, beside a probe")
     parser.add_argument("--sweep-window", type=float, default=10)
     parser.add_argument("--no-sweep", action="store_true")
     asyncio.run(main(parser.parse_args()))

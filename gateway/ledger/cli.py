@@ -103,7 +103,7 @@ def _importer(
     async def run(db: aiosqlite.Connection) -> int:
         subscribers = parse_subscribers(text, products=products, today=calendar.today(SystemClock().now()))
         count = await import_subscribers(db, subscribers)
-        print(f"imported {count} subscribers from {file}")
+        print(f"imported {count} subscriber{'' if count == 1 else 's'} from {file}")
         return EXIT_OK
 
     return run
