@@ -1,0 +1,1 @@
+"""The ledger: subscribers, accounts, products, subscriptions, usage, bills and payments."""
