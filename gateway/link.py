@@ -26,23 +26,21 @@ from gateway.errors import LocalProtocolError
 from gateway.quiet import QuietWarnings
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import Status, known_status, status_name
-from gateway.smpp.resends import ResendBudget
-from gateway.smpp.session import (
-    BindMode,
+from gateway.smpp.events import (
+    AcksConfirmed,
     BindRejected,
-    BindState,
     Bound,
     DeliverReceived,
-    EsmeSession,
     Event,
     LinkFailed,
     PeerError,
-    SessionConfig,
     SubmitAccepted,
     SubmitExpired,
     SubmitRejected,
     Unbound,
 )
+from gateway.smpp.resends import ResendBudget
+from gateway.smpp.session import BindMode, BindState, EsmeSession, SessionConfig
 
 log = logging.getLogger("gateway.link")
 
@@ -92,11 +90,6 @@ class _Connection(asyncio.Protocol):
         self.closed = loop.create_future()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
-        # deliver_sm_resp written but not known to have reached the SMSC: (last request sequence at the
-        # time, token). TCP keeps order, so once the SMSC answers a request we wrote later, it has read
-        # the ack too.
-        self.unconfirmed: deque[tuple[int, object]] = deque()
-        self.unwritten: list[object] = []  # tokens of deliver_sm_resp queued in the session, not yet written
         self.down_reason: str | None = None  # why the connection ended, when the session or we know it
         self._flush_due = False
 
@@ -114,12 +107,6 @@ class _Connection(asyncio.Protocol):
         events = self.session.receive_data(data, self.loop.time())
         for event in events:
             self._handle(event)
-        unconfirmed = self.unconfirmed
-        if unconfirmed and unconfirmed[0][0] < self.session.answered_through:
-            confirmed = []
-            while unconfirmed and unconfirmed[0][0] < self.session.answered_through:
-                confirmed.append(unconfirmed.popleft()[1])
-            self.link.handler.acks_confirmed(confirmed)
         if self.sends:
             self.link.pump(self)
         self.flush()
@@ -129,18 +116,16 @@ class _Connection(asyncio.Protocol):
             self._timer.cancel()
         if self.down_reason is None:
             self.down_reason = f"connection lost: {exc}" if exc else "connection closed by the SMSC"
-        refs = self.session.connection_lost()
-        if self.unconfirmed:
-            self.link.handler.acks_uncertain([token for _, token in self.unconfirmed])
-            self.unconfirmed.clear()
-        if self.unwritten:  # never reached the socket: the SMSC will surely deliver these again
-            self.link.handler.acks_unsent(self.unwritten)
-            self.unwritten = []
+        lost = self.session.connection_lost()
+        if lost.acks_uncertain:
+            self.link.handler.acks_uncertain(list(lost.acks_uncertain))
+        if lost.acks_unsent:  # never reached the socket: the SMSC will surely deliver these again
+            self.link.handler.acks_unsent(list(lost.acks_unsent))
         if not self.bound.done():
             self.bound.set_result(False)
         if not self.closed.done():
             self.closed.set_result(None)
-        self.link.connection_closed(self, refs)
+        self.link.connection_closed(self, list(lost.unanswered))
 
     def flush_soon(self) -> None:
         """Write what the session has to send at the end of this turn of the loop: the answers and acks
@@ -154,13 +139,12 @@ class _Connection(asyncio.Protocol):
         self.flush()
 
     def flush(self) -> None:
-        data = self.session.data_to_send()
-        if data and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-            if self.unwritten:  # written: watched until the SMSC answers a request written after them
-                sequence = self.session.last_sequence
-                self.unconfirmed.extend((sequence, token) for token in self.unwritten)
-                self.unwritten = []
+        # Taken from the session only when the socket takes it: the acks in it count as written from then.
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            data = self.session.data_to_send()
+            if data:
+                transport.write(data)
         self.arm_timer()
 
     def close(self) -> None:
@@ -195,6 +179,8 @@ class _Connection(asyncio.Protocol):
         match event:
             case DeliverReceived(sequence_number=seq, message=message):
                 link.handler.deliver_received(DeliverHandle(self, seq), message)
+            case AcksConfirmed(tokens=tokens):
+                link.handler.acks_confirmed(list(tokens))
             case SubmitAccepted(ref=ref, message_id=message_id):
                 link.acknowledged += 1
                 if link.awaits(ref):  # not a second copy's answer for a part already settled
@@ -289,9 +275,8 @@ class Link:
             if token is not None:
                 self.handler.acks_unsent([token])
             return
-        connection.session.answer_deliver(handle.sequence_number, command_status)
-        if token is not None and command_status == 0:
-            connection.unwritten.append(token)
+        watched = token if command_status == 0 else None
+        connection.session.answer_deliver(handle.sequence_number, command_status, watched)
         connection.flush_soon()
 
     def forget(self, ref: int) -> None:

@@ -26,23 +26,22 @@ from gateway.smpp.codec import (
     encode_pdu,
 )
 from gateway.smpp.constants import CommandId, Status, Tag
-from gateway.smpp.resends import ResendBudget
-from gateway.smpp.session import (
-    BindMode,
+from gateway.smpp.events import (
+    AcksConfirmed,
     BindRejected,
-    BindState,
     Bound,
+    ConnectionLost,
     DeliverReceived,
-    EsmeSession,
     Event,
     LinkFailed,
     PeerError,
-    SessionConfig,
     SubmitAccepted,
     SubmitExpired,
     SubmitRejected,
     Unbound,
 )
+from gateway.smpp.resends import ResendBudget
+from gateway.smpp.session import BindMode, BindState, EsmeSession, SessionConfig
 
 T0 = 1000.0
 CONFIG = SessionConfig(system_id="gw01", password="secret", system_type="USSD")
@@ -71,6 +70,11 @@ def smsc(*pdus: Pdu) -> bytes:
 def sent(session: EsmeSession) -> list[Pdu]:
     """What the session wrote since the last call, as PDUs."""
     return parse(session.data_to_send())
+
+
+def lost(*unanswered: int, uncertain: tuple[object, ...] = (), unsent: tuple[object, ...] = ()) -> ConnectionLost:
+    """What connection_lost should return."""
+    return ConnectionLost(unanswered=unanswered, acks_uncertain=uncertain, acks_unsent=unsent)
 
 
 def parse(octets: bytes) -> list[Pdu]:
@@ -418,9 +422,10 @@ def test_deliver_sm_fed_byte_by_byte() -> None:
 def test_answer_deliver_after_the_connection_is_gone_writes_nothing() -> None:
     session = bound_session()
     session.receive_data(smsc(pdu(CommandId.deliver_sm, 77, body=MO)), T0)
-    assert session.connection_lost() == []
-    session.answer_deliver(77)
+    assert session.connection_lost() == lost()
+    session.answer_deliver(77, token="mo-77")
     assert session.data_to_send() == b""
+    assert session.connection_lost() == lost()
 
 
 # --- enquire_link and response timeouts -------------------------------------------------------
@@ -482,7 +487,7 @@ def test_a_submit_unanswered_on_a_silent_link_asks_with_enquire_link_then_fails_
     assert sent(session) == []
     assert session.timer(T0 + 21.0) == [LinkFailed(reason=SILENT)]
     assert session.state is BindState.CLOSED
-    assert session.connection_lost() == [5]
+    assert session.connection_lost() == lost(5)
 
 
 def test_a_submit_unanswered_on_a_silent_link_expires_once_the_enquire_link_is_answered() -> None:
@@ -523,7 +528,7 @@ def test_a_submit_unanswered_while_others_are_answered_expires_alone_and_goes_ag
             assert budget.unanswered(7) is True  # sent again
     assert budget.unanswered(7) is False  # the third copy unanswered too: given up
     assert copies == [2, 4, 6]
-    assert session.connection_lost() == []
+    assert session.connection_lost() == lost()
 
 
 def test_octets_that_make_no_whole_pdu_are_not_a_sign_of_life() -> None:
@@ -558,7 +563,6 @@ def test_a_late_response_to_an_expired_submit_is_its_answer() -> None:
         SubmitRejected(ref=2, command_status=Status.ESME_RINVDSTADR, transient=False),
         PeerError(reason="submit_sm_resp for unknown seq 2", command_status=Status.ESME_ROK),
     ]
-    assert session.answered_through == 4
     assert (session.in_flight, sent(session)) == (0, [])
 
 
@@ -743,8 +747,168 @@ def test_connection_lost_returns_unanswered_submits_in_order() -> None:
     session.timer(T0 + 5.0)  # an enquire_link (seq 6) is outstanding too
     assert [p.command_id for p in sent(session)] == [CommandId.submit_sm] * 4 + [CommandId.enquire_link]
     session.receive_data(submit_sm_resp(3, message_id="m12"), T0 + 5.0)
-    assert session.connection_lost() == [11, 13, 14]
+    assert session.connection_lost() == lost(11, 13, 14)
     assert session.state is BindState.CLOSED
     assert session.in_flight == 0
     assert session.next_deadline() is None
     assert session.submit_ready_at(T0 + 6.0) is None
+
+
+# --- acknowledgements watched until the SMSC has read them ------------------------------------
+
+
+def deliver_sm(*sequence_numbers: int) -> bytes:
+    return smsc(*(pdu(CommandId.deliver_sm, seq, body=MO) for seq in sequence_numbers))
+
+
+def deliver_sm_resp(sequence_number: int, command_status: int = Status.ESME_ROK) -> Pdu:
+    return pdu(CommandId.deliver_sm_resp, sequence_number, command_status, MessageIdResp())
+
+
+def test_an_ack_is_confirmed_by_the_answer_to_a_request_written_after_it_not_before() -> None:
+    session = bound_session()
+    session.submit(1, MT, T0)
+    assert sent(session) == [pdu(CommandId.submit_sm, 2, body=MT)]
+    assert session.receive_data(deliver_sm(77), T0) == [DeliverReceived(sequence_number=77, message=MO)]
+    session.answer_deliver(77, token="mo-77")
+    assert sent(session) == [deliver_sm_resp(77)]
+    session.submit(2, MT, T0)
+    assert sent(session) == [pdu(CommandId.submit_sm, 3, body=MT)]
+    assert session.receive_data(submit_sm_resp(2, message_id="m1"), T0) == [SubmitAccepted(ref=1, message_id="m1")]
+    assert session.receive_data(submit_sm_resp(3, message_id="m2"), T0) == [
+        SubmitAccepted(ref=2, message_id="m2"),
+        AcksConfirmed(tokens=("mo-77",)),
+    ]
+    assert session.connection_lost() == lost()
+
+
+def test_within_one_write_the_order_of_the_bytes_counts() -> None:
+    """Only acks with a token are watched; all confirmed by one answer come in one event, in write order."""
+    session = bound_session()
+    session.receive_data(deliver_sm(77, 78, 79), T0)
+    session.submit(1, MT, T0)
+    session.answer_deliver(77, token="mo-77")
+    session.answer_deliver(78)
+    session.answer_deliver(79, token="mo-79")
+    session.submit(2, MT, T0)
+    assert sent(session) == [
+        pdu(CommandId.submit_sm, 2, body=MT),
+        deliver_sm_resp(77),
+        deliver_sm_resp(78),
+        deliver_sm_resp(79),
+        pdu(CommandId.submit_sm, 3, body=MT),
+    ]
+    both = submit_sm_resp(2, message_id="m1") + submit_sm_resp(3, message_id="m2")
+    assert session.receive_data(both, T0) == [
+        SubmitAccepted(ref=1, message_id="m1"),
+        SubmitAccepted(ref=2, message_id="m2"),
+        AcksConfirmed(tokens=("mo-77", "mo-79")),
+    ]
+
+
+def test_any_answered_request_confirms_even_an_enquire_link() -> None:
+    session = bound_session(SessionConfig(enquire_link_interval=30.0))
+    session.receive_data(deliver_sm(77), T0)
+    session.answer_deliver(77, token="mo-77")
+    assert sent(session) == [deliver_sm_resp(77)]
+    session.timer(T0 + 30.0)
+    assert sent(session) == [pdu(CommandId.enquire_link, 2)]
+    assert session.receive_data(smsc(pdu(CommandId.enquire_link_resp, 2)), T0 + 31.0) == [
+        AcksConfirmed(tokens=("mo-77",))
+    ]
+
+
+def test_acks_left_when_the_connection_is_lost_are_uncertain_if_taken_and_unsent_if_not() -> None:
+    session = bound_session()
+    session.receive_data(deliver_sm(77, 78, 79), T0)
+    session.answer_deliver(77, token="mo-77")
+    session.submit(5, MT, T0)
+    assert sent(session) == [deliver_sm_resp(77), pdu(CommandId.submit_sm, 2, body=MT)]
+    session.answer_deliver(78, token="mo-78")
+    session.answer_deliver(79, Status.ESME_RX_T_APPN, token="mo-79")
+    assert session.connection_lost() == lost(5, uncertain=("mo-77",), unsent=("mo-78", "mo-79"))
+    assert session.data_to_send() == b""  # the connection is gone: nothing is left to write
+    assert session.connection_lost() == lost()
+
+
+def test_an_answer_to_a_request_not_written_yet_confirms_no_ack_not_written_either() -> None:
+    """The SMSC cannot have read what was never taken, whatever sequence number it answers."""
+    session = bound_session()
+    session.receive_data(deliver_sm(77), T0)
+    session.answer_deliver(77, token="mo-77")
+    session.submit(5, MT, T0)
+    assert session.receive_data(submit_sm_resp(2, message_id="guessed"), T0) == [
+        SubmitAccepted(ref=5, message_id="guessed")
+    ]
+    assert sent(session) == [deliver_sm_resp(77), pdu(CommandId.submit_sm, 2, body=MT)]
+    assert session.connection_lost() == lost(uncertain=("mo-77",))
+
+
+def test_a_late_answer_to_an_expired_submit_confirms_the_acks_written_before_it() -> None:
+    session = bound_session(SessionConfig(response_timeout=10.0, enquire_link_interval=60.0))
+    session.receive_data(deliver_sm(77), T0)
+    session.answer_deliver(77, token="mo-77")
+    session.submit(1, MT, T0)
+    assert sent(session) == [deliver_sm_resp(77), pdu(CommandId.submit_sm, 2, body=MT)]
+    session.receive_data(smsc(pdu(CommandId.enquire_link, 9)), T0 + 5.0)  # the SMSC is there
+    assert sent(session) == [pdu(CommandId.enquire_link_resp, 9)]
+    assert session.timer(T0 + 10.0) == [SubmitExpired(ref=1, sequence_number=2)]
+    assert session.receive_data(submit_sm_resp(2, message_id="late"), T0 + 12.0) == [
+        SubmitAccepted(ref=1, message_id="late"),
+        AcksConfirmed(tokens=("mo-77",)),
+    ]
+
+
+LAST = 0x7FFFFFFF  # the highest sequence number; the next is 1
+
+
+def session_bound_at(first_sequence: int) -> EsmeSession:
+    """Bound with ``first_sequence`` used by the bind."""
+    session = EsmeSession(CONFIG, now=T0, first_sequence=first_sequence)
+    session.bind(T0)
+    bind = Bind(system_id="gw01", password="secret", system_type="USSD")
+    assert sent(session) == [pdu(CommandId.bind_transceiver, first_sequence, body=bind)]
+    resp = pdu(CommandId.bind_transceiver_resp, first_sequence, body=BindResp(system_id="SMSC"))
+    assert session.receive_data(smsc(resp), T0) == [Bound(system_id="SMSC")]
+    return session
+
+
+def test_across_the_sequence_wrap_only_a_request_written_after_the_ack_confirms_it() -> None:
+    """Our requests go out as LAST, 1, ack, 2. The answers to LAST and 1 were written before the ack and
+    do not confirm it (a highest-sequence-answered mark would take LAST for later than anything); the
+    answer to 2 does."""
+    session = session_bound_at(LAST - 1)
+    session.submit(1, MT, T0)
+    session.submit(2, MT, T0)
+    assert sent(session) == [pdu(CommandId.submit_sm, LAST, body=MT), pdu(CommandId.submit_sm, 1, body=MT)]
+    session.receive_data(deliver_sm(77), T0)
+    session.answer_deliver(77, token="mo-77")
+    assert sent(session) == [deliver_sm_resp(77)]
+    session.submit(3, MT, T0)
+    assert sent(session) == [pdu(CommandId.submit_sm, 2, body=MT)]
+    assert session.receive_data(submit_sm_resp(LAST, message_id="m1"), T0) == [SubmitAccepted(ref=1, message_id="m1")]
+    assert session.receive_data(deliver_sm(78), T0) == [DeliverReceived(sequence_number=78, message=MO)]
+    assert session.receive_data(submit_sm_resp(1, message_id="m2"), T0) == [SubmitAccepted(ref=2, message_id="m2")]
+    assert session.receive_data(submit_sm_resp(2, message_id="m3"), T0) == [
+        SubmitAccepted(ref=3, message_id="m3"),
+        AcksConfirmed(tokens=("mo-77",)),
+    ]
+    assert session.connection_lost() == lost()
+
+
+def test_across_the_sequence_wrap_unanswered_submits_keep_their_order_and_the_ack_stays_uncertain() -> None:
+    session = session_bound_at(LAST - 1)
+    for ref in (1, 2, 3):
+        session.submit(ref, MT, T0)
+    assert sent(session) == [pdu(CommandId.submit_sm, seq, body=MT) for seq in (LAST, 1, 2)]
+    session.receive_data(deliver_sm(77), T0)
+    session.answer_deliver(77, token="mo-77")
+    assert sent(session) == [deliver_sm_resp(77)]
+    assert session.receive_data(submit_sm_resp(1, message_id="m2"), T0) == [SubmitAccepted(ref=2, message_id="m2")]
+    assert session.connection_lost() == lost(1, 3, uncertain=("mo-77",))
+
+
+@pytest.mark.parametrize("first_sequence", [0, LAST + 1])
+def test_first_sequence_outside_the_range_is_refused(first_sequence: int) -> None:
+    with pytest.raises(ValueError, match="first_sequence"):
+        EsmeSession(CONFIG, now=T0, first_sequence=first_sequence)

@@ -15,6 +15,10 @@ the SMSC has sent anything since the request went, only that request is lost: a 
 since, the session asks with an enquire_link; only if that too goes unanswered for ``response_timeout``,
 with the SMSC still silent, does the link fail. A bind or unbind that is not answered in time always
 fails the link.
+
+A deliver_sm_resp answered with a token is watched (:mod:`gateway.smpp.acks`): once the SMSC answers a
+request of ours written after it, :class:`AcksConfirmed` says it was read; :meth:`EsmeSession.connection_lost`
+returns the tokens of those written but never confirmed, and of those never written at all.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.errors import FramingError, LocalProtocolError, RemoteProtocolError
+from gateway.smpp.acks import AckWatch
 from gateway.smpp.codec import (
     Bind,
     BindResp,
@@ -37,7 +42,21 @@ from gateway.smpp.codec import (
     encode_pdu,
     response_id,
 )
-from gateway.smpp.constants import TRANSIENT_STATUSES, CommandId, Status, status_name
+from gateway.smpp.constants import TRANSIENT_STATUSES, CommandId, Status
+from gateway.smpp.events import (
+    AcksConfirmed,
+    BindRejected,
+    Bound,
+    ConnectionLost,
+    DeliverReceived,
+    Event,
+    LinkFailed,
+    PeerError,
+    SubmitAccepted,
+    SubmitExpired,
+    SubmitRejected,
+    Unbound,
+)
 
 
 class BindMode(enum.Enum):
@@ -98,90 +117,11 @@ class SessionConfig:
     throttle_backoff_max: float = 10.0
 
 
-# --- events -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Bound:
-    system_id: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BindRejected:
-    command_status: int
-
-    @property
-    def status_name(self) -> str:
-        return status_name(self.command_status)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeliverReceived:
-    """A deliver_sm. It stays unanswered until the caller calls :meth:`EsmeSession.answer_deliver`."""
-
-    sequence_number: int
-    message: ShortMessage
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubmitAccepted:
-    ref: int
-    message_id: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubmitRejected:
-    """``transient``: the SMSC asked us to slow down; send the same PDU again later."""
-
-    ref: int
-    command_status: int
-    transient: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubmitExpired:
-    """No response to this submit_sm within ``response_timeout``, though the SMSC is there: it is out of
-    the window. A response that still comes for it is taken as the part's answer (SubmitAccepted or a
-    final SubmitRejected)."""
-
-    ref: int
-    sequence_number: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Unbound:
-    by_peer: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LinkFailed:
-    """The connection cannot go on (lost framing, no response in time): close it and reconnect."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PeerError:
-    """The SMSC sent a PDU we could not accept; it was answered with generic_nack (or a _resp)."""
-
-    reason: str
-    command_status: int
-
-
-Event = (
-    Bound
-    | BindRejected
-    | DeliverReceived
-    | SubmitAccepted
-    | SubmitRejected
-    | SubmitExpired
-    | Unbound
-    | LinkFailed
-    | PeerError
-)
-
 _EXPIRED_KEPT = 1024
 """Expired submit_sm whose late response is still recognised (the oldest are forgotten first)."""
+
+_MAX_SEQUENCE = 0x7FFFFFFF
+"""Our sequence numbers run 1 to this, then wrap to 1."""
 
 
 @dataclass(slots=True)
@@ -189,21 +129,26 @@ class _Outstanding:
     command_id: CommandId
     sent_at: float
     deadline: float
+    position: int  # in the write order of our requests (AckWatch.request_queued)
     ref: int | None = None
 
 
 class EsmeSession:
     """One SMPP connection seen from the ESME. Create a new one for every TCP connection."""
 
-    def __init__(self, config: SessionConfig, *, now: float) -> None:
+    def __init__(self, config: SessionConfig, *, now: float, first_sequence: int = 1) -> None:
+        """``first_sequence`` is the sequence number of our first request (1 to 0x7FFFFFFF, after which
+        they wrap to 1); only tests start elsewhere than 1, to cross the wrap."""
+        if not 1 <= first_sequence <= _MAX_SEQUENCE:
+            raise ValueError(f"first_sequence must be 1..{_MAX_SEQUENCE:#x}, not {first_sequence}")
         self.config = config
         self.state = BindState.OPEN
         self._reader = PduReader()
         self._out = bytearray()
-        self._sequence = 0
+        self._sequence = first_sequence - 1
         self._outstanding: dict[int, _Outstanding] = {}
-        self._expired: dict[int, int] = {}  # sequence number → ref of a submit_sm given up on
-        self.answered_through = 0  # the highest sequence number of ours the SMSC has answered
+        self._expired: dict[int, _Outstanding] = {}  # sequence number → a submit_sm given up on
+        self._acks = AckWatch()
         self._enquire_sequence = 0
         self._submits = 0
         self._last_received = now
@@ -228,14 +173,12 @@ class EsmeSession:
         """submit_sm PDUs sent and not yet answered."""
         return self._submits
 
-    @property
-    def last_sequence(self) -> int:
-        """The sequence number of the last request we wrote (0: none yet)."""
-        return self._sequence
-
     def data_to_send(self) -> bytes:
+        """The bytes to write. Call it only when they can be handed to the socket: the acks among them
+        count as written from then on (uncertain, not unsent, if the connection is lost)."""
         data = bytes(self._out)
         self._out.clear()
+        self._acks.taken()
         return data
 
     def next_deadline(self) -> float | None:
@@ -287,24 +230,32 @@ class EsmeSession:
         self._request(CommandId.submit_sm, message, now, ref=ref)
         self._submits += 1
 
-    def answer_deliver(self, sequence_number: int, command_status: int = Status.ESME_ROK) -> None:
+    def answer_deliver(self, sequence_number: int, command_status: int = Status.ESME_ROK, token: object = None) -> None:
+        """Queue the deliver_sm_resp. With a ``token``, it is watched until the SMSC has surely read it
+        (:class:`AcksConfirmed`) or the connection is lost (:meth:`connection_lost`). Once the session is
+        CLOSED nothing is queued and the token is not kept: the SMSC will deliver the message again."""
         if self.state is BindState.CLOSED:
-            return  # the connection it came on is gone; the SMSC will deliver it again
+            return
         self._respond(CommandId.deliver_sm_resp, sequence_number, command_status, MessageIdResp())
+        if token is not None:
+            self._acks.ack_queued(token)
 
     def unbind(self, now: float) -> None:
         if self.bound:
             self._request(CommandId.unbind, _EMPTY, now)
             self.state = BindState.UNBINDING
 
-    def connection_lost(self) -> list[int]:
-        """The TCP connection is gone: returns the refs of submits that were never answered, in order."""
+    def connection_lost(self) -> ConnectionLost:
+        """The TCP connection is gone: what was left open on it. What was not taken yet is dropped."""
         self.state = BindState.CLOSED
-        refs = [o.ref for _, o in sorted(self._outstanding.items()) if o.ref is not None]
+        ordered = sorted(self._outstanding.values(), key=lambda o: o.position)
+        uncertain, unsent = self._acks.lost()
         self._outstanding.clear()
         self._expired.clear()
         self._submits = 0
-        return refs
+        self._out.clear()
+        refs = tuple(o.ref for o in ordered if o.ref is not None)
+        return ConnectionLost(unanswered=refs, acks_uncertain=uncertain, acks_unsent=unsent)
 
     def timer(self, now: float) -> list[Event]:
         events: list[Event] = []
@@ -333,7 +284,7 @@ class EsmeSession:
         if outstanding.ref is None:
             return []  # an enquire_link: the SMSC answers other things, so it is there
         self._submits -= 1
-        self._expired[sequence] = outstanding.ref
+        self._expired[sequence] = outstanding
         if len(self._expired) > _EXPIRED_KEPT:
             del self._expired[next(iter(self._expired))]
         return [SubmitExpired(ref=outstanding.ref, sequence_number=sequence)]
@@ -349,6 +300,13 @@ class EsmeSession:
         return self._enquire_sequence in self._outstanding
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
+        events = self._receive(data, now)
+        confirmed = self._acks.take_confirmed()
+        if confirmed:
+            events.append(AcksConfirmed(tokens=confirmed))
+        return events
+
+    def _receive(self, data: bytes, now: float) -> list[Event]:
         self._reader.feed(data)
         events: list[Event] = []
         while True:
@@ -411,8 +369,9 @@ class EsmeSession:
         if outstanding is None:
             late = self._expired.pop(pdu.sequence_number, None)
             if late is not None and pdu.command_id in (CommandId.submit_sm_resp, CommandId.generic_nack):
-                self.answered_through = max(self.answered_through, pdu.sequence_number)
-                result = self._submit_result(late, pdu, now)
+                assert late.ref is not None
+                self._acks.answered(late.position)
+                result = self._submit_result(late.ref, pdu, now)
                 # A transient refusal asks for the copy that was already queued again when this one expired.
                 return [] if isinstance(result, SubmitRejected) and result.transient else [result]
             return [
@@ -421,7 +380,7 @@ class EsmeSession:
                     command_status=pdu.command_status,
                 )
             ]
-        self.answered_through = max(self.answered_through, pdu.sequence_number)
+        self._acks.answered(outstanding.position)
         request = outstanding.command_id
         status = pdu.command_status
         if request is CommandId.submit_sm:
@@ -466,7 +425,7 @@ class EsmeSession:
             self._refilled_at = now
 
     def _next_sequence(self) -> int:
-        self._sequence = self._sequence % 0x7FFFFFFF + 1
+        self._sequence = self._sequence % _MAX_SEQUENCE + 1
         return self._sequence
 
     def _request(self, command_id: CommandId, body: Body, now: float, *, ref: int | None = None) -> None:
@@ -479,7 +438,8 @@ class EsmeSession:
         if command_id is CommandId.enquire_link:
             self._enquire_sequence = sequence
         self._out += encode_pdu(Pdu(command_id=command_id, sequence_number=sequence, body=body))
-        self._outstanding[sequence] = _Outstanding(command_id, now, now + self.config.response_timeout, ref)
+        deadline = now + self.config.response_timeout
+        self._outstanding[sequence] = _Outstanding(command_id, now, deadline, self._acks.request_queued(), ref)
 
     def _respond(self, command_id: CommandId, sequence: int, status: int, body: Body = _EMPTY) -> None:
         self._out += encode_pdu(Pdu(command_id=command_id, sequence_number=sequence, command_status=status, body=body))

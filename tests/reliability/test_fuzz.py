@@ -36,7 +36,8 @@ from gateway.smpp.codec import (
     encode_pdu,
 )
 from gateway.smpp.constants import CommandId, DataCoding, EsmClass, Status, Tag
-from gateway.smpp.session import BindMode, Bound, DeliverReceived, EsmeSession, LinkFailed, SessionConfig
+from gateway.smpp.events import Bound, DeliverReceived, LinkFailed
+from gateway.smpp.session import BindMode, EsmeSession, SessionConfig
 from gateway.smpp.text import decode_payload, join_parts, read_short_message
 from gateway.smsc.core import Close, SmscConnection, SmscState
 
