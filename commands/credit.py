@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from commands.format import yuan
 from gateway.dialog.turn import Step, Turn
 from gateway.errors import ProtectRefused
+from gateway.format import yuan
 
 
 async def protective_restore(turn: Turn, _: str) -> Step:

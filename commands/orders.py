@@ -7,12 +7,12 @@ The ledger is changed only in :func:`confirmation`, inside the dialog's transact
 from __future__ import annotations
 
 from commands.context import CommandContext
-from commands.format import data, day_cn, yuan
 from commands.queries import ordered_list, ordered_packages
 from gateway.dialog.machines import Confirmation, Reply, ServicePick
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Step, Turn
 from gateway.errors import AlreadySubscribed, InsufficientFunds, NotSubscribed, SubscriberSuspended
+from gateway.format import data, day_cn, yuan
 from gateway.ledger import orders as ledger_orders
 from gateway.ledger.products import Package
 from gateway.store import Tx

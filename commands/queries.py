@@ -1,6 +1,6 @@
 """The query commands: balance, charges, bills, points, data, payments, plan, ordered services.
 
-Each reads the ledger, formats money and data at the edge (:mod:`commands.format`) and fills a template
+Each reads the ledger, formats money and data at the edge (:mod:`gateway.format`) and fills a template
 named after what the answer says. None of them changes anything.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from commands.context import CommandContext
-from commands.format import cycle_cn, data, day_cn, yuan
+from gateway.format import cycle_cn, data, day_cn, yuan
 from gateway.ledger.calendar import last_cycles, previous_cycle
 from gateway.ledger.data import prorated, spread_data
 from gateway.ledger.models import Account, Subscription

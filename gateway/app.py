@@ -31,7 +31,6 @@ from gateway.inbox import Inbox, InboxLimits, expire_periodically
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
-from gateway.ledger.usage import UsageRating
 from gateway.link import DeliverHandle, Link, LinkSettings
 from gateway.metrics import Metrics, Watched
 from gateway.outbox import Addressing, Outbox
@@ -49,6 +48,7 @@ from gateway.smpp.text import Concat
 from gateway.store import Store, Tx
 from gateway.templates import Templates
 from gateway.types import InboundMessage
+from gateway.usecases.rate_usage import UsageRating
 from gateway.ussd.http import UssdHttp
 from gateway.ussd.menus import MenuTree
 from gateway.ussd.navigation import Navigator

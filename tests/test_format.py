@@ -1,4 +1,4 @@
-"""commands.format (money, data, dates as a subscriber reads them), gateway.ledger.calendar (billing cycles in
+"""gateway.format (money, data, dates as a subscriber reads them), gateway.ledger.calendar (billing cycles in
 the operator's time zone) and gateway.ledger.data (proration, spreading a month's data over packages)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from commands.format import cycle_cn, data, day_cn, yuan
+from gateway.format import cycle_cn, data, day_cn, yuan
 from gateway.ledger.calendar import (
     Calendar,
     add_months,

@@ -21,10 +21,10 @@ from gateway.errors import ProtectRefused, RequestRefused
 from gateway.http import json_response
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.rating import CATEGORIES
-from gateway.ledger.usage import BatchResult, UsageRating, UsageRecord
 from gateway.pushes.campaigns import Campaigns, UnknownKind
 from gateway.pushes.sweeps import SWEEPABLE
 from gateway.store import Store, Tx
+from gateway.usecases.rate_usage import BatchResult, UsageRating, UsageRecord
 
 MAX_RECORDS = 10_000
 MAX_QUANTITY = 1 << 40

@@ -21,7 +21,6 @@ from typing import Any
 
 import aiohttp
 
-from commands.format import yuan
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.config import PROJECT_ROOT, UssdConfig, load_config
@@ -61,6 +60,7 @@ from gateway.converse.script import (
     UssdInput,
 )
 from gateway.database import open_database
+from gateway.format import yuan
 from gateway.ledger.calendar import Calendar
 from gateway.smsc import SmscSimulator
 from gateway.ussd.smpp import UssdOps

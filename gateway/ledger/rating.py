@@ -1,6 +1,6 @@
 """Online rating, sans-IO: what one usage record costs, and how much of it the balance can pay for.
 
-The caller (:mod:`gateway.ledger.usage`) loads a :class:`Position` per subscriber and cycle, hands each
+The caller (:mod:`gateway.usecases.rate_usage`) loads a :class:`Position` per subscriber and cycle, hands each
 record to :meth:`Rater.rate` in the order they are rated, and writes what comes back. Nothing here reads a
 clock or a database.
 

@@ -16,7 +16,6 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from commands.format import yuan
 from commands.orders import package_content, place_order, this_month
 from commands.queries import ordered_packages
 from gateway.catalog import Catalog, CodeEntry
@@ -26,6 +25,7 @@ from gateway.errors import (
     SubscriberTerminated,
     UnknownSubscriber,
 )
+from gateway.format import yuan
 from gateway.router import Route, Router
 from gateway.store import Store, Tx
 from gateway.templates import Templates

@@ -1,6 +1,6 @@
 """``gateway ledger show MSISDN``: one subscriber's ledger as the operator reads it.
 
-Money is shown in 元 and data in KB/MB/GB (commands/format.py). A password or an ID number is only ever
+Money is shown in 元 and data in KB/MB/GB (gateway/format.py). A password or an ID number is only ever
 "set" or "not set".
 """
 
@@ -10,7 +10,7 @@ from datetime import date
 
 import aiosqlite
 
-from commands.format import data, yuan
+from gateway.format import data, yuan
 from gateway.ledger.calendar import last_cycles
 from gateway.ledger.models import Account, Subscriber
 from gateway.ledger.reads import Ledger

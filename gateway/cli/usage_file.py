@@ -12,7 +12,7 @@ import io
 
 from gateway.admin.billing import USAGE_RECORD, usage_records
 from gateway.errors import ImportRejected, RequestRefused
-from gateway.ledger.usage import UsageRecord
+from gateway.usecases.rate_usage import UsageRecord
 
 COLUMNS = ("id", "msisdn", "category", "quantity", "start", "duration")
 _NUMBERS = ("quantity", "duration")

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from gateway.app import EXIT_CONFIG, EXIT_OK, Gateway
+from gateway.cli.ledger import add_ledger_commands, phone_number, run_ledger_command
+from gateway.cli.push import add_push_commands, run_push_command
 from gateway.config import load_config
 from gateway.converse.cli import add_converse_command, run_converse
 from gateway.errors import ConfigError, StartupError
-from gateway.ledger.cli import add_ledger_commands, phone_number, run_ledger_command
 from gateway.logs import setup_logging
-from gateway.pushes.cli import add_push_commands, run_push_command
 
 READS = {
     "run": ("--config", "--log-format"),

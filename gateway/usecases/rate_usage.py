@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from gateway.config import Config
 from gateway.credit.control import CreditControl, standings
 from gateway.credit.machine import effective_floor
-from gateway.ledger.calendar import Calendar, days_in_month, last_cycles
+from gateway.ledger.bills import recent_bills
+from gateway.ledger.calendar import Calendar
 from gateway.ledger.data import prorated
 from gateway.ledger.products import Products
 from gateway.ledger.rating import Books, Position, Rater
@@ -27,7 +28,6 @@ from gateway.store import Tx, Writer
 
 MAX_DURATION = 3 * 86400  # a record longer than this is refused (seed 002/004)
 CHUNK = 250  # records per transaction: a chunk holds the writer's batch while it runs
-ABNORMAL_MONTHS = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -333,14 +333,3 @@ class UsageRating:
             if total > 0 and amount * days > self.pushes.abnormal_factor * total:
                 found.append(msisdn)
         return found
-
-
-async def recent_bills(tx: Tx, msisdn: str, cycle: str) -> tuple[int, int]:
-    """The total of the bills of the 3 months before ``cycle`` and the days of those months (seed 000:
-    abnormal charges are measured against the daily average of the last three months)."""
-    cycles = last_cycles(cycle, ABNORMAL_MONTHS)
-    rows = await tx.fetch(
-        f"SELECT cycle, total FROM bill WHERE msisdn = ? AND cycle IN ({','.join('?' * len(cycles))})",
-        (msisdn, *cycles),
-    )
-    return sum(t for _, t in rows), sum(days_in_month(c) for c, _ in rows)
