@@ -1,0 +1,110 @@
+"""One SQLite connection owned by one thread of ours: a whole piece of work runs there in one trip.
+
+aiosqlite sends each statement to its thread and back, so a unit of work of a dozen statements is a
+dozen trips while everything else on the loop waits its turn. Here the caller hands over a plain
+function of the connection (:meth:`DatabaseThread.call`); the thread runs it whole, statements and all,
+and answers once. Results reach the event loop with ``call_soon_threadsafe``; a loop that has closed
+meanwhile is not an error of the thread's (the task that asked is gone with it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_STOP = object()
+
+
+class DatabaseThread:
+    """A thread that owns ``sqlite3.connect(path)``; every use of the connection goes through :meth:`call`."""
+
+    def __init__(self, path: str, *, name: str = "database") -> None:
+        self._path = path
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._opened: asyncio.Future[None] | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str, *, name: str = "database") -> DatabaseThread:
+        """Start the thread and connect; a connect that fails raises here and leaves no thread running."""
+        opened = cls(path, name=name)
+        loop = asyncio.get_running_loop()
+        opened._opened = loop.create_future()
+        opened._thread.start()
+        try:
+            await asyncio.shield(opened._opened)
+        except asyncio.CancelledError:  # the thread still finishes connecting: close what it opened
+            await asyncio.gather(opened._opened, return_exceptions=True)
+            await opened.close()
+            raise
+        except BaseException:
+            opened._closed = True
+            await asyncio.to_thread(opened._thread.join)
+            raise
+        return opened
+
+    async def call(self, work: Callable[..., T], *args: Any) -> T:
+        """Run ``work(connection, *args)`` on the thread and return what it returns (or raise what it raised)."""
+        if self._closed:
+            raise sqlite3.ProgrammingError("the database thread is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((future, work, args))
+        return await future
+
+    async def close(self) -> None:
+        """Finish the work already handed over, close the connection and end the thread."""
+        if self._closed:
+            return
+        self._closed = True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._jobs.put((future, _STOP, ()))
+        await asyncio.shield(future)
+        await asyncio.to_thread(self._thread.join)
+
+    # --- on the thread ----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        assert self._opened is not None
+        try:
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        except BaseException as exc:
+            _answer(self._opened, None, exc)
+            return
+        _answer(self._opened, None, None)
+        try:
+            while True:
+                future, work, args = self._jobs.get()
+                if work is _STOP:
+                    break
+                try:
+                    result = work(connection, *args)
+                except BaseException as exc:
+                    _answer(future, None, exc)
+                else:
+                    _answer(future, result, None)
+        finally:
+            connection.close()
+        _answer(future, None, None)
+
+
+def _answer(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    """Hand an outcome to the future's loop; nothing if that loop has closed meanwhile."""
+    with suppress(RuntimeError):  # "Event loop is closed": whoever awaited it is gone
+        future.get_loop().call_soon_threadsafe(_settle, future, result, exc)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.done():  # cancelled while the work ran
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
