@@ -16,21 +16,31 @@ The rules for a new password (seed 003), checked in this order, each with its ow
 
 Secrets stay out of storage and answers: the dialog keeps only a salted hash of the first entry of the
 new password, the answers never quote what was sent, and the inbox's copy of each reply is blanked in the
-same transaction. Hashing takes about 50 ms, so it runs in a worker thread.
+same transaction.
+
+Hashing takes about 50 ms, so it runs in worker threads, and before the transaction:
+``prepare_change_reply`` / ``prepare_reset_reply`` check the reply against the hashes as committed and
+hash it anew, outside the writer, so no other subscriber's commit waits for it. The transaction reads the
+hashes again and uses a result only if what it was checked against is still on file; otherwise (changed
+meanwhile) it checks there, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from itertools import pairwise
 
+from commands.context import CommandContext
 from gateway.dialog.machines import Reply, SecretChange
 from gateway.dialog.records import DialogRecord
-from gateway.dialog.turn import Step, Turn
+from gateway.dialog.turn import Hashed, Step, Turn
 from gateway.ledger import passwords
 from gateway.ledger.passwords import Attempts, SecretHashes
 from gateway.ledger.secrets import hash_secret, verify_secret
+
+log = logging.getLogger("gateway.password")
 
 PASSWORD_LENGTH = 6
 RUN = 3  # identical or consecutive digits in a row that make a password too easy
@@ -198,7 +208,7 @@ async def _check_first(turn: Turn, on_file: str | None) -> _Facts:
     text, now, msisdn = turn.ctx.text, turn.now, turn.ctx.msisdn
     attempts = await passwords.attempts(turn.tx, msisdn, now)
     if attempts.locked_until is None:  # locked meanwhile (e.g. by 503 on the other service number): no check
-        if on_file is not None and await asyncio.to_thread(verify_secret, text, on_file):
+        if await _matches(turn, on_file):
             return _Facts(reply=Reply(text=text, now=now, password_ok=True))
         attempts = await passwords.record_failure(turn.tx, msisdn, now)
     return _Facts(reply=Reply(text=text, now=now, locked=attempts.locked_until is not None), attempts=attempts)
@@ -210,7 +220,7 @@ async def _check_new(turn: Turn, id_tail_hash: str | None) -> _Facts:
     problem = password_problem(text, turn.ctx.msisdn)
     if problem is not None:
         return _Facts(reply=Reply(text=text, now=now, rule_problem=problem))
-    id_tail, new_hash = await asyncio.gather(_matches(text, id_tail_hash), asyncio.to_thread(hash_secret, text))
+    id_tail, new_hash = await asyncio.gather(_matches(turn, id_tail_hash), _fresh_hash(turn))
     if id_tail:
         return _Facts(reply=Reply(text=text, now=now, rule_problem="password_id_tail"))
     return _Facts(reply=Reply(text=text, now=now), new_hash=new_hash)
@@ -219,9 +229,64 @@ async def _check_new(turn: Turn, id_tail_hash: str | None) -> _Facts:
 async def _check_repeat(turn: Turn, new_hash: str) -> _Facts:
     """Does the repeat match the first entry? Its fresh hash (made beside the check) is what gets stored."""
     text, now = turn.ctx.text, turn.now
-    same, fresh = await asyncio.gather(_matches(text, new_hash), asyncio.to_thread(hash_secret, text))
+    same, fresh = await asyncio.gather(_matches(turn, new_hash), _fresh_hash(turn))
     return _Facts(reply=Reply(text=text, now=now, repeat_ok=same), new_hash=fresh if same else None)
 
 
-async def _matches(secret: str, stored: str | None) -> bool:
-    return stored is not None and await asyncio.to_thread(verify_secret, secret, stored)
+async def _matches(turn: Turn, stored: str | None) -> bool:
+    """Whether the reply matches ``stored``: as worked out before the transaction, if it was checked against
+    this very hash; if not (the hash on file changed meanwhile), checked here, and the batch waits for it."""
+    if stored is None:
+        return False
+    known = turn.hashed.matches.get(stored)
+    if known is None:
+        log.info("a hash on file changed before the transaction: checked inside it", extra={"msisdn": turn.ctx.msisdn})
+        return await asyncio.to_thread(verify_secret, turn.ctx.text, stored)
+    return known
+
+
+async def _fresh_hash(turn: Turn) -> str:
+    """A new salted hash of the reply: the one made before the transaction, or (none was) one made here."""
+    if turn.hashed.fresh is None:
+        log.info("no hash made before the transaction: made inside it", extra={"msisdn": turn.ctx.msisdn})
+        return await asyncio.to_thread(hash_secret, turn.ctx.text)
+    return turn.hashed.fresh
+
+
+# --- before the transaction -----------------------------------------------------------------------
+
+
+async def prepare_change_reply(ctx: CommandContext, record: DialogRecord, now: float) -> Hashed:
+    return await _prepare(ctx, record, now, CHANGE)
+
+
+async def prepare_reset_reply(ctx: CommandContext, record: DialogRecord, now: float) -> Hashed:
+    return await _prepare(ctx, record, now, RESET)
+
+
+async def _prepare(ctx: CommandContext, record: DialogRecord, now: float, flow: _Flow) -> Hashed:
+    """Outside the writer: the hashing :func:`_facts` will need for this reply, from the dialog and the hashes
+    on file as committed (read through the ledger's read connection). Nothing is written or kept."""
+    if now >= record.expires_at:
+        return Hashed()
+    hashes = await passwords.secret_hashes(ctx.ledger, ctx.msisdn)
+    if record.state == FIRST:
+        return await _hash_ahead(ctx.text, flow.on_file(hashes), fresh=False)
+    if record.state == "new":
+        if password_problem(ctx.text, ctx.msisdn) is not None:
+            return Hashed()
+        return await _hash_ahead(ctx.text, hashes.id_tail_hash, fresh=True)
+    return await _hash_ahead(ctx.text, record.data["new_hash"], fresh=True)
+
+
+async def _hash_ahead(text: str, stored: str | None, *, fresh: bool) -> Hashed:
+    """Check ``text`` against ``stored`` and, if ``fresh``, make a new salted hash of it, side by side in threads."""
+
+    async def check() -> dict[str, bool]:
+        return {} if stored is None else {stored: await asyncio.to_thread(verify_secret, text, stored)}
+
+    async def new_hash() -> str | None:
+        return await asyncio.to_thread(hash_secret, text) if fresh else None
+
+    matches, made = await asyncio.gather(check(), new_hash())
+    return Hashed(matches=matches, fresh=made)

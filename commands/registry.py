@@ -3,7 +3,8 @@
 ``COMMANDS`` answer from the ledger and change nothing. ``DIALOG_STARTERS`` run in the MO's transaction:
 they begin a dialog (which may change the ledger later, in its own transaction) or make one change at once
 (JJKJ, TDTX, KTTX); ``CONTINUATIONS`` take a dialog's next reply, by
-dialog kind.
+dialog kind, and ``PREPARATIONS`` do the slow work (hashing) that a kind's reply needs, before its
+transaction.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from commands import credit, orders, password, queries
 from commands.context import Command
 from commands.help import help_answer
-from gateway.dialog.turn import Continuation, Starter
+from gateway.dialog.turn import Continuation, Preparation, Starter
 
 COMMANDS: dict[str, Command] = {
     "help": help_answer,
@@ -43,6 +44,11 @@ CONTINUATIONS: dict[str, Continuation] = {
     "pick": orders.pick_reply,
     "password_change": password.password_change_reply,
     "password_reset": password.password_reset_reply,
+}
+
+PREPARATIONS: dict[str, Preparation] = {
+    "password_change": password.prepare_change_reply,
+    "password_reset": password.prepare_reset_reply,
 }
 
 KNOWN = set(COMMANDS) | set(DIALOG_STARTERS)

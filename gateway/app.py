@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, suppress
 
-from commands.registry import COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN
+from commands.registry import COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN, PREPARATIONS
 from gateway.admin import AdminApi, AdminReads
 from gateway.admin.billing import BillingApi
 from gateway.catalog import load_catalogs
@@ -118,6 +118,7 @@ class Gateway:
         dialogs = Dialogs(
             starters=DIALOG_STARTERS,
             continuations=CONTINUATIONS,
+            preparations=PREPARATIONS,
             commands=COMMANDS,
             templates=self.templates,
             clock=self.clock,

@@ -2,8 +2,10 @@
 
 Follow one MO: :meth:`Router.route` finds its catalog entry; an MO that starts or continues a dialog is
 answered by :meth:`Dialogs.handle` inside :meth:`Store.transact`, so its ledger change, the dialog's
-transition and the answer commit together; any other MO is answered by its query command and committed
-with :meth:`Store.finish_mo`. Either way the new outbox rows go to :class:`Outbox`.
+transition and the answer commit together (any slow hashing it needs is done before, by
+:meth:`Dialogs.prepare`, so the writer's batch does not wait for it); any other MO is answered by its
+query command and committed with :meth:`Store.finish_mo`. Either way the new outbox rows go to
+:class:`Outbox`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from typing import Any
 from gateway.clock import Clock
 from gateway.dialog.engine import Dialogs, Outcome
 from gateway.dialog.records import DialogRecord
+from gateway.dialog.turn import Hashed
 from gateway.errors import LedgerError
 from gateway.outbox import Outbox
 from gateway.ratelimit import RateLimiter, Verdict
 from gateway.router import Route, Router
-from gateway.store import Store, Tx
+from gateway.store import Store, Tx, Work
 from gateway.templates import Templates
 from gateway.types import InboundMessage, OutboundMessage, Reply
 
@@ -104,20 +107,26 @@ class Responder:
         return True
 
     async def _in_dialog(self, mo: InboundMessage, route: Route) -> list[OutboundMessage]:
-        async def work(tx: Tx) -> tuple[Outcome, list[OutboundMessage]]:
-            outcome = await self._dialogs.handle(tx, route.ctx, route.entry)
-            if outcome.secret:  # a password or an ID number is not kept in the inbox
-                await tx.forget_text(mo)
-            outbound = await tx.finish_mo(mo, [self._router.reply(mo, outcome.text)], now=self._clock.now())
-            return outcome, outbound
-
         try:
-            outcome, outbound = await self._store.transact(work)
+            hashed = await self._dialogs.prepare(route.ctx, route.entry)  # slow work: before the batch, not in it
+            outcome, outbound = await self._store.transact(self._dialog_work(mo, route, hashed))
         except LedgerError as refusal:  # e.g. not a subscriber: nothing was written, answer it plainly
             text = self._router.refusal(refusal)
             return await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
         self._dialogs.settle(outcome)
         return list(outbound)
+
+    def _dialog_work(self, mo: InboundMessage, route: Route, hashed: Hashed) -> Work:
+        """The MO's dialog step, its answer, and (for a password or an ID number) its text blanked: one unit."""
+
+        async def work(tx: Tx) -> tuple[Outcome, list[OutboundMessage]]:
+            outcome = await self._dialogs.handle(tx, route.ctx, route.entry, hashed)
+            if outcome.secret:  # a password or an ID number is not kept in the inbox
+                await tx.forget_text(mo)
+            outbound = await tx.finish_mo(mo, [self._router.reply(mo, outcome.text)], now=self._clock.now())
+            return outcome, outbound
+
+        return work
 
     async def expire_dialogs(self) -> None:
         """Send the short notice of every dialog whose window has passed, and end it."""

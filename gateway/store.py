@@ -478,6 +478,13 @@ class Store:
         return int(row[0]) if row else 0
 
 
+class Reads(Protocol):
+    """Where a read-only query runs: a transaction (:class:`Tx`), or the ledger's read connection outside the
+    writer (:class:`~gateway.ledger.reads.Ledger`), which sees only what is committed."""
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
 class Writer(Protocol):
     """Where ledger work runs: the gateway's :class:`Store`, or a tool's :class:`DirectWriter`."""
 

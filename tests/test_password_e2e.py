@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,12 +17,14 @@ from typing import Any
 import pytest
 from conftest import StartGateway, ask
 
+from commands import password
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from gateway.ledger.secrets import verify_secret
+from gateway.ledger import passwords
+from gateway.ledger.secrets import hash_secret, verify_secret
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.smsc import SmscSimulator
-from gateway.store import open_database
+from gateway.store import Tx, open_database
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
 DAY = 86_400.0
@@ -368,3 +371,124 @@ async def test_no_password_or_id_number_in_the_database_the_answers_or_the_logs(
         assert secret.encode() not in stored, secret
         assert secret not in answers, secret
         assert secret not in logs, secret
+
+
+# --- the hashing runs outside the writer's batch --------------------------------------------------------
+
+
+class Held:
+    """commands/password.py's ``verify_secret`` and ``hash_secret``, each held in its worker thread until
+    :meth:`release` (or for at most 10 s: then it goes on, and the order of the answers shows who waited)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered = threading.Event()
+        self._released = threading.Event()
+        self.calls: list[str] = []
+        self.timed_out = False
+        monkeypatch.setattr(password, "verify_secret", self._verify)
+        monkeypatch.setattr(password, "hash_secret", self._hash)
+
+    def release(self) -> None:
+        self._released.set()
+
+    def _verify(self, secret: str, stored: str) -> bool:
+        self._hold("verify_secret")
+        return verify_secret(secret, stored)
+
+    def _hash(self, secret: str) -> str:
+        self._hold("hash_secret")
+        return hash_secret(secret)
+
+    def _hold(self, name: str) -> None:
+        self.calls.append(name)
+        self.entered.set()
+        if not self._released.wait(10):
+            self.timed_out = True
+
+
+async def held_reply(env: Env, held: Held, msisdn: str, text: str) -> list[tuple[str, str]]:
+    """Send ``text`` with its hashing held; once it is held, BOB sends 102; release the hashing once BOB's
+    answer is in (or the first answer, whoever's). The (addressee, text) of the two answers, in their order."""
+    before = len(env.sim.mts)
+    await env.sim.send_mo(msisdn, "10001", text)
+    assert await asyncio.to_thread(held.entered.wait, 10)
+    await env.sim.send_mo(BOB, "10001", "102", timeout=30)  # acknowledged once stored: that is a commit too
+    await env.sim.wait_for_mts(before + 1, timeout=30)
+    held.release()
+    answers = await env.sim.wait_for_mts(before + 2, timeout=30)
+    return [(mt.destination_addr, mt.text) for mt in answers[before:]]
+
+
+VERIFY = ["verify_secret"]
+VERIFY_AND_HASH = ["hash_secret", "verify_secret"]
+
+
+@pytest.mark.parametrize(
+    ("msisdn", "code", "replies"),
+    [
+        pytest.param(
+            ALICE,
+            "502",
+            [
+                ("582948", wrong_old(4), VERIFY),
+                (OLD, ASK_NEW, VERIFY),
+                ("164927", ID_TAIL, VERIFY_AND_HASH),
+                (NEW, ASK_REPEAT, VERIFY_AND_HASH),
+                ("730519", MISMATCH, VERIFY_AND_HASH),
+                (NEW, ASK_REPEAT, VERIFY_AND_HASH),
+                (NEW, CHANGED, VERIFY_AND_HASH),
+            ],
+            id="502",
+        ),
+        pytest.param(
+            NO_PASSWORD,
+            "503",
+            [
+                (ID_WITH_X, wrong_id(4), VERIFY),
+                (ID_NUMBER, ASK_NEW, VERIFY),
+                (NEW, ASK_REPEAT, VERIFY_AND_HASH),
+                (NEW, RESET_DONE, VERIFY_AND_HASH),
+            ],
+            id="503",
+        ),
+    ],
+)
+async def test_another_subscribers_102_is_answered_while_a_reply_is_hashed(
+    env: Env, monkeypatch: pytest.MonkeyPatch, msisdn: str, code: str, replies: list[tuple[str, str, list[str]]]
+) -> None:
+    """Every reply that needs hashing is held in its worker thread until BOB's 102 has been answered. Were
+    the hashing inside the writer's batch, BOB's MO could not even be stored before it ended (10 s later)."""
+    assert await env.ask(msisdn, code) in (ASK_OLD, ASK_ID)
+    for text, answer, hashing in replies:
+        held = Held(monkeypatch)
+        assert await held_reply(env, held, msisdn, text) == [(BOB, ZERO_BALANCE), (msisdn, answer)], text
+        assert sorted(held.calls) == hashing, text  # each once, and none again in the transaction
+        assert not held.timed_out
+    assert await env.dialogs(msisdn) == []
+    assert verify_secret(NEW, await env.password_hash(msisdn))
+    assert await env.rows("SELECT COUNT(*) FROM password_failure WHERE msisdn = ?", msisdn) == [(1,)]
+    assert await env.rows("SELECT text FROM mo WHERE source_addr = ? AND text <> ''", msisdn) == [(code,)]
+
+
+async def test_a_password_changed_while_the_old_one_is_checked_is_checked_again_in_the_transaction(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check before the transaction was against the hash then on file; the transaction finds another
+    one (changed meanwhile, as the admin or a 503 on the other service number could), so it checks again."""
+    assert await env.ask(ALICE, "502") == ASK_OLD
+    held = Held(monkeypatch)
+    before = len(env.sim.mts)
+    await env.sim.send_mo(ALICE, "10001", OLD)
+    assert await asyncio.to_thread(held.entered.wait, 10)
+
+    async def change(tx: Tx) -> None:
+        await passwords.set_password_hash(tx, ALICE, hash_secret(NEW))
+
+    await env.gateway.store.transact(change)
+    held.release()
+    [*_, answer] = await env.sim.wait_for_mts(before + 1, timeout=30)
+    assert (answer.destination_addr, answer.text) == (ALICE, wrong_old(4))  # OLD is no longer on file
+    assert held.calls == ["verify_secret", "verify_secret"]  # before the transaction, then in it
+    assert await env.rows("SELECT COUNT(*) FROM password_failure WHERE msisdn = ?", ALICE) == [(1,)]
+    assert await env.dialogs(ALICE) == [("10001", "password_change", "check")]
+    assert verify_secret(NEW, await env.password_hash(ALICE))

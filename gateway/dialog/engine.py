@@ -5,6 +5,10 @@ on that service number, or when the code starts one (KT…, QX…, 0000, 0, 502,
 causes (ledger change, dialog transition, answer in the outbox) commits together, or none of it does.
 An index of pending dialogs in memory (loaded at start, changed only after a commit) makes that choice
 without a query, and tells the expiry sweep when there is something to expire.
+
+Slow CPU work (hashing a password) is done before the transaction, by :meth:`Dialogs.prepare`, from the
+dialog and the facts as committed; the transaction uses each result only if what it was worked out from
+is still what it finds.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from gateway.clock import Clock
 from gateway.dialog import records
 from gateway.dialog.machines import MACHINES, YES
 from gateway.dialog.records import DialogRecord
-from gateway.dialog.turn import Continuation, Starter, Step, Turn
+from gateway.dialog.turn import Continuation, Hashed, Preparation, Starter, Step, Turn
 from gateway.store import Tx
 from gateway.templates import Templates
 from gateway.types import OutboundMessage
@@ -49,6 +53,7 @@ class Dialogs:
         *,
         starters: dict[str, Starter],
         continuations: dict[str, Continuation],
+        preparations: dict[str, Preparation],
         commands: dict[str, Command],
         templates: Templates,
         clock: Clock,
@@ -56,6 +61,7 @@ class Dialogs:
     ) -> None:
         self._starters = starters
         self._continuations = continuations
+        self._preparations = preparations
         self._commands = commands
         self._templates = templates
         self._clock = clock
@@ -89,13 +95,25 @@ class Dialogs:
 
     # --- one MO ---------------------------------------------------------------------------------
 
-    async def handle(self, tx: Tx, ctx: CommandContext, entry: CodeEntry | None) -> Outcome:
+    async def prepare(self, ctx: CommandContext, entry: CodeEntry | None) -> Hashed:
+        """Outside the writer, before :meth:`handle`: the hashing the MO's continuation will need, worked out
+        from the dialog as the read side sees it (committed: this subscriber's MOs come one at a time)."""
+        key = (ctx.msisdn, ctx.catalog.service_number)
+        if key not in self._pending:
+            return Hashed()
+        record = await records.load(ctx.ledger, *key)
+        if record is None or not _continues(record, entry, ctx.text) or record.kind not in self._preparations:
+            return Hashed()
+        return await self._preparations[record.kind](ctx, record, self._clock.now())
+
+    async def handle(self, tx: Tx, ctx: CommandContext, entry: CodeEntry | None, hashed: Hashed) -> Outcome:
+        """The MO's step in ``tx``, with what :meth:`prepare` worked out for it."""
         now = self._clock.now()
-        turn = Turn(ctx=ctx, tx=tx, now=now, window=self._window)
+        turn = Turn(ctx=ctx, tx=tx, now=now, window=self._window, hashed=hashed)
         key = (ctx.msisdn, ctx.catalog.service_number)
         record = await records.load(tx, *key)
         note = ""
-        if record is not None and (entry is None or _answers(record, ctx.text)):
+        if record is not None and _continues(record, entry, ctx.text):
             step = await self._continuations[record.kind](turn, record)
         else:
             interrupted = record is not None and record.expires_at > now and record.kind not in QUIET_KINDS
@@ -141,6 +159,11 @@ class Dialogs:
             mt = None if record.kind in QUIET_KINDS else await tx.queue_mt(answer(record, text), now=now)
             done.append((mt, Outcome(text=text, pending=((msisdn, service_number), None))))
         return done
+
+
+def _continues(record: DialogRecord, entry: CodeEntry | None, text: str) -> bool:
+    """Whether the MO is the pending dialog's next reply (rather than a command that ends it)."""
+    return entry is None or _answers(record, text)
 
 
 def _answers(record: DialogRecord, text: str) -> bool:

@@ -1,4 +1,4 @@
-"""The persisted model of a dialog, and reading and writing it inside a transaction."""
+"""The persisted model of a dialog, and reading and writing it inside a transaction (reading also outside one)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.store import Tx
+from gateway.store import Reads, Tx
 
 
 @dataclass(slots=True, kw_only=True)
@@ -25,8 +25,8 @@ class DialogRecord:
         return (self.msisdn, self.service_number)
 
 
-async def load(tx: Tx, msisdn: str, service_number: str) -> DialogRecord | None:
-    rows = await tx.fetch(
+async def load(reads: Reads, msisdn: str, service_number: str) -> DialogRecord | None:
+    rows = await reads.fetch(
         "SELECT kind, state, data, expires_at FROM dialog WHERE msisdn = ? AND service_number = ?",
         (msisdn, service_number),
     )

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from commands.context import CommandContext
 from gateway.dialog.machines import MACHINES
 from gateway.dialog.records import DialogRecord
 from gateway.store import Tx
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hashed:
+    """The slow hashing of the reply's text (PBKDF2, about 50 ms each), done before its transaction so the
+    writer's batch never waits for it. Each result is keyed by what it was worked out from: a step uses one
+    only if that is still what it finds in the transaction, and works out anything else there."""
+
+    matches: Mapping[str, bool] = field(default_factory=dict)  # stored hash → whether the text matches it
+    fresh: str | None = None  # a new salted hash of the text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -20,6 +30,7 @@ class Turn:
     tx: Tx
     now: float
     window: float  # seconds a dialog waits for the next reply
+    hashed: Hashed = field(default_factory=Hashed)  # worked out before the transaction (see Preparation)
 
     def start(self, kind: str, **data: Any) -> DialogRecord:
         """A new dialog for this subscriber and service number, in its machine's first state, expiring
@@ -46,3 +57,6 @@ class Step:
 
 Starter = Callable[[Turn, str], Awaitable[Step]]  # (turn, the catalog entry's argument)
 Continuation = Callable[[Turn, DialogRecord], Awaitable[Step]]
+Preparation = Callable[[CommandContext, DialogRecord, float], Awaitable[Hashed]]
+"""(context, the dialog as committed, now): the hashing the reply's continuation will need, worked out
+outside the writer, before the transaction; the continuation gets it as ``turn.hashed``."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.errors import UnknownSubscriber
-from gateway.store import Tx
+from gateway.store import Reads, Tx
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 24 * 3600
@@ -52,8 +52,8 @@ def attempts_from(failed_at: Sequence[float], now: float) -> Attempts:
     return Attempts(failures=failures, locked_until=None)
 
 
-async def secret_hashes(tx: Tx, msisdn: str) -> SecretHashes:
-    rows = await tx.fetch("SELECT password_hash, id_hash, id_tail_hash FROM subscriber WHERE msisdn = ?", (msisdn,))
+async def secret_hashes(reads: Reads, msisdn: str) -> SecretHashes:
+    rows = await reads.fetch("SELECT password_hash, id_hash, id_tail_hash FROM subscriber WHERE msisdn = ?", (msisdn,))
     for password_hash, id_hash, id_tail_hash in rows:
         return SecretHashes(password_hash=password_hash, id_hash=id_hash, id_tail_hash=id_tail_hash)
     raise UnknownSubscriber(msisdn)

@@ -6,6 +6,9 @@ waits behind a group commit and never sees a transaction that is still open.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import aiosqlite
 
 from gateway.db.sqlite import connect
@@ -39,6 +42,11 @@ class Ledger:
 
     async def close(self) -> None:
         await self._db.close()
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A read-only query outside the writer, for the repositories that take :class:`~gateway.store.Reads`
+        (a dialog step's slow work looks up what it needs here, before its transaction)."""
+        return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
 
     async def subscriber(self, msisdn: str) -> tuple[Subscriber, Account]:
         """The subscriber and their account; UnknownSubscriber if the number is not ours."""
