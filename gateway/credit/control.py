@@ -2,7 +2,9 @@
 
 Every transition updates ``credit`` (the machine's state and the protective restore's facts) and
 ``subscriber.status`` (``protected`` reads as ``active`` there: the subscriber may use and query), adds a
-``status_change`` row with its reason, and raises the notice for it in the same transaction.
+``status_change`` row with its reason, and hands the transition to the :class:`Notices` it was given,
+which raise the subscriber's notice in the same transaction (credit control itself knows nothing of
+reminders: :mod:`gateway.pushes.notices` is the one the gateway wires in).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Protocol
 
 from gateway.config import CreditConfig
 from gateway.credit.machine import DAY, CreditFacts, CreditMachine
@@ -18,8 +21,6 @@ from gateway.ledger.calendar import Calendar
 from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
 from gateway.ledger.models import Account, Subscriber
 from gateway.ledger.products import Products
-from gateway.pushes.policy import NOTICE_OF_STATE, PushPolicy
-from gateway.pushes.queue import raise_push
 from gateway.store import Tx
 
 CHUNK = 500
@@ -89,6 +90,12 @@ class Transition:
     allowance: int = 0  # a protective restore: how much more usage it allows, in fen
 
 
+class Notices(Protocol):
+    """Where a transition's notice to the subscriber goes, inside the transaction that made it."""
+
+    async def transition(self, tx: Tx, transition: Transition, *, now: float) -> None: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Row:
     facts: CreditFacts
@@ -96,11 +103,11 @@ class _Row:
 
 
 class CreditControl:
-    def __init__(self, *, config: CreditConfig, products: Products, calendar: Calendar, policy: PushPolicy) -> None:
+    def __init__(self, *, config: CreditConfig, products: Products, calendar: Calendar, notices: Notices) -> None:
         self.config = config
         self.products = products
         self.calendar = calendar
-        self.policy = policy
+        self.notices = notices
 
     async def check(self, tx: Tx, msisdns: Iterable[str], *, now: float) -> list[Transition]:
         """Apply what balance and time say now to each subscriber (after a payment, a rating, a tick)."""
@@ -226,15 +233,15 @@ class CreditControl:
             " RETURNING id",
             (msisdn, before, f.state, f.reason, now),
         )
-        change_id = int(rows[0][0])
-        if notify:  # the notice of this change (JJKJ's own answer is its notice)
-            await raise_push(tx, self.policy, msisdn, NOTICE_OF_STATE[f.state], f"change:{change_id}", now=now)
-        return Transition(
+        transition = Transition(
             msisdn=msisdn,
             source=before,
             target=f.state,
             reason=f.reason,
-            change_id=change_id,
+            change_id=int(rows[0][0]),
             restore_until=f.restore_until,
             floor=f.floor,
         )
+        if notify:  # the notice of this change (JJKJ's own answer is its notice)
+            await self.notices.transition(tx, transition, now=now)
+        return transition

@@ -22,6 +22,7 @@ from gateway.ledger.calendar import Calendar
 from gateway.ledger.data import prorated
 from gateway.ledger.products import Products
 from gateway.ledger.rating import Books, Position, Rater
+from gateway.pushes.notices import StateNotices
 from gateway.pushes.policy import PushSetup
 from gateway.pushes.queue import raise_pushes
 from gateway.store import Tx, Writer
@@ -90,7 +91,9 @@ class UsageRating:
     def of(cls, config: Config, products: Products, calendar: Calendar) -> UsageRating:
         """Rating with the credit control and the reminder policy ``config`` describes."""
         setup = PushSetup.of(config, products, calendar)
-        credit = CreditControl(config=config.credit, products=products, calendar=calendar, policy=setup.policy)
+        credit = CreditControl(
+            config=config.credit, products=products, calendar=calendar, notices=StateNotices(setup.policy)
+        )
         return cls(setup=setup, credit=credit)
 
     async def rate(self, store: Writer, records: Sequence[UsageRecord], *, now: float) -> BatchResult:
