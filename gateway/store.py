@@ -1,16 +1,18 @@
-"""The durable inbox and outbox (SQLite in WAL mode, through aiosqlite), written with group commits.
+"""The durable inbox and outbox (SQLite in WAL mode, on a database thread of its own), written with group commits.
 
 Every change is an *operation*: a few rows for a few fixed statements, and a future. One writer task
 takes all the operations waiting, runs each statement once over all their rows (``executemany``, in
 the fixed order of ``_STATEMENTS``), commits once, then resolves the futures. A caller that awaits its
 operation therefore knows its rows are on disk. Row ids are handed out here, in memory, so no
-statement needs to read anything back.
+statement needs to read anything back. A batch's rows go to the database thread
+(:mod:`gateway.db.thread`) in one trip, with the commit when nothing else is in the batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
@@ -20,6 +22,8 @@ from typing import Any, Protocol
 import aiosqlite
 
 from gateway.database import open_database, run_checkpoints
+from gateway.db.sqlite import CONNECTION_SETTINGS, AioConnection
+from gateway.db.thread import DatabaseThread
 from gateway.types import InboundMessage, OutboundMessage, Reply
 
 log = logging.getLogger("gateway.store")
@@ -77,10 +81,20 @@ class _Operation:
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+class Connection(Protocol):
+    """What :class:`Tx` needs of a connection: the database thread, or an aiosqlite one (:class:`AioConnection`)."""
+
+    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int: ...
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+
 class Tx:
     """What a piece of work sees of the transaction it runs in (see :meth:`Store.transact`)."""
 
-    def __init__(self, store: Store | None, db: aiosqlite.Connection) -> None:
+    def __init__(self, store: Store | None, db: Connection) -> None:
         self._store = store  # None: outside the gateway (DirectWriter), where no MO or MT is written
         self._db = db
 
@@ -90,16 +104,15 @@ class Tx:
         return self._store
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
+        return await self._db.fetch(sql, params)
 
     async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         """Run one statement; the number of rows it changed."""
-        async with self._db.execute(sql, params) as cursor:
-            return int(cursor.rowcount)
+        return await self._db.execute(sql, params)
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each row of parameters."""
-        await self._db.executemany(sql, rows)
+        await self._db.execute_many(sql, rows)
 
     async def finish_mo(self, mo: InboundMessage, replies: Sequence[Reply], *, now: float) -> list[OutboundMessage]:
         """Mark the MO handled and put its replies in the outbox, as part of this transaction: a dialog's
@@ -144,9 +157,7 @@ def normal_id(message_id: str) -> str:
 
 
 class Store:
-    def __init__(
-        self, db: aiosqlite.Connection, *, batch_max: int, on_commit: Callable[[float], None] | None = None
-    ) -> None:
+    def __init__(self, db: DatabaseThread, *, batch_max: int, on_commit: Callable[[float], None] | None = None) -> None:
         self._db = db
         self._batch_max = batch_max
         self._on_commit = on_commit  # told how long each group commit took, in seconds
@@ -162,20 +173,23 @@ class Store:
 
     @classmethod
     async def open(cls, path: str, *, batch_max: int = 512, on_commit: Callable[[float], None] | None = None) -> Store:
-        db = await open_database(path)
-        # Fold a large WAL left by an import or a seed back into the file now, not in the middle of traffic.
-        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        # From here on the checkpoints (and their fsync) run on a connection of their own, so a commit
-        # never waits for one.
-        await db.execute("PRAGMA wal_autocheckpoint = 0")
+        prepared = await open_database(path)  # every table in place
+        try:
+            # Fold a large WAL left by an import or a seed back into the file now, not in the middle of traffic.
+            await prepared.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            await prepared.close()
+        db = await DatabaseThread.open(path, name="store")
+        # The checkpoints (and their fsync) run on a connection of their own, so a commit never waits for one.
+        for setting in (*CONNECTION_SETTINGS, "PRAGMA wal_autocheckpoint = 0"):
+            await db.execute(setting)
         store = cls(db, batch_max=batch_max, on_commit=on_commit)
         store._checkpointer = asyncio.create_task(run_checkpoints(path))
         store._next_mo = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mo")
         store._next_mt = await store._scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mt")
-        rows = list(await db.execute_fetchall("SELECT value FROM meta WHERE key = 'clean_shutdown'"))
+        rows = await db.fetch("SELECT value FROM meta WHERE key = 'clean_shutdown'")
         store.crashed = bool(rows) and rows[0][0] != "1"  # a new file has no row: nothing to recover from
         await db.execute("INSERT OR REPLACE INTO meta VALUES ('clean_shutdown', '0')")
-        await db.commit()
         store._writer = asyncio.create_task(store._write_loop())
         return store
 
@@ -188,9 +202,8 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             await asyncio.gather(self._checkpointer, return_exceptions=True)
-        with suppress(ValueError, aiosqlite.Error):  # a connection already gone cannot record it
+        with suppress(sqlite3.Error):  # a connection already gone cannot record it
             await self._db.execute("INSERT OR REPLACE INTO meta VALUES ('clean_shutdown', '1')")
-            await self._db.commit()
         await self._db.close()
 
     # --- writes -------------------------------------------------------------------------------
@@ -325,7 +338,7 @@ class Store:
     # --- reads (start-up and inspection) ------------------------------------------------------
 
     async def unanswered_mos(self) -> list[InboundMessage]:
-        rows = await self._db.execute_fetchall(
+        rows = await self._db.fetch(
             "SELECT id, source_addr, destination_addr, text, received_at, complete, too_long, redelivery_of"
             " FROM mo WHERE status = 'new' ORDER BY id"
         )
@@ -351,7 +364,7 @@ class Store:
         (a new order's ``是``) is that dialog's reply, not an old one delivered again.
         """
         rows = list(
-            await self._db.execute_fetchall(
+            await self._db.fetch(
                 "SELECT id, effect FROM mo WHERE source_addr = ? AND destination_addr = ? AND id < ?"
                 " ORDER BY id DESC LIMIT 1",
                 (mo.source_addr, mo.destination_addr, mo.id),
@@ -366,7 +379,7 @@ class Store:
     async def recent_mos(self, window: float) -> list[tuple[int, str, str, str]]:
         """(id, source, destination, text) of the MOs stored within ``window`` seconds before the newest one
         whose acknowledgement was not known to have reached the SMSC, oldest first."""
-        rows = await self._db.execute_fetchall(
+        rows = await self._db.fetch(
             "SELECT id, source_addr, destination_addr, text FROM mo"
             " WHERE received_at >= (SELECT MAX(received_at) FROM mo) - ? AND complete = 1 AND ack_confirmed = 0"
             " ORDER BY id",
@@ -375,13 +388,13 @@ class Store:
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def queued_mts(self) -> list[OutboundMessage]:
-        rows = await self._db.execute_fetchall(
+        rows = await self._db.fetch(
             "SELECT id, source_addr, destination_addr, text FROM mt WHERE status = 'queued' ORDER BY id"
         )
         return [OutboundMessage(id=r[0], source_addr=r[1], destination_addr=r[2], text=r[3]) for r in rows]
 
     async def stored_parts(self) -> list[StoredPart]:
-        rows = await self._db.execute_fetchall("SELECT * FROM mo_part ORDER BY received_at")
+        rows = await self._db.fetch("SELECT * FROM mo_part ORDER BY received_at")
         return [
             StoredPart(
                 source_addr=r[0],
@@ -398,7 +411,7 @@ class Store:
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Read-only query for tools and tests."""
-        return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
+        return await self._db.fetch(sql, params)
 
     # --- the writer ---------------------------------------------------------------------------
 
@@ -435,21 +448,18 @@ class Store:
         for operation in batch:
             for name, params in operation.rows:
                 by_statement.setdefault(name, []).append(params)
+        statements = [(sql, by_statement[name]) for name, sql in _STATEMENTS.items() if name in by_statement]
+        works = [operation for operation in batch if operation.work is not None]
         try:
-            if not self._db.in_transaction:
-                await self._db.execute("BEGIN")
-            for name, sql in _STATEMENTS.items():
-                params_list = by_statement.get(name)
-                if params_list:
-                    await self._db.executemany(sql, params_list)
-            for operation in batch:
-                if operation.work is not None:
+            await self._db.call(_write_rows, statements, not works)  # rows, and the commit if that is all
+            if works:
+                for operation in works:
                     await self._run_work(operation)
-            await self._db.commit()
+                await self._db.execute("COMMIT")
         except Exception as exc:  # every waiter learns of the failure; the writer goes on
             log.exception("commit failed")
             with suppress(Exception):  # e.g. the connection is gone: the waiters still get ``exc``
-                await self._db.rollback()
+                await self._db.call(_roll_back)
             for operation in batch:
                 if not operation.done.done():
                     operation.done.set_exception(exc)
@@ -473,9 +483,23 @@ class Store:
             await self._db.execute("RELEASE work")
 
     async def _scalar(self, sql: str) -> int:
-        async with self._db.execute(sql) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        rows = await self._db.fetch(sql)
+        return int(rows[0][0]) if rows else 0
+
+
+def _write_rows(connection: sqlite3.Connection, statements: list[tuple[str, list[Any]]], commit: bool) -> None:
+    """On the database thread: open the batch's transaction, write its rows, and commit if told to."""
+    if not connection.in_transaction:
+        connection.execute("BEGIN")
+    for sql, rows in statements:
+        connection.executemany(sql, rows)
+    if commit:
+        connection.execute("COMMIT")
+
+
+def _roll_back(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")
 
 
 class Reads(Protocol):
@@ -500,11 +524,12 @@ class DirectWriter:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._connection = AioConnection(db)
 
     async def transact(self, work: Work) -> Any:
         await self._db.execute("BEGIN IMMEDIATE")
         try:
-            result = await work(Tx(None, self._db))
+            result = await work(Tx(None, self._connection))
         except BaseException:
             await self._db.rollback()
             raise
@@ -512,4 +537,4 @@ class DirectWriter:
         return result
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
+        return await self._connection.fetch(sql, params)

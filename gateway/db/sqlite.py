@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
+from typing import Any
 
 import aiosqlite
 
@@ -25,3 +27,24 @@ async def connect(path: str) -> aiosqlite.Connection:
 
 async def _connected(path: str) -> aiosqlite.Connection:
     return await aiosqlite.connect(path)
+
+
+CONNECTION_SETTINGS = ("PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000", "PRAGMA secure_delete=ON")
+"""Settings of each connection that writes (``secure_delete``: a blanked secret leaves no copy in freed pages)."""
+
+
+class AioConnection:
+    """An aiosqlite connection with the few calls :class:`gateway.store.Tx` makes of a connection."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self.db.execute_fetchall(sql, params)]
+
+    async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        async with self.db.execute(sql, params) as cursor:
+            return int(cursor.rowcount)
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.db.executemany(sql, rows)

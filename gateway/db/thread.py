@@ -13,7 +13,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from typing import Any, TypeVar
 
@@ -58,6 +58,18 @@ class DatabaseThread:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._jobs.put((future, work, args))
         return await future
+
+    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """One query, one trip: its rows."""
+        return await self.call(_fetch, sql, params)
+
+    async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        """One statement, one trip: the number of rows it changed."""
+        return await self.call(_execute, sql, params)
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement for each row of parameters, in one trip."""
+        await self.call(_execute_many, sql, list(rows))
 
     async def close(self) -> None:
         """Finish the work already handed over, close the connection and end the thread."""
@@ -108,3 +120,15 @@ def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None)
         future.set_exception(exc)
     else:
         future.set_result(result)
+
+
+def _fetch(connection: sqlite3.Connection, sql: str, params: Any) -> list[tuple[Any, ...]]:
+    return connection.execute(sql, params).fetchall()
+
+
+def _execute(connection: sqlite3.Connection, sql: str, params: Any) -> int:
+    return connection.execute(sql, params).rowcount
+
+
+def _execute_many(connection: sqlite3.Connection, sql: str, rows: list[Sequence[Any]]) -> None:
+    connection.executemany(sql, rows)
