@@ -189,7 +189,8 @@ async def test_statuses_smpp_does_not_name_are_one_label(
     senders = [f"1390001{n:04d}" for n in range(303)]
     for batch in range(0, len(senders), 50):
         await asyncio.gather(*(sim.send_mo(s, "10001", "102") for s in senders[batch : batch + 50]))
-    now = await scrape_until(gateway, lambda s: gateway.outbox.failed == 303, timeout=20)
+    await scrape_until(gateway, lambda s: gateway.outbox.failed == 303, timeout=20)
+    now = await scrape(gateway)  # taken after the last failure (the one above may have been taken before it)
     failed = {
         dict(sample.labels)["status"]: sample.value
         for family in text_string_to_metric_families(now.text)
