@@ -121,3 +121,4 @@ def setup_logging(level: str = "info", fmt: str = "json", stream: Any = None) ->
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # two lines of its own each start; ours says what changed
