@@ -8,7 +8,8 @@
 3. A reminder sweep: 1,000,000 subscribers, 100,000 due (``bench/push_sweep.py``).
 
 Each row gives the gateway's figure, the floor's and the ratio gateway / floor. Bounded in count and time.
-Usage: ``python -m bench [--subscribers 100000] [--count 20000] [--concurrency 64] [--no-sweep]``
+Usage: ``python -m bench [--subscribers 100000] [--count 20000] [--concurrency 64] [--no-sweep]
+[--event-loop uvloop|asyncio]``
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float
         print(f"seeded {args.subscribers} subscribers in {await mo_reply.seed(path, args.subscribers):.1f} s")
         sim = SmscSimulator(port=0)
         await sim.start()
-        process = await mo_reply.start_gateway(sim.port, path)
+        process = await mo_reply.start_gateway(sim.port, path, event_loop=args.event_loop)
         try:
             await sim.wait_bound(15.0)
             needed = 500 + args.count + int(args.light * args.light_seconds)
@@ -107,6 +108,7 @@ async def main(args: argparse.Namespace) -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}; load {os.getloadavg()[0]:.2f}"
     )
+    print(f"the gateway's event loop: {args.event_loop}")
     print("--- floor (minimal ESME)")
     base = await floor(args)
     print("--- gateway")
@@ -155,4 +157,5 @@ if __name__ == "__main__":
     parser.add_argument("--flood", type=int, default=20_000, help="identical MOs from one number, beside a probe")
     parser.add_argument("--sweep-window", type=float, default=10)
     parser.add_argument("--no-sweep", action="store_true")
+    parser.add_argument("--event-loop", choices=["uvloop", "asyncio"], default="uvloop", help="the gateway's")
     asyncio.run(main(parser.parse_args()))

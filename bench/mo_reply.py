@@ -66,7 +66,7 @@ async def seed(path: str, count: int) -> float:
     return time.monotonic() - started
 
 
-async def start_gateway(port: int, path: str) -> asyncio.subprocess.Process:
+async def start_gateway(port: int, path: str, *, event_loop: str = "uvloop") -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update(
         {
@@ -75,6 +75,7 @@ async def start_gateway(port: int, path: str) -> asyncio.subprocess.Process:
             "GATEWAY_HTTP__PORT": "0",
             "GATEWAY_LOG__LEVEL": "warning",
             "GATEWAY_SMPP__WINDOW": "64",
+            "GATEWAY_GATEWAY__EVENT_LOOP": event_loop,
         }
     )
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "gateway", "run", cwd=ROOT, env=env)

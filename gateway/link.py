@@ -20,7 +20,7 @@ import logging
 import random
 from collections import Counter, deque
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, cast
 
 from gateway.errors import LocalProtocolError
 from gateway.quiet import QuietWarnings
@@ -98,7 +98,8 @@ class _Connection(asyncio.Protocol):
         return self.session.config.mode is not BindMode.RECEIVER
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports have asyncio.Transport's methods without being its subclass
+        transport = cast(asyncio.Transport, transport)
         self.transport = transport
         self.session.bind(self.loop.time())
         self.flush()

@@ -10,6 +10,7 @@ import asyncio
 import signal
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import CommandId, DataCoding, Tag
@@ -48,7 +49,8 @@ class _EsmeProtocol(asyncio.Protocol):
     # --- asyncio.Protocol hooks: move bytes, nothing else ---
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports have asyncio.Transport's methods without being its subclass
+        transport = cast(asyncio.Transport, transport)
         self.transport = transport
         self._simulator._attach(self)
 
