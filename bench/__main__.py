@@ -9,7 +9,7 @@
 
 Each row gives the gateway's figure, the floor's and the ratio gateway / floor. Bounded in count and time.
 Usage: ``python -m bench [--subscribers 100000] [--count 20000] [--concurrency 64] [--no-sweep]
-[--event-loop uvloop|asyncio]``
+[--event-loop asyncio|uvloop]``
 """
 
 from __future__ import annotations
@@ -157,5 +157,5 @@ if __name__ == "__main__":
     parser.add_argument("--flood", type=int, default=20_000, help="identical MOs from one number, beside a probe")
     parser.add_argument("--sweep-window", type=float, default=10)
     parser.add_argument("--no-sweep", action="store_true")
-    parser.add_argument("--event-loop", choices=["uvloop", "asyncio"], default="uvloop", help="the gateway's")
+    parser.add_argument("--event-loop", choices=["asyncio", "uvloop"], default="asyncio", help="the gateway's")
     asyncio.run(main(parser.parse_args()))

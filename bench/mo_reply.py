@@ -66,7 +66,7 @@ async def seed(path: str, count: int) -> float:
     return time.monotonic() - started
 
 
-async def start_gateway(port: int, path: str, *, event_loop: str = "uvloop") -> asyncio.subprocess.Process:
+async def start_gateway(port: int, path: str, *, event_loop: str = "asyncio") -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update(
         {

@@ -130,7 +130,7 @@ class GatewaySection:
     timezone: str = key("Asia/Shanghai", known_zone)
     clock: str = key("system", one_of("system", "manual"))
     shutdown_timeout: float = key(10.0, between(0, 600))
-    event_loop: str = key("uvloop", one_of("uvloop", "asyncio"))
+    event_loop: str = key("asyncio", one_of("asyncio", "uvloop"))
 
 
 def clock_time(v: Any) -> str | None:

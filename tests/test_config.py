@@ -140,7 +140,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "gateway.reassembly_timeout": ("120", 120.0),
     "gateway.timezone": ("UTC", "UTC"),
     "gateway.shutdown_timeout": ("0", 0.0),
-    "gateway.event_loop": ("asyncio", "asyncio"),
+    "gateway.event_loop": ("uvloop", "uvloop"),
     "credit.terminate_after_days": ("60", 60),
     "credit.warn_days_before": ("3", 3),
     "credit.protect_hours": ("12", 12),

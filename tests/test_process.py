@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gateway.smpp.constants import Status
 from gateway.smsc import SmscSimulator
 
@@ -80,11 +82,14 @@ async def test_sigkill_with_acknowledged_mos_unanswered_then_each_answered_exact
         assert await asyncio.wait_for(restarted.wait(), 10) == 0
 
 
-async def test_sigterm_drains_unbinds_and_exits_zero(sim: SmscSimulator, tmp_path: Path) -> None:
-    process = await spawn(gateway_env(tmp_path, sim.port))
+@pytest.mark.parametrize("event_loop", ["asyncio", "uvloop"])
+async def test_sigterm_drains_unbinds_and_exits_zero(sim: SmscSimulator, tmp_path: Path, event_loop: str) -> None:
+    """On either event loop (``gateway.event_loop``): bound, a 102 answered, a clean stop."""
+    process = await spawn(gateway_env(tmp_path, sim.port, GATEWAY_GATEWAY__EVENT_LOOP=event_loop))
     await sim.wait_bound(10.0)
     await sim.send_mo("13800138000", "10001", "102")
-    await sim.wait_for_mts(1)
+    [mt] = await sim.wait_for_mts(1)
+    assert mt.text.startswith("您好，") and mt.destination_addr == "13800138000"
     process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), 10) == 0
     assert sim.received_unbinds == 1
