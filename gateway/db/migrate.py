@@ -15,6 +15,7 @@ caller that may not need them imports this module when it does.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import threading
@@ -52,6 +53,8 @@ def upgrade(path: str) -> str:
                 f"cannot open the ledger {path}: it is at schema revision {before}, which this gateway does not know"
                 f" (its newest is {head()}); a newer gateway made it"
             )
+        if before is not None and before == _scripts().get_current_head():  # up to date: nothing to run
+            return before
         command.upgrade(_config(connection), "head")
         now = _revision(connection)
     assert now is not None  # there is at least the baseline
@@ -121,7 +124,9 @@ def _config(connection: Connection) -> Config:
     return config
 
 
+@functools.cache
 def _scripts() -> ScriptDirectory:
+    """The revisions, read once a process (callers hold :data:`_ALEMBIC`)."""
     return ScriptDirectory(str(MIGRATIONS))
 
 
