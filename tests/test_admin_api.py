@@ -5,94 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import aiosqlite
 import pytest
 from aiohttp import web
 from conftest import SUBSCRIBER, StartGateway
+from support.admin import NOW, OTHER_TOKEN, SUSPENDED, TERMINATED, TOKEN, TOKENS, call, call_with_headers, seed
 
 from gateway.admin.validate import fen
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers, add_subscription
 from gateway.smsc import SmscSimulator
 
-NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
-TOKEN = "test-token-a-0123456789"
-OTHER_TOKEN = "test-token-b-9876543210"
-TOKENS = f"{TOKEN},{OTHER_TOKEN}"
-
-SUSPENDED = "13800000106"
-TERMINATED = "13800000107"
 STRANGER = "13999999999"  # not in the ledger
-
-
-async def call(
-    port: int,
-    method: str,
-    path: str,
-    body: object = None,
-    *,
-    token: str | None = TOKEN,
-    authorization: str | None = None,
-    data: bytes | None = None,
-) -> tuple[int, Any]:
-    status, answer, _ = await call_with_headers(
-        port, method, path, body, token=token, authorization=authorization, data=data
-    )
-    return status, answer
-
-
-async def call_with_headers(
-    port: int,
-    method: str,
-    path: str,
-    body: object = None,
-    *,
-    token: str | None = TOKEN,
-    authorization: str | None = None,
-    data: bytes | None = None,
-) -> tuple[int, Any, dict[str, str]]:
-    headers = {}
-    if authorization is not None:
-        headers["Authorization"] = authorization
-    elif token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    url = f"http://127.0.0.1:{port}{path}"
-    kwargs: dict[str, Any] = {"data": data} if data is not None else {"json": body} if body is not None else {}
-    async with aiohttp.ClientSession() as http, http.request(method, url, headers=headers, **kwargs) as response:
-        return response.status, await response.json(), dict(response.headers)
-
-
-async def seed(path: Path) -> None:
-    db = await open_database(str(path))
-    people = [
-        NewSubscriber(
-            msisdn=SUBSCRIBER, name="李明", brand="神州行", plan="SZX", created_on=date(2024, 1, 1), cash=1000
-        ),
-        NewSubscriber(
-            msisdn=SUSPENDED,
-            name="刘洋",
-            brand="神州行",
-            plan="SZX",
-            created_on=date(2024, 1, 1),
-            status="suspended",
-            cash=-230,
-        ),
-        NewSubscriber(
-            msisdn=TERMINATED, name="王芳", brand="神州行", plan="SZX", created_on=date(2024, 1, 1), status="terminated"
-        ),
-    ]
-    await add_subscribers(db, people)
-    await add_subscription(db, SUBSCRIBER, "GPRS10", NOW - 40 * 86400)
-    await add_subscription(db, SUBSCRIBER, "LDTX", NOW - 90 * 86400, NOW - 30 * 86400)
-    await db.commit()
-    await db.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 from conftest import SUBSCRIBER, StartGateway
-from test_admin_api import NOW, TOKEN, TOKENS, seed
+from support.admin import NOW, TOKEN, TOKENS, seed
 
 from gateway.admin.validate import MAX_DEPTH, safe
 from gateway.app import Gateway

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_process import ROOT, gateway_env, spawn
+from support.process import ROOT, gateway_env, spawn
 
 from gateway.smsc import SmscSimulator
 

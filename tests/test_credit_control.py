@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 from conftest import SUBSCRIBER, StartGateway, ask
-from test_admin_api import NOW, TOKENS, call
+from support.admin import NOW, TOKENS, call
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ledger_cli import ledger
+from support.process import ledger
 
 from gateway.database import open_database
 from gateway.db import migrate

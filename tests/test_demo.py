@@ -10,7 +10,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from test_pipeline_e2e import HELP_10086
+from support.texts import HELP_10086
 
 from gateway.ledger.calendar import Calendar
 

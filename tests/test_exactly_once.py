@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import date
 from pathlib import Path
 
 from conftest import SUBSCRIBER, StartGateway
-from test_process import gateway_env, spawn
+from support.exactly_once import seed, wait_submits
+from support.process import gateway_env, spawn
 
 from gateway.clock import ManualClock
-from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.smpp.constants import Status
 from gateway.smsc import SmscSimulator
 from gateway.store import open_database
@@ -24,20 +23,6 @@ PROMPT = (
 DONE = "您好，您已成功订购GPRS10元包，本次扣费5.00元，当前余额53.90元。"
 
 
-async def seed(path: Path) -> None:
-    db = await open_database(str(path))
-    await add_subscribers(
-        db,
-        [
-            NewSubscriber(
-                msisdn=SUBSCRIBER, name="李明", brand="神州行", plan="SZX", created_on=date(2024, 1, 1), cash=5890
-            )
-        ],
-    )
-    await db.commit()
-    await db.close()
-
-
 async def ledger(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     db = await open_database(str(path))
     try:
@@ -46,12 +31,6 @@ async def ledger(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[objec
     finally:
         await db.close()
     return fees, cash
-
-
-async def wait_submits(sim: SmscSimulator, count: int) -> None:
-    async with asyncio.timeout(5):
-        while sim.submits < count:
-            await asyncio.sleep(0.01)
 
 
 async def test_a_confirmation_delivered_again_after_its_ack_was_lost_is_charged_and_answered_once(

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import SUBSCRIBER, StartGateway
-from test_inbox_restart import TEXT
-from test_pipeline_e2e import HELP_10086
+from support.texts import HELP_10086, TEXT
 
 from gateway.clock import ManualClock
 from gateway.smpp.codec import ShortMessage

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from conftest import SUBSCRIBER, StartGateway
-from test_pipeline_e2e import HELP_10086
+from support.texts import HELP_10086, TEXT
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
@@ -15,7 +15,6 @@ from gateway.smpp.constants import DataCoding, Status
 from gateway.smpp.text import Concat, split_text
 from gateway.smsc import SmscSimulator
 
-TEXT = "请问怎么查询本月的话费和流量？" * 12  # 180 UCS2 units: 3 parts
 REFERENCE = 42
 
 

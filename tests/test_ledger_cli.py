@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from contextlib import closing
 from pathlib import Path
 
+from support.process import ledger
+
 from gateway.ledger.calendar import Calendar, add_months, days_in_month, parse_cycle
 
-ROOT = Path(__file__).resolve().parent.parent
 HEADER = "msisdn,name,brand,vip,plan,balance,gift,password"
-
-
-def ledger(tmp_path: Path, *args: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env.update({"GATEWAY_LEDGER__PATH": str(tmp_path / "gateway.db"), **env_extra})
-    command = [sys.executable, "-m", "gateway", "--config", str(ROOT / "config" / "gateway.toml"), "ledger", *args]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def count(tmp_path: Path, table: str) -> int:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from conftest import StartGateway, ask
-from test_password_e2e import ALICE, ASK_NEW, ASK_OLD, ASK_REPEAT, CHANGED, NEW, OLD
-from test_password_e2e import seed as seed_passwords
-from test_queries_e2e import MAIN, MAIN_102, NOW
-from test_queries_e2e import seed as seed_queries
+from support.passwords import ALICE, NEW, OLD
+from support.passwords import seed as seed_passwords
+from support.queries import MAIN, NOW
+from support.queries import seed as seed_queries
+from support.texts import ASK_NEW, ASK_OLD, ASK_REPEAT, CHANGED, MAIN_102
 
 from commands.normalize import normalize
 from gateway.clock import ManualClock

@@ -10,64 +10,28 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import StartGateway, ask
+from support.passwords import ALICE, BOB, ID_NUMBER, ID_WITH_X, NEW, NO_ID, NO_PASSWORD, OLD, seed
+from support.texts import ASK_NEW, ASK_OLD, ASK_REPEAT, CHANGED
 
 from commands import password
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.ledger import passwords
 from gateway.ledger.secrets import hash_secret, verify_secret
-from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.smsc import SmscSimulator
-from gateway.store import Tx, open_database
+from gateway.store import Tx
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
 DAY = 86_400.0
 
-OLD = "582947"
-NEW = "730518"
-ID_NUMBER = "110105198805164927"  # its last 6 digits, 164927, keep rules 1-4
-ID_WITH_X = "31010419920814215X"
-
-ALICE = "13912846305"  # password and ID number; her phone tail 846305 keeps rules 1-3
-BOB = "13800000202"  # password and an ID number ending in X
-NO_PASSWORD = "13800000203"  # ID number only
-NO_ID = "13800000204"  # password only
-
-
-def person(msisdn: str, **secrets: Any) -> NewSubscriber:
-    return NewSubscriber(
-        msisdn=msisdn, name="测试用户", brand="神州行", plan="SZX", created_on=date(2026, 1, 1), **secrets
-    )
-
-
-async def seed(path: Path) -> None:
-    db = await open_database(str(path))
-    await add_subscribers(
-        db,
-        [
-            person(ALICE, password=OLD, id_number=ID_NUMBER),
-            person(BOB, password=OLD, id_number=ID_WITH_X),
-            person(NO_PASSWORD, id_number=ID_NUMBER),
-            person(NO_ID, password=OLD),
-        ],
-    )
-    await db.commit()
-    await db.close()
-
-
 # --- the answers, written out ----------------------------------------------------------------------
 
-ASK_OLD = "您好，您正在修改服务密码，请在30分钟内回复原密码。"
 ASK_ID = "您好，您正在重置服务密码，请在30分钟内回复机主证件号码。"
-ASK_NEW = "您好，验证通过。请回复新密码（6位数字，不能含3位及以上相同或连续的数字，不能是手机号码或证件号码的后6位）。"
-ASK_REPEAT = "您好，请再次回复新密码以确认。"
-CHANGED = "您好，您的服务密码已修改成功，请牢记新密码。"
 RESET_DONE = "您好，您的服务密码已重置成功，请牢记新密码。"
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SUBSCRIBER, StartGateway
+from support.texts import HELP_10086
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
@@ -14,10 +15,6 @@ from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import DataCoding, Status
 from gateway.smsc import SmscSimulator
 
-HELP_10086 = (
-    "您好，欢迎使用中国移动10086短信营业厅。请回复以下代码：CXYE查余额，CXHF查话费，CXLL查流量，"
-    "KTGPRS10订10元流量包，0000查询退订业务，502改密码，503重置密码。"
-)
 HELP_10001 = (
     "您好，欢迎使用10001短信营业厅。请回复以下代码：101当月话费，102账户余额，103上月账单，104历史账单，"
     "105积分查询，108流量查询，110缴费记录，501当前套餐，502改密码，503重置密码，0000已订业务，0退订业务。"

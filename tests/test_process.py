@@ -3,49 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support.process import ROOT, gateway_env, spawn
 
 from gateway.smpp.constants import Status
 from gateway.smsc import SmscSimulator
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def gateway_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env.update(
-        {
-            "GATEWAY_SMPP__PORT": str(port),
-            "GATEWAY_SMPP__RECONNECT_MIN": "0.05",
-            "GATEWAY_SMPP__RECONNECT_MAX": "0.3",
-            "GATEWAY_LEDGER__PATH": str(tmp_path / "gateway.db"),
-            "GATEWAY_HTTP__PORT": "0",
-            "GATEWAY_GATEWAY__SHUTDOWN_TIMEOUT": "3",
-            **extra,
-        }
-    )
-    return env
-
-
-async def spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
-    log_path = Path(env["GATEWAY_LEDGER__PATH"]).with_suffix(".log")
-    with open(log_path, "ab") as log:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gateway",
-            "run",
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=log,
-        )
 
 
 async def test_sigkill_with_acknowledged_mos_unanswered_then_each_answered_exactly_once(

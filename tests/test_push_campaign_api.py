@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import StartGateway
-from test_admin_api import TOKENS, call
+from support.admin import TOKENS, call
 
 from gateway.clock import ManualClock
 from gateway.database import open_database

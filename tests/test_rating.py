@@ -20,7 +20,7 @@ import pytest
 from conftest import SUBSCRIBER, StartGateway, ask
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_admin_api import NOW, TOKEN, TOKENS, call
+from support.admin import NOW, TOKEN, TOKENS, call
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock

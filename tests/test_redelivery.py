@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 
 from conftest import SUBSCRIBER, StartGateway
-from test_exactly_once import seed, wait_submits
+from support.exactly_once import seed, wait_submits
 
 from gateway.clock import ManualClock
 from gateway.redelivery import Redeliveries

@@ -67,6 +67,7 @@ class Faults:
     reject_status: int = 0
     respond_delay: float = 0.0
     hold_submits: bool = False
+    hold_after: int = 0  # from the submit_sm that takes the count past this (if not 0), held as hold_submits
     refuse_binds: int = 0
     refuse_status: int = Status.ESME_RINVPASWD
     swallow_to: str = ""  # submit_sm to this destination_addr are never answered nor taken (counted in swallowed)
@@ -193,7 +194,7 @@ class SmscState:
         faults = self.faults
         if not may_submit:
             return Status.ESME_RINVBNDSTS, ""
-        if faults.hold_submits:
+        if faults.hold_submits or (faults.hold_after and self.submits > faults.hold_after):
             return None
         if faults.swallow_to and message.destination_addr == faults.swallow_to:
             self.swallowed += 1

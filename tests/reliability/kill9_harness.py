@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from test_process import spawn
+from support.process import spawn
 
 from gateway.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers

@@ -60,7 +60,7 @@ from kill9_harness import (
     read_rows,
     seed,
 )
-from test_process import gateway_env
+from support.process import gateway_env
 
 from gateway.smsc import SmscSimulator
 

@@ -1,0 +1,34 @@
+"""The ledger of the exactly-once and redelivery tests, one subscriber (李明, 58.90元 in cash), and a wait for
+the simulator to have read a number of submit_sm."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+from conftest import SUBSCRIBER
+
+from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.smsc import SmscSimulator
+from gateway.store import open_database
+
+
+async def seed(path: Path) -> None:
+    db = await open_database(str(path))
+    await add_subscribers(
+        db,
+        [
+            NewSubscriber(
+                msisdn=SUBSCRIBER, name="李明", brand="神州行", plan="SZX", created_on=date(2024, 1, 1), cash=5890
+            )
+        ],
+    )
+    await db.commit()
+    await db.close()
+
+
+async def wait_submits(sim: SmscSimulator, count: int) -> None:
+    async with asyncio.timeout(5):
+        while sim.submits < count:
+            await asyncio.sleep(0.01)
