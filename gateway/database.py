@@ -23,7 +23,7 @@ async def open_database(path: str) -> aiosqlite.Connection:
     """The gateway's SQLite file at the newest schema revision (made if missing), in WAL mode."""
     # Migrated, and so opened, here first: when aiosqlite's connect fails, its thread is left to report
     # to the event loop, which by then may be closed (a traceback after the one line saying why).
-    await asyncio.to_thread(_migrate, path)  # a StartupError names the file and what is wrong with it
+    await migrate(path)
     try:
         db = await connect(path)
     except (sqlite3.Error, OSError) as exc:
@@ -36,14 +36,23 @@ async def open_database(path: str) -> aiosqlite.Connection:
     return db
 
 
+async def migrate(path: str) -> str:
+    """Bring the file to the newest schema revision (made if missing); a StartupError names what is wrong."""
+    return await asyncio.to_thread(_migrate, path)
+
+
 def _migrate(path: str) -> str:
     from gateway.db.migrate import upgrade  # Alembic takes 0.3 s to import: only a process that opens a file pays
 
     return upgrade(path)
 
 
+PREPARE = ("PRAGMA journal_mode=WAL", *CONNECTION_SETTINGS)
+"""What a connection that writes runs first (WAL: the file's mode, kept once set)."""
+
+
 async def _prepare(db: aiosqlite.Connection) -> None:
-    for setting in ("PRAGMA journal_mode=WAL", *CONNECTION_SETTINGS):  # WAL: the file's, kept once set
+    for setting in PREPARE:
         await db.execute(setting)
 
 

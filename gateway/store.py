@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 import aiosqlite
 
-from gateway.database import open_database, run_checkpoints
-from gateway.db.sqlite import CONNECTION_SETTINGS, AioConnection
+from gateway.database import PREPARE, migrate, run_checkpoints
+from gateway.db.sqlite import AioConnection
 from gateway.db.thread import DatabaseThread
 from gateway.types import InboundMessage, OutboundMessage, Reply
 
@@ -173,15 +173,12 @@ class Store:
 
     @classmethod
     async def open(cls, path: str, *, batch_max: int = 512, on_commit: Callable[[float], None] | None = None) -> Store:
-        prepared = await open_database(path)  # every table in place
-        try:
-            # Fold a large WAL left by an import or a seed back into the file now, not in the middle of traffic.
-            await prepared.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            await prepared.close()
+        await migrate(path)  # every table in place
         db = await DatabaseThread.open(path, name="store")
-        # The checkpoints (and their fsync) run on a connection of their own, so a commit never waits for one.
-        for setting in (*CONNECTION_SETTINGS, "PRAGMA wal_autocheckpoint = 0"):
+        # Fold a large WAL left by an import or a seed back into the file now, not in the middle of traffic;
+        # from then on the checkpoints (and their fsync) run on a connection of their own, so a commit never
+        # waits for one.
+        for setting in (*PREPARE, "PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA wal_autocheckpoint = 0"):
             await db.execute(setting)
         store = cls(db, batch_max=batch_max, on_commit=on_commit)
         store._checkpointer = asyncio.create_task(run_checkpoints(path))

@@ -11,9 +11,9 @@ from support.exactly_once import seed, wait_submits
 from support.process import gateway_env, spawn
 
 from gateway.clock import ManualClock
+from gateway.database import open_database
 from gateway.smpp.constants import Status
 from gateway.smsc import SmscSimulator
-from gateway.store import open_database
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 in Shanghai: half a month's fee
 PROMPT = (

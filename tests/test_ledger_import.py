@@ -10,12 +10,12 @@ import aiosqlite
 import pytest
 
 from gateway.config import PROJECT_ROOT
+from gateway.database import open_database
 from gateway.errors import ImportRejected
 from gateway.ledger.importer import import_subscribers, parse_subscribers, parse_yuan
 from gateway.ledger.products import Products
 from gateway.ledger.secrets import verify_secret
 from gateway.ledger.writes import NewSubscriber
-from gateway.store import open_database
 
 TODAY = date(2026, 11, 18)
 HEADER = (

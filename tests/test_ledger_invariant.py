@@ -31,9 +31,9 @@ from hypothesis import strategies as st
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
+from gateway.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.smsc import SmscSimulator
-from gateway.store import open_database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 15, 22, 0, tzinfo=SHANGHAI).timestamp()  # two hours before half fees begin

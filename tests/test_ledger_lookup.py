@@ -9,10 +9,10 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from gateway.database import open_database
 from gateway.errors import UnknownSubscriber
 from gateway.ledger.lookup import CHUNK, SubscriberLookup
 from gateway.ledger.writes import NewSubscriber, add_subscribers
-from gateway.store import open_database
 
 COUNT = 1200  # more than two chunks
 

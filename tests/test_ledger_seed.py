@@ -10,6 +10,7 @@ import aiosqlite
 import pytest
 
 from gateway.config import PROJECT_ROOT
+from gateway.database import open_database
 from gateway.errors import ImportRejected
 from gateway.ledger import seed
 from gateway.ledger.calendar import Calendar
@@ -18,7 +19,6 @@ from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
 from gateway.ledger.secrets import verify_secret
 from gateway.ledger.seed import seed_bulk, seed_demo
-from gateway.store import open_database
 from gateway.types import Fen
 
 CALENDAR = Calendar.named("Asia/Shanghai")

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from commands.password import password_problem
+from gateway.database import open_database
 from gateway.ledger.passwords import Attempts, attempts_from
 from gateway.ledger.secrets import verify_secret
 from gateway.ledger.writes import NewSubscriber, add_subscribers
-from gateway.store import open_database
 
 MSISDN = "13912846305"
 DAY = 86_400.0

@@ -44,6 +44,7 @@ class Outcome:
 
     text: str
     pending: tuple[Key, float | None]  # the key and its new expiry (None: no dialog pending)
+    kind: str = ""  # the pending dialog's kind, if one is pending
     secret: bool = False  # the MO carried a password or an ID number
 
 
@@ -66,12 +67,12 @@ class Dialogs:
         self._templates = templates
         self._clock = clock
         self._window = window
-        self._pending: dict[Key, float] = {}
+        self._pending: dict[Key, tuple[float, str]] = {}  # (expires_at, kind)
 
     # --- the index ------------------------------------------------------------------------------
 
     async def load(self, tx: Tx) -> None:
-        self._pending = {(m, s): expires for m, s, expires in await records.all_pending(tx)}
+        self._pending = {(m, s): (expires, kind) for m, s, expires, kind in await records.all_pending(tx)}
 
     def involved(self, key: Key, entry: CodeEntry | None) -> bool:
         """Whether this MO must go through a dialog transaction."""
@@ -83,7 +84,7 @@ class Dialogs:
         if expires is None:
             self._pending.pop(key, None)
         else:
-            self._pending[key] = expires
+            self._pending[key] = (expires, outcome.kind)
 
     @property
     def pending(self) -> int:
@@ -91,7 +92,7 @@ class Dialogs:
         return len(self._pending)
 
     def due(self, now: float) -> bool:
-        return any(expires <= now for expires in self._pending.values())
+        return any(expires <= now for expires, _ in self._pending.values())
 
     # --- one MO ---------------------------------------------------------------------------------
 
@@ -99,7 +100,8 @@ class Dialogs:
         """Outside the writer, before :meth:`handle`: the hashing the MO's continuation will need, worked out
         from the dialog as the read side sees it (committed: this subscriber's MOs come one at a time)."""
         key = (ctx.msisdn, ctx.catalog.service_number)
-        if key not in self._pending:
+        pending = self._pending.get(key)
+        if pending is None or pending[1] not in self._preparations:  # most dialogs need nothing worked out
             return Hashed()
         record = await records.load(ctx.ledger, *key)
         if record is None or not _continues(record, entry, ctx.text) or record.kind not in self._preparations:
@@ -121,8 +123,10 @@ class Dialogs:
                 note = self._templates.render("dialog_interrupted", what=_what(self._templates, record))
             step = await self._start(turn, entry)
         await self._store(tx, key, step)
-        expires = step.dialog.expires_at if step.dialog is not None else None
-        return Outcome(text=step.text + note, pending=(key, expires), secret=step.secret)
+        if step.dialog is None:
+            return Outcome(text=step.text + note, pending=(key, None), secret=step.secret)
+        pending = (key, step.dialog.expires_at)
+        return Outcome(text=step.text + note, pending=pending, kind=step.dialog.kind, secret=step.secret)
 
     async def _start(self, turn: Turn, entry: CodeEntry | None) -> Step:
         if entry is not None and entry.command in self._starters:
@@ -147,7 +151,7 @@ class Dialogs:
         (none for a quiet one: the 0000 list that was only looked at)."""
         now = self._clock.now()
         done = []
-        for msisdn, service_number, expires in await records.all_pending(tx):
+        for msisdn, service_number, expires, _ in await records.all_pending(tx):
             if expires > now:
                 continue
             record = await records.load(tx, msisdn, service_number)

@@ -60,6 +60,7 @@ async def delete(tx: Tx, msisdn: str, service_number: str) -> None:
     await tx.execute("DELETE FROM dialog WHERE msisdn = ? AND service_number = ?", (msisdn, service_number))
 
 
-async def all_pending(tx: Tx) -> list[tuple[str, str, float]]:
-    rows = await tx.fetch("SELECT msisdn, service_number, expires_at FROM dialog")
-    return [(r[0], r[1], r[2]) for r in rows]
+async def all_pending(tx: Tx) -> list[tuple[str, str, float, str]]:
+    """(msisdn, service_number, expires_at, kind) of every dialog waiting for its next reply."""
+    rows = await tx.fetch("SELECT msisdn, service_number, expires_at, kind FROM dialog")
+    return [(r[0], r[1], r[2], r[3]) for r in rows]

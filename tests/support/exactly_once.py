@@ -9,9 +9,9 @@ from pathlib import Path
 
 from conftest import SUBSCRIBER
 
+from gateway.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.smsc import SmscSimulator
-from gateway.store import open_database
 
 
 async def seed(path: Path) -> None:

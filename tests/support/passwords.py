@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from gateway.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers
-from gateway.store import open_database
 
 OLD = "582947"
 NEW = "730518"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from conftest import SUBSCRIBER
 
+from gateway.database import open_database
 from gateway.ledger.writes import (
     NewSubscriber,
     add_bill,
@@ -19,7 +20,6 @@ from gateway.ledger.writes import (
     add_subscription,
     add_usage,
 )
-from gateway.store import open_database
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
 SHANGHAI = ZoneInfo("Asia/Shanghai")
