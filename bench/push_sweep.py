@@ -42,7 +42,7 @@ import aiohttp
 
 from gateway.clock import SystemClock
 from gateway.config import load_config
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.ledger.seed import seed_bulk

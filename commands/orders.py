@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from commands.context import CommandContext
 from commands.queries import ordered_list, ordered_packages
+from gateway.db.store import Tx
 from gateway.dialog.machines import Confirmation, Reply, ServicePick
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Step, Turn
@@ -15,7 +16,6 @@ from gateway.errors import AlreadySubscribed, InsufficientFunds, NotSubscribed, 
 from gateway.format import data, day_cn, yuan
 from gateway.ledger import orders as ledger_orders
 from gateway.ledger.products import Package
-from gateway.store import Tx
 
 
 def _package(turn: Turn, product: str) -> Package:

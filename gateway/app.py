@@ -23,6 +23,7 @@ from gateway.catalog import load_catalogs
 from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config
 from gateway.control import Control
+from gateway.db.store import Store, Tx
 from gateway.dialog.engine import Dialogs
 from gateway.dispatch import Dispatcher
 from gateway.errors import ConfigError
@@ -45,7 +46,6 @@ from gateway.router import Router
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.session import SessionConfig
 from gateway.smpp.text import Concat
-from gateway.store import Store, Tx
 from gateway.templates import Templates
 from gateway.types import InboundMessage
 from gateway.usecases.rate_usage import UsageRating

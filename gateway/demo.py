@@ -18,7 +18,7 @@ from typing import TextIO
 
 from gateway.app import Gateway
 from gateway.config import load_config
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.seed import seed_demo
 from gateway.logs import setup_logging
 from gateway.smsc import SmscSimulator

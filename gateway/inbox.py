@@ -22,13 +22,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gateway.clock import Clock
+from gateway.db.store import Store, StoredPart
 from gateway.link import DeliverHandle
 from gateway.redelivery import MoKey, Redeliveries
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import Status
 from gateway.smpp.receipt import is_receipt, parse_receipt
 from gateway.smpp.text import InPart, decode_payload, join_parts, read_short_message
-from gateway.store import Store, StoredPart
 from gateway.tasks import Background
 from gateway.types import InboundMessage
 

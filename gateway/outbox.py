@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from gateway.clock import Clock
+from gateway.db.store import Store
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import status_name
 from gateway.smpp.text import Concat, split_text
-from gateway.store import Store
 from gateway.tasks import Background
 from gateway.types import OutboundMessage
 

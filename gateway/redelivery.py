@@ -8,7 +8,7 @@ acknowledgement may not have reached the SMSC, by its content (sender, service n
   the redelivery, and is acknowledged and dropped without being stored;
 - **perhaps** when it was written but the SMSC answered nothing written after it before the link went, or
   the gateway crashed: the next copy is stored and marked as a possible redelivery, and the responder
-  decides once it knows what the first one did (:meth:`gateway.store.Store.redelivered`).
+  decides once it knows what the first one did (:meth:`gateway.db.store.Store.redelivered`).
 
 An expectation is met at most once; it ends when the sender's next MO has other content (the SMSC
 delivers again before newer MOs), and ``window`` seconds after the link is bound again (the SMSC

@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from gateway.clock import Clock
+from gateway.db.store import Store, Tx, Work
 from gateway.dialog.engine import Dialogs, Outcome
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Hashed
@@ -21,7 +22,6 @@ from gateway.errors import LedgerError
 from gateway.outbox import Outbox
 from gateway.ratelimit import RateLimiter, Verdict
 from gateway.router import Route, Router
-from gateway.store import Store, Tx, Work
 from gateway.templates import Templates
 from gateway.types import InboundMessage, OutboundMessage, Reply
 

@@ -17,7 +17,7 @@ from support.admin import NOW, OTHER_TOKEN, SUSPENDED, TERMINATED, TOKEN, TOKENS
 from gateway.admin.validate import fen
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.smsc import SmscSimulator
 
 STRANGER = "13999999999"  # not in the ledger

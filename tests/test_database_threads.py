@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.database import run_checkpoints
+from gateway.db.database import run_checkpoints
 from gateway.db.sqlite import connect
-from gateway.store import Store
+from gateway.db.store import Store
 
 
 def in_fresh_loops(tries: int, body: object, monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from support.process import ledger
 
-from gateway.database import open_database
 from gateway.db import migrate
+from gateway.db.database import open_database
 from gateway.errors import StartupError
 
 SCHEMA_BEFORE_MIGRATIONS = (Path(__file__).parent / "schema_before_migrations.sql").read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ from support.exactly_once import seed, wait_submits
 from support.process import gateway_env, spawn
 
 from gateway.clock import ManualClock
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.smpp.constants import Status
 from gateway.smsc import SmscSimulator
 

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.smsc import SmscSimulator
 

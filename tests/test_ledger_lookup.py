@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.errors import UnknownSubscriber
 from gateway.ledger.lookup import CHUNK, SubscriberLookup
 from gateway.ledger.writes import NewSubscriber, add_subscribers

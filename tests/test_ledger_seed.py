@@ -10,7 +10,7 @@ import aiosqlite
 import pytest
 
 from gateway.config import PROJECT_ROOT
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.errors import ImportRejected
 from gateway.ledger import seed
 from gateway.ledger.calendar import Calendar

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import Gateway
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.metrics import Metrics
 from gateway.smpp.codec import Pdu, ShortMessage, encode_pdu

@@ -19,11 +19,11 @@ from conftest import StartGateway, ask
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from gateway.database import open_database
+from gateway.db.database import open_database
+from gateway.db.store import Tx
 from gateway.dialog import records
 from gateway.ledger.writes import NewSubscriber, add_fee, add_subscribers, add_subscription
 from gateway.smsc import SmscSimulator
-from gateway.store import Tx
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from commands.password import password_problem
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.passwords import Attempts, attempts_from
 from gateway.ledger.secrets import verify_secret
 from gateway.ledger.writes import NewSubscriber, add_subscribers

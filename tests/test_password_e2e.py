@@ -21,10 +21,10 @@ from support.texts import ASK_NEW, ASK_OLD, ASK_REPEAT, CHANGED
 from commands import password
 from gateway.app import Gateway
 from gateway.clock import ManualClock
+from gateway.db.store import Tx
 from gateway.ledger import passwords
 from gateway.ledger.secrets import hash_secret, verify_secret
 from gateway.smsc import SmscSimulator
-from gateway.store import Tx
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
 DAY = 86_400.0

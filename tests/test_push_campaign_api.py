@@ -13,7 +13,7 @@ from conftest import StartGateway
 from support.admin import TOKENS, call
 
 from gateway.clock import ManualClock
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.smsc import SmscSimulator
 

@@ -24,7 +24,7 @@ from support.admin import NOW, TOKEN, TOKENS, call
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.products import Products
 from gateway.ledger.rating import Books, Position, Rater, Rating
 from gateway.ledger.writes import NewSubscriber, add_subscribers, add_subscription

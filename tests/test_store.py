@@ -1,4 +1,4 @@
-"""gateway.store: the inbox and outbox in SQLite, written with group commits (real aiosqlite, tmp files)."""
+"""gateway.db.store: the inbox and outbox in SQLite, written with group commits (real aiosqlite, tmp files)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.store import Store, StoredPart, message_id_keys, normal_id
+from gateway.db.store import Store, StoredPart, message_id_keys, normal_id
 from gateway.types import InboundMessage, OutboundMessage, Reply
 
 SUBSCRIBER = "13800138000"

@@ -12,7 +12,7 @@ from typing import Any
 
 from conftest import SUBSCRIBER
 
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers, add_subscription, add_usage
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai

@@ -17,13 +17,13 @@ from aiohttp import web
 from gateway.admin.validate import Body, Field, choice, instant, msisdn, pattern, query_integer, refuse, shown
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
+from gateway.db.store import Store, Tx
 from gateway.errors import ProtectRefused, RequestRefused
 from gateway.http import json_response
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.rating import CATEGORIES
 from gateway.pushes.campaigns import Campaigns, UnknownKind
 from gateway.pushes.sweeps import SWEEPABLE
-from gateway.store import Store, Tx
 from gateway.usecases.rate_usage import BatchResult, UsageRating, UsageRecord
 
 MAX_RECORDS = 10_000

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from gateway.credit.control import CreditControl
+from gateway.db.store import Tx
 from gateway.errors import RequestRefused, SubscriberTerminated, UnknownSubscriber
 from gateway.ledger.writes import NewSubscriber
-from gateway.store import Tx
 from gateway.types import Fen, OutboundMessage, Reply
 
 STATUS_MOVES = {

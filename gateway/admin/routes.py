@@ -35,6 +35,7 @@ from gateway.admin.views import (
 )
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
+from gateway.db.store import Store
 from gateway.errors import RequestRefused
 from gateway.http import json_response
 from gateway.ledger.calendar import Calendar
@@ -43,7 +44,6 @@ from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
 from gateway.ledger.writes import NewSubscriber
 from gateway.outbox import Outbox
-from gateway.store import Store
 from gateway.types import Fen, Reply
 
 log = logging.getLogger("gateway.admin")

@@ -20,14 +20,14 @@ from gateway.cli.ledger_show import describe
 from gateway.cli.usage_file import parse_usage
 from gateway.clock import SystemClock
 from gateway.config import Config
-from gateway.database import open_database
+from gateway.db.database import open_database
+from gateway.db.store import DirectWriter
 from gateway.errors import ConfigError, ImportRejected, StartupError, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.importer import import_subscribers, parse_subscribers
 from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
 from gateway.ledger.seed import seed_bulk, seed_demo
-from gateway.store import DirectWriter
 from gateway.usecases.rate_usage import UsageRating
 
 EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 2

@@ -20,14 +20,14 @@ import time
 
 from gateway.clock import SystemClock
 from gateway.config import Config
-from gateway.database import open_database
+from gateway.db.database import open_database
+from gateway.db.store import DirectWriter
 from gateway.errors import ConfigError
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.pushes.campaigns import Campaigns, Progress
 from gateway.pushes.policy import PushSetup
 from gateway.pushes.sweeps import SWEEPABLE, Sweeps
-from gateway.store import DirectWriter
 
 EXIT_OK, EXIT_REFUSED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 POLL = 0.5

@@ -59,7 +59,7 @@ from gateway.converse.script import (
     Usage,
     UssdInput,
 )
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.format import yuan
 from gateway.ledger.calendar import Calendar
 from gateway.smsc import SmscSimulator

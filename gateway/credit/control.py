@@ -16,12 +16,12 @@ from typing import Protocol
 
 from gateway.config import CreditConfig
 from gateway.credit.machine import DAY, CreditFacts, CreditMachine
+from gateway.db.store import Tx
 from gateway.errors import ProtectRefused, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
 from gateway.ledger.models import Account, Subscriber
 from gateway.ledger.products import Products
-from gateway.store import Tx
 
 CHUNK = 500
 

@@ -34,7 +34,7 @@ CONNECTION_SETTINGS = ("PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000", 
 
 
 class AioConnection:
-    """An aiosqlite connection with the few calls :class:`gateway.store.Tx` makes of a connection."""
+    """An aiosqlite connection with the few calls :class:`gateway.db.store.Tx` makes of a connection."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db

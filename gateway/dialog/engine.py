@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from commands.context import Command, CommandContext
 from gateway.catalog import CodeEntry
 from gateway.clock import Clock
+from gateway.db.store import Tx
 from gateway.dialog import records
 from gateway.dialog.machines import MACHINES, YES
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Continuation, Hashed, Preparation, Starter, Step, Turn
-from gateway.store import Tx
 from gateway.templates import Templates
 from gateway.types import OutboundMessage
 from gateway.types import Reply as Answer

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.store import Reads, Tx
+from gateway.db.store import Reads, Tx
 
 
 @dataclass(slots=True, kw_only=True)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commands.context import CommandContext
+from gateway.db.store import Tx
 from gateway.dialog.machines import MACHINES
 from gateway.dialog.records import DialogRecord
-from gateway.store import Tx
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.db.store import Tx
 from gateway.ledger.calendar import days_in_month, last_cycles
-from gateway.store import Tx
 
 ABNORMAL_MONTHS = 3
 

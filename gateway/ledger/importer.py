@@ -16,9 +16,9 @@ from datetime import date
 
 import aiosqlite
 
+from gateway.db.transaction import immediate_transaction
 from gateway.errors import ImportRejected
 from gateway.ledger.products import Products
-from gateway.ledger.transaction import immediate_transaction
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 
 REQUIRED = ("msisdn", "name", "brand", "vip", "plan", "balance")

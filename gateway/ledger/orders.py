@@ -1,6 +1,6 @@
 """Ordering and cancelling packages, inside a transaction: the charge, the fee line, the subscription.
 
-Run through :meth:`gateway.store.Store.transact`, so the ledger change commits together with the
+Run through :meth:`gateway.db.store.Store.transact`, so the ledger change commits together with the
 dialog's transition and the answer in the outbox, or not at all. Money is drawn from the gift book first
 (while it is valid), then from cash; cash may go below zero only as far as the credit limit allows.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from gateway.db.store import Tx
 from gateway.errors import AlreadySubscribed, InsufficientFunds, NotSubscribed, SubscriberSuspended, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.data import prorated
 from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
 from gateway.ledger.models import Account
 from gateway.ledger.products import Package
-from gateway.store import Tx
 from gateway.types import Fen
 
 _FEE_CATEGORY = {"data": "data", "sms": "sms", "vas": "vas"}

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gateway.db.store import Reads, Tx
 from gateway.errors import UnknownSubscriber
-from gateway.store import Reads, Tx
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 24 * 3600

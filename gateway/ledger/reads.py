@@ -44,7 +44,7 @@ class Ledger:
         await self._db.close()
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """A read-only query outside the writer, for the repositories that take :class:`~gateway.store.Reads`
+        """A read-only query outside the writer, for the repositories that take :class:`~gateway.db.store.Reads`
         (a dialog step's slow work looks up what it needs here, before its transaction)."""
         return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
 

@@ -11,13 +11,13 @@ import random
 
 import aiosqlite
 
+from gateway.db.transaction import immediate_transaction
 from gateway.errors import ImportRejected
 from gateway.ledger.calendar import Calendar, add_months
 from gateway.ledger.demo_cast import demo_subscriber, others
 from gateway.ledger.demo_people import CROWD_SEED, Moments, Person, crowd, cycle_fees, usage_charged, with_history
 from gateway.ledger.importer import existing_msisdns
 from gateway.ledger.products import Products
-from gateway.ledger.transaction import immediate_transaction
 from gateway.ledger.writes import (
     add_bill,
     add_fee,

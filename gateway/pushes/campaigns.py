@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from gateway.clock import Clock
+from gateway.db.store import Tx, Writer
 from gateway.pushes.sweeps import SWEEPABLE, Sweeps
-from gateway.store import Tx, Writer
 from gateway.tasks import Background
 
 log = logging.getLogger("gateway.pushes")

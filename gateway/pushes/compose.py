@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from gateway.credit.control import standings
+from gateway.db.store import Tx
 from gateway.format import cycle_cn, data, day_cn, yuan
 from gateway.ledger.bills import recent_bills
 from gateway.ledger.calendar import cycle_of
 from gateway.ledger.data import prorated
 from gateway.ledger.models import Account, Subscriber
 from gateway.pushes.policy import PushSetup
-from gateway.store import Tx
 from gateway.templates import Templates
 
 

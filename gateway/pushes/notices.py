@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gateway.credit.control import Transition
+from gateway.db.store import Tx
 from gateway.pushes.policy import NOTICE_OF_STATE, PushPolicy
 from gateway.pushes.queue import raise_push
-from gateway.store import Tx
 
 
 class StateNotices:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from gateway.db.store import Tx
 from gateway.pushes.policy import PushPolicy
-from gateway.store import Tx
 
 REARM = (
     " ON CONFLICT (msisdn, kind, trigger) DO UPDATE SET status = 'pending', reason = NULL, due_at = excluded.due_at,"

@@ -18,9 +18,9 @@ from datetime import timedelta
 
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
+from gateway.db.store import Store, Tx
 from gateway.ledger.calendar import Calendar, previous_cycle
 from gateway.pushes.sweeps import Sweeps
-from gateway.store import Store, Tx
 
 log = logging.getLogger("gateway.schedule")
 

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.clock import Clock
+from gateway.db.store import Store, Tx
 from gateway.outbox import Outbox
 from gateway.pushes.compose import Composer, Due
 from gateway.pushes.policy import PushPolicy
-from gateway.store import Store, Tx
 from gateway.types import OutboundMessage, Reply
 
 log = logging.getLogger("gateway.pushes")

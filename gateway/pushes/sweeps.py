@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from gateway.db.store import Tx, Writer
 from gateway.ledger.calendar import previous_cycle
 from gateway.pushes.policy import PushSetup
 from gateway.pushes.queue import REARM
-from gateway.store import Tx, Writer
 
 RANGE = 50_000  # subscribers per statement
 

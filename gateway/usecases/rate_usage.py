@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from gateway.config import Config
 from gateway.credit.control import CreditControl, standings
 from gateway.credit.machine import effective_floor
+from gateway.db.store import Tx, Writer
 from gateway.ledger.bills import recent_bills
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.data import prorated
@@ -25,7 +26,6 @@ from gateway.ledger.rating import Books, Position, Rater
 from gateway.pushes.notices import StateNotices
 from gateway.pushes.policy import PushSetup
 from gateway.pushes.queue import raise_pushes
-from gateway.store import Tx, Writer
 
 MAX_DURATION = 3 * 86400  # a record longer than this is refused (seed 002/004)
 CHUNK = 250  # records per transaction: a chunk holds the writer's batch while it runs

@@ -20,6 +20,7 @@ from commands.orders import package_content, place_order, this_month
 from commands.queries import ordered_packages
 from gateway.catalog import Catalog, CodeEntry
 from gateway.clock import Clock
+from gateway.db.store import Store, Tx
 from gateway.errors import (
     LedgerError,
     SubscriberTerminated,
@@ -27,7 +28,6 @@ from gateway.errors import (
 )
 from gateway.format import yuan
 from gateway.router import Route, Router
-from gateway.store import Store, Tx
 from gateway.templates import Templates
 from gateway.ussd.deadlines import Deadlines
 from gateway.ussd.navigation import Navigator, Quote, Reply, UssdSession

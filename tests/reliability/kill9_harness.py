@@ -19,7 +19,7 @@ from typing import Any
 
 from support.process import spawn
 
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.smpp.constants import Status
 from gateway.smsc import SmscSimulator

@@ -33,7 +33,7 @@ import pytest
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.smpp.codec import Pdu, encode_pdu
 from gateway.smpp.constants import CommandId, Status

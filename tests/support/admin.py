@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from conftest import SUBSCRIBER
 
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers, add_subscription
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai

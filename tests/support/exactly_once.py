@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import SUBSCRIBER
 
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.writes import NewSubscriber, add_subscribers
 from gateway.smsc import SmscSimulator
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from conftest import SUBSCRIBER
 
-from gateway.database import open_database
+from gateway.db.database import open_database
 from gateway.ledger.writes import (
     NewSubscriber,
     add_bill,

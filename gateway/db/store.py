@@ -21,12 +21,12 @@ from typing import Any, Protocol
 
 import aiosqlite
 
-from gateway.database import PREPARE, migrate, run_checkpoints
+from gateway.db.database import PREPARE, migrate, run_checkpoints
 from gateway.db.sqlite import AioConnection
 from gateway.db.thread import DatabaseThread
 from gateway.types import InboundMessage, OutboundMessage, Reply
 
-log = logging.getLogger("gateway.store")
+log = logging.getLogger("gateway.db.store")
 
 _STATEMENTS: dict[str, str] = {
     "insert_part": "INSERT OR REPLACE INTO mo_part VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

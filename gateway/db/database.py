@@ -16,7 +16,7 @@ import aiosqlite
 from gateway.db.sqlite import CONNECTION_SETTINGS, connect
 from gateway.errors import StartupError
 
-log = logging.getLogger("gateway.database")
+log = logging.getLogger("gateway.db.database")
 
 
 async def open_database(path: str) -> aiosqlite.Connection:
