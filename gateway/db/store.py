@@ -68,6 +68,7 @@ class StoredPart:
 
 
 Rows = list[tuple[str, tuple[Any, ...]]]
+Params = Sequence[Any] | Mapping[str, Any]  # positional (``?``) or named (``:name``, the portable form)
 Work = Callable[["Tx"], Awaitable[Any]]
 
 
@@ -103,7 +104,7 @@ class Tx:
         assert self._store is not None, "inbox and outbox work runs in the gateway's Store"
         return self._store
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         return await self._db.fetch(sql, params)
 
     async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
@@ -406,7 +407,7 @@ class Store:
             for r in rows
         ]
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         """Read-only query for tools and tests."""
         return await self._db.fetch(sql, params)
 
@@ -503,7 +504,7 @@ class Reads(Protocol):
     """Where a read-only query runs: a transaction (:class:`Tx`), or the ledger's read connection outside the
     writer (:class:`~gateway.ledger.reads.Ledger`), which sees only what is committed."""
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
 
 
 class Writer(Protocol):
@@ -511,7 +512,7 @@ class Writer(Protocol):
 
     async def transact(self, work: Work) -> Any: ...
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
 
 
 class DirectWriter:
@@ -533,5 +534,5 @@ class DirectWriter:
         await self._db.commit()
         return result
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         return await self._connection.fetch(sql, params)

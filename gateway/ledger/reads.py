@@ -6,7 +6,7 @@ waits behind a group commit and never sees a transaction that is still open.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -43,7 +43,7 @@ class Ledger:
     async def close(self) -> None:
         await self._db.close()
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
         """A read-only query outside the writer, for the repositories that take :class:`~gateway.db.store.Reads`
         (a dialog step's slow work looks up what it needs here, before its transaction)."""
         return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
