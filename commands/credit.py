@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from gateway.db import credit as credit_repo
 from gateway.dialog.turn import Step, Turn
 from gateway.errors import ProtectRefused
 from gateway.format import yuan
@@ -33,14 +34,12 @@ def _moment(turn: Turn, instant: float) -> str:
 async def reminders_off(turn: Turn, _: str) -> Step:
     ctx = turn.ctx
     await ctx.holder()
-    changed = await turn.tx.execute(
-        "INSERT OR IGNORE INTO push_opt_out (msisdn, since) VALUES (?, ?)", (ctx.msisdn, turn.now)
-    )
-    return Step(text=ctx.render("reminders_off" if changed else "reminders_already_off"))
+    stopped = await credit_repo.opt_out(turn.tx, ctx.msisdn, now=turn.now)
+    return Step(text=ctx.render("reminders_off" if stopped else "reminders_already_off"))
 
 
 async def reminders_on(turn: Turn, _: str) -> Step:
     ctx = turn.ctx
     await ctx.holder()
-    changed = await turn.tx.execute("DELETE FROM push_opt_out WHERE msisdn = ?", (ctx.msisdn,))
-    return Step(text=ctx.render("reminders_on" if changed else "reminders_already_on"))
+    started = await credit_repo.opt_in(turn.tx, ctx.msisdn)
+    return Step(text=ctx.render("reminders_on" if started else "reminders_already_on"))

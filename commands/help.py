@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.context import CommandContext
+from gateway.context import CommandContext
 
 
 async def help_answer(ctx: CommandContext) -> str:

@@ -6,8 +6,8 @@ The ledger is changed only in :func:`confirmation`, inside the dialog's transact
 
 from __future__ import annotations
 
-from commands.context import CommandContext
 from commands.queries import ordered_list, ordered_packages
+from gateway.context import CommandContext
 from gateway.db.store import Tx
 from gateway.dialog.machines import Confirmation, Reply, ServicePick
 from gateway.dialog.records import DialogRecord

@@ -32,7 +32,7 @@ import logging
 from dataclasses import dataclass
 from itertools import pairwise
 
-from commands.context import CommandContext
+from gateway.context import CommandContext
 from gateway.dialog.machines import Reply, SecretChange
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Hashed, Step, Turn
@@ -220,28 +220,28 @@ async def _check_new(turn: Turn, id_tail_hash: str | None) -> _Facts:
     problem = password_problem(text, turn.ctx.msisdn)
     if problem is not None:
         return _Facts(reply=Reply(text=text, now=now, rule_problem=problem))
-    id_tail, new_hash = await asyncio.gather(_matches(turn, id_tail_hash), _fresh_hash(turn))
-    if id_tail:
+    if await _matches(turn, id_tail_hash):
         return _Facts(reply=Reply(text=text, now=now, rule_problem="password_id_tail"))
-    return _Facts(reply=Reply(text=text, now=now), new_hash=new_hash)
+    return _Facts(reply=Reply(text=text, now=now), new_hash=await _fresh_hash(turn))
 
 
 async def _check_repeat(turn: Turn, new_hash: str) -> _Facts:
     """Does the repeat match the first entry? Its fresh hash (made beside the check) is what gets stored."""
     text, now = turn.ctx.text, turn.now
-    same, fresh = await asyncio.gather(_matches(turn, new_hash), _fresh_hash(turn))
-    return _Facts(reply=Reply(text=text, now=now, repeat_ok=same), new_hash=fresh if same else None)
+    same = await _matches(turn, new_hash)
+    return _Facts(reply=Reply(text=text, now=now, repeat_ok=same), new_hash=await _fresh_hash(turn) if same else None)
 
 
 async def _matches(turn: Turn, stored: str | None) -> bool:
     """Whether the reply matches ``stored``: as worked out before the transaction, if it was checked against
-    this very hash; if not (the hash on file changed meanwhile), checked here, and the batch waits for it."""
+    this very hash; if not (the hash on file changed meanwhile), checked here, on the database thread, and the
+    batch waits for it."""
     if stored is None:
         return False
     known = turn.hashed.matches.get(stored)
     if known is None:
         log.info("a hash on file changed before the transaction: checked inside it", extra={"msisdn": turn.ctx.msisdn})
-        return await asyncio.to_thread(verify_secret, turn.ctx.text, stored)
+        return verify_secret(turn.ctx.text, stored)
     return known
 
 
@@ -249,7 +249,7 @@ async def _fresh_hash(turn: Turn) -> str:
     """A new salted hash of the reply: the one made before the transaction, or (none was) one made here."""
     if turn.hashed.fresh is None:
         log.info("no hash made before the transaction: made inside it", extra={"msisdn": turn.ctx.msisdn})
-        return await asyncio.to_thread(hash_secret, turn.ctx.text)
+        return hash_secret(turn.ctx.text)
     return turn.hashed.fresh
 
 

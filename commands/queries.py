@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from commands.context import CommandContext
+from gateway.context import CommandContext
 from gateway.format import cycle_cn, data, day_cn, yuan
 from gateway.ledger.calendar import last_cycles, previous_cycle
 from gateway.ledger.data import prorated, spread_data
-from gateway.ledger.models import Account, Subscription
 from gateway.ledger.products import Package
 from gateway.ledger.schema import CHARGE_CATEGORIES
+from gateway.model.ledger import Account, Subscription
 
 BILL_HISTORY_MONTHS = 6
 PAYMENTS_SHOWN = 5

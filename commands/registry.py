@@ -10,8 +10,8 @@ transaction.
 from __future__ import annotations
 
 from commands import credit, orders, password, queries
-from commands.context import Command
 from commands.help import help_answer
+from gateway.context import Command
 from gateway.dialog.turn import Continuation, Preparation, Starter
 
 COMMANDS: dict[str, Command] = {

@@ -23,6 +23,7 @@ from gateway.catalog import load_catalogs
 from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config
 from gateway.control import Control
+from gateway.db.health import write_ready_probe
 from gateway.db.store import Store, Tx
 from gateway.dialog.engine import Dialogs
 from gateway.dispatch import Dispatcher
@@ -119,7 +120,7 @@ class Gateway:
             starters=DIALOG_STARTERS,
             continuations=CONTINUATIONS,
             preparations=PREPARATIONS,
-            commands=COMMANDS,
+            plain=self.router.answer,
             templates=self.templates,
             clock=self.clock,
             window=config.gateway.dialog_window,
@@ -362,7 +363,7 @@ class Gateway:
 
 
 async def _write_probe(tx: Tx) -> None:
-    await tx.execute("INSERT OR REPLACE INTO meta VALUES ('ready_probe', '1')")
+    await write_ready_probe(tx)
 
 
 async def _every_second(job: Callable[[], Awaitable[None]]) -> None:

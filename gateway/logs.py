@@ -29,6 +29,8 @@ import time
 import unicodedata
 from typing import Any
 
+from gateway.db import quiet_driver_logs
+
 _DIGIT_RUN = re.compile(r"(\d+)([Xx]?)")  # \d: digits of any script; an ID number may end in X
 _MSISDN_LENGTH = 11
 _MSISDN_HIDDEN = range(3, 7)  # of a number's 11 digits: 138****8000
@@ -120,5 +122,4 @@ def setup_logging(level: str = "info", fmt: str = "json", stream: Any = None) ->
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # two lines of its own each start; ours says what changed
+    quiet_driver_logs()

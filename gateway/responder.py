@@ -1,11 +1,12 @@
-"""Stored MO → committed answer: the plain query path, or a dialog's transaction.
+"""Stored MO → committed answer, one way for every MO: one unit of work in the next group commit.
 
-Follow one MO: :meth:`Router.route` finds its catalog entry; an MO that starts or continues a dialog is
-answered by :meth:`Dialogs.handle` inside :meth:`Store.transact`, so its ledger change, the dialog's
-transition and the answer commit together (any slow hashing it needs is done before, by
-:meth:`Dialogs.prepare`, so the writer's batch does not wait for it); any other MO is answered by its
-query command and committed with :meth:`Store.finish_mo`. Either way the new outbox rows go to
-:class:`Outbox`.
+Follow one MO: :meth:`Router.route` finds its catalog entry and builds its context; the unit
+(:meth:`Dialogs.handle` inside :meth:`Store.transact`) reads the subscriber's pending dialog, runs the
+query (:meth:`Router.answer`, the one plain-command path) or the dialog's start or next step, writes the
+ledger change and the dialog, and queues the answer in the outbox; all of it commits together, on the
+database thread in one trip. Slow hashing is done before, by :meth:`Dialogs.prepare`, so the batch does
+not wait for it. Only what needs no command (a too-long or incomplete text, a silenced sender) is answered
+without one. The new outbox rows go to :class:`Outbox`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from typing import Any
 
 from gateway.clock import Clock
+from gateway.db import messages
 from gateway.db.store import Store, Tx, Work
 from gateway.dialog.engine import Dialogs, Outcome
 from gateway.dialog.records import DialogRecord
@@ -82,17 +84,14 @@ class Responder:
         route = self._router.route(mo)
         if route is None:
             return await self._store.finish_mo(mo, [], now=self._clock.now())
-        in_dialog = self._dialogs.involved((mo.source_addr, mo.destination_addr), route.entry)
-        if mo.too_long and not in_dialog:
+        if mo.too_long and not self._dialogs.involved((mo.source_addr, mo.destination_addr), route.entry):
             text = self._templates.render("message_too_long")
         elif not mo.complete and not mo.too_long:
             if not self._first_incomplete_notice(mo.source_addr):
                 return await self._store.finish_mo(mo, [], now=self._clock.now())
             text = self._templates.render("incomplete_message")
-        elif in_dialog:  # a too-long text is a reply like any other there: "其他内容" declines an order
-            return await self._in_dialog(mo, route)
-        else:
-            text = await self._router.answer(route)
+        else:  # a too-long text in a dialog is a reply like any other: "其他内容" declines an order
+            return await self._step(mo, route)
         return await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
 
     def _first_incomplete_notice(self, sender: str) -> bool:
@@ -106,24 +105,27 @@ class Responder:
         self._told_incomplete[sender] = now + self._notice_window
         return True
 
-    async def _in_dialog(self, mo: InboundMessage, route: Route) -> list[OutboundMessage]:
+    async def _step(self, mo: InboundMessage, route: Route) -> list[OutboundMessage]:
+        """The MO's one unit of work: a query, or a dialog's start or next step, with its answer."""
         try:
             hashed = await self._dialogs.prepare(route.ctx, route.entry)  # slow work: before the batch, not in it
-            outcome, outbound = await self._store.transact(self._dialog_work(mo, route, hashed))
+            outcome, outbound = await self._store.transact(self._unit(mo, route, hashed))
         except LedgerError as refusal:  # e.g. not a subscriber: nothing was written, answer it plainly
             text = self._router.refusal(refusal)
             return await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
         self._dialogs.settle(outcome)
         return list(outbound)
 
-    def _dialog_work(self, mo: InboundMessage, route: Route, hashed: Hashed) -> Work:
-        """The MO's dialog step, its answer, and (for a password or an ID number) its text blanked: one unit."""
+    def _unit(self, mo: InboundMessage, route: Route, hashed: Hashed) -> Work:
+        """The MO's step, its answer, and (for a password or an ID number) its text blanked: one unit."""
 
         async def work(tx: Tx) -> tuple[Outcome, list[OutboundMessage]]:
             outcome = await self._dialogs.handle(tx, route.ctx, route.entry, hashed)
             if outcome.secret:  # a password or an ID number is not kept in the inbox
-                await tx.forget_text(mo)
-            outbound = await tx.finish_mo(mo, [self._router.reply(mo, outcome.text)], now=self._clock.now())
+                await messages.forget_text(tx, mo)
+            outbound = await messages.finish_mo(
+                tx, mo, [self._router.reply(mo, outcome.text)], now=self._clock.now(), effect=outcome.effect
+            )
             return outcome, outbound
 
         return work

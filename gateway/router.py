@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from commands.context import Command, CommandContext
 from commands.normalize import normalize
 from gateway.catalog import Catalog, CodeEntry
 from gateway.clock import Clock
+from gateway.context import Command, CommandContext
 from gateway.credit.control import CreditControl
 from gateway.dialog.machines import YES
 from gateway.errors import LedgerError, SubscriberTerminated, UnknownSubscriber
@@ -80,14 +80,14 @@ class Router:
     def reply(self, mo: InboundMessage, text: str) -> Reply:
         return Reply(text=text, destination_addr=mo.source_addr, source_addr=mo.destination_addr)
 
-    async def answer(self, route: Route) -> str:
-        """Run a query command (or help) for the route; refusals become their own answers."""
-        entry = route.entry
-        if entry is None and route.ctx.text in YES:
+    async def answer(self, ctx: CommandContext, entry: CodeEntry | None) -> str:
+        """The one plain-command path (SMS, in a unit of work; USSD menus): the entry's query command, or the
+        help; refusals become their own answers."""
+        if entry is None and ctx.text in YES:
             return self.templates.render("nothing_to_confirm")  # a late or stray 是/Y: say so, not the help
         command = self.commands[entry.command if entry is not None and entry.command in self.commands else "help"]
         try:
-            return await command(route.ctx)
+            return await command(ctx)
         except LedgerError as refusal:
             return self.refusal(refusal)
 

@@ -21,7 +21,8 @@ from support.admin import NOW, TOKENS, call
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 from gateway.smsc import SmscSimulator
 
 DAY = 86400

@@ -10,7 +10,8 @@ import pytest
 from conftest import StartGateway
 
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 from gateway.smsc import SmscSimulator
 
 

@@ -15,7 +15,7 @@ from gateway.errors import ImportRejected
 from gateway.ledger.importer import import_subscribers, parse_subscribers, parse_yuan
 from gateway.ledger.products import Products
 from gateway.ledger.secrets import verify_secret
-from gateway.ledger.writes import NewSubscriber
+from gateway.model.ledger import NewSubscriber
 
 TODAY = date(2026, 11, 18)
 HEADER = (

@@ -32,7 +32,8 @@ from hypothesis import strategies as st
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 from gateway.smsc import SmscSimulator
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

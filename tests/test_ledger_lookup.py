@@ -10,9 +10,13 @@ import aiosqlite
 import pytest
 
 from gateway.db.database import open_database
+from gateway.db.sqlite import AioConnection
+from gateway.db.subscribers import CHUNK
+from gateway.db.unit import Params
 from gateway.errors import UnknownSubscriber
-from gateway.ledger.lookup import CHUNK, SubscriberLookup
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.lookup import SubscriberLookup
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 
 COUNT = 1200  # more than two chunks
 
@@ -43,17 +47,17 @@ class CountingDb:
     """Counts the queries that reach the database."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
-        self.db = db
+        self.db = AioConnection(db)
         self.queries = 0
 
-    async def execute_fetchall(self, sql: str, params: list[str]) -> object:
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[object, ...]]:
         self.queries += 1
-        return await self.db.execute_fetchall(sql, params)
+        return await self.db.fetch(sql, params)
 
 
 async def test_concurrent_lookups_share_queries_and_get_their_own_rows(db: aiosqlite.Connection) -> None:
     counting = CountingDb(db)
-    lookup = SubscriberLookup(counting)  # type: ignore[arg-type]
+    lookup = SubscriberLookup(counting)
     numbers = [str(13000000000 + i) for i in range(COUNT)] + ["13999999999"]
     results = await asyncio.gather(*(lookup.get(n) for n in numbers), return_exceptions=True)
     cash = [r[1].cash for r in results[:-1]]  # type: ignore[index]
@@ -65,7 +69,7 @@ async def test_concurrent_lookups_share_queries_and_get_their_own_rows(db: aiosq
 
 async def test_the_same_number_asked_twice_at_once_is_fetched_once(db: aiosqlite.Connection) -> None:
     counting = CountingDb(db)
-    lookup = SubscriberLookup(counting)  # type: ignore[arg-type]
+    lookup = SubscriberLookup(counting)
     first, second, third = await asyncio.gather(*(lookup.get("13000000007") for _ in range(3)))
     assert first == second == third
     assert first[0].name == "用户7"
@@ -74,13 +78,13 @@ async def test_the_same_number_asked_twice_at_once_is_fetched_once(db: aiosqlite
 
 async def test_a_failed_query_reaches_every_waiter_and_the_next_lookup_works(db: aiosqlite.Connection) -> None:
     class Failing(CountingDb):
-        async def execute_fetchall(self, sql: str, params: list[str]) -> object:
+        async def fetch(self, sql: str, params: Params = ()) -> list[tuple[object, ...]]:
             self.queries += 1
             if self.queries == 1:
                 raise aiosqlite.OperationalError("database is locked")
-            return await self.db.execute_fetchall(sql, params)
+            return await self.db.fetch(sql, params)
 
-    lookup = SubscriberLookup(Failing(db))  # type: ignore[arg-type]
+    lookup = SubscriberLookup(Failing(db))
     with pytest.raises(aiosqlite.OperationalError):
         await lookup.get("13000000001")
     subscriber, account = await lookup.get("13000000001")

@@ -11,14 +11,15 @@ import pytest
 
 from gateway.config import PROJECT_ROOT
 from gateway.db.database import open_database
+from gateway.db.sqlite import AioConnection
 from gateway.errors import ImportRejected
 from gateway.ledger import seed
 from gateway.ledger.calendar import Calendar
-from gateway.ledger.models import Account, Payment, Usage
 from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
 from gateway.ledger.secrets import verify_secret
 from gateway.ledger.seed import seed_bulk, seed_demo
+from gateway.model.ledger import Account, Payment, Usage
 from gateway.types import Fen
 
 CALENDAR = Calendar.named("Asia/Shanghai")
@@ -41,7 +42,7 @@ async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
 @pytest.fixture
 async def ledger(db: aiosqlite.Connection, products: Products) -> Ledger:
     await seed_demo(db, now=NOW, products=products, calendar=CALENDAR)
-    return Ledger(db, products=products, calendar=CALENDAR)
+    return Ledger(AioConnection(db), products=products, calendar=CALENDAR)
 
 
 async def rows(db: aiosqlite.Connection, sql: str) -> list[tuple[object, ...]]:
@@ -235,7 +236,7 @@ async def test_bulk_seeds_plain_subscribers_in_chunks(
         " (SELECT MIN(msisdn) || '-' || MAX(msisdn) FROM subscriber)",
     )
     assert counts == [(2005, 2005, 201, 201, 201, "13000000000-13000002004")]
-    ledger = Ledger(db, products=products, calendar=CALENDAR)
+    ledger = Ledger(AioConnection(db), products=products, calendar=CALENDAR)
     subscriber, account = await ledger.subscriber("13000000010")
     assert (subscriber.vip, subscriber.status, subscriber.created_on) == ("none", "active", date(2026, 11, 18))
     assert account.cash == 13000000010 * 7919 % 50_000

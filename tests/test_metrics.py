@@ -15,8 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import Gateway
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
 from gateway.metrics import Metrics
+from gateway.model.ledger import NewSubscriber
 from gateway.smpp.codec import Pdu, ShortMessage, encode_pdu
 from gateway.smpp.constants import CommandId, EsmClass, Status
 from gateway.smsc import SmscSimulator

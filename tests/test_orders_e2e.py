@@ -19,10 +19,11 @@ from conftest import StartGateway, ask
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
+from gateway.db import dialogs
 from gateway.db.database import open_database
 from gateway.db.store import Tx
-from gateway.dialog import records
-from gateway.ledger.writes import NewSubscriber, add_fee, add_subscribers, add_subscription
+from gateway.ledger.writes import add_fee, add_subscribers, add_subscription
+from gateway.model.ledger import NewSubscriber
 from gateway.smsc import SmscSimulator
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
@@ -244,7 +245,7 @@ async def test_a_yes_that_loses_the_race_with_the_expiry_sweep_is_told_nothing_w
     assert await env.ask(CASH, "KTGPRS10") == ORDER_GPRS10_HALF
 
     async def swept(tx: Tx) -> None:
-        await records.delete(tx, CASH, "10086")
+        await dialogs.delete(tx, CASH, "10086")
 
     await env.gateway.store.transact(swept)
     assert await env.ask(CASH, "是") == NOTHING_TO_CONFIRM

@@ -11,7 +11,8 @@ from commands.password import password_problem
 from gateway.db.database import open_database
 from gateway.ledger.passwords import Attempts, attempts_from
 from gateway.ledger.secrets import verify_secret
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 
 MSISDN = "13912846305"
 DAY = 86_400.0

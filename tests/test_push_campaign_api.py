@@ -14,7 +14,8 @@ from support.admin import TOKENS, call
 
 from gateway.clock import ManualClock
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 from gateway.smsc import SmscSimulator
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai: outside the quiet hours

@@ -27,7 +27,8 @@ from gateway.clock import ManualClock
 from gateway.db.database import open_database
 from gateway.ledger.products import Products
 from gateway.ledger.rating import Books, Position, Rater, Rating
-from gateway.ledger.writes import NewSubscriber, add_subscribers, add_subscription
+from gateway.ledger.writes import add_subscribers, add_subscription
+from gateway.model.ledger import NewSubscriber
 from gateway.smsc import SmscSimulator
 
 PRODUCTS = Products.load(Path(__file__).parents[1] / "config" / "products.toml")

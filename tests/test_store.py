@@ -279,44 +279,59 @@ async def test_every_receipt_for_one_id_is_kept_and_the_last_stat_wins(store: St
 # --- failures ------------------------------------------------------------------------------------
 
 
-async def test_a_failing_statement_reaches_its_caller_and_the_writer_goes_on(store: Store, db_path: str) -> None:
-    await add(store, "first")
-    with sqlite3.connect(db_path) as other:  # takes the id the store hands out next
+def refuse_texts(db_path: str, *texts: str) -> None:
+    """Make the database itself refuse an MO with one of these texts (a trigger), as a full disk would."""
+    marks = ", ".join(f"'{t}'" for t in texts)
+    with sqlite3.connect(db_path) as other:
         other.execute(
-            "INSERT INTO mo (id, source_addr, destination_addr, text, received_at) VALUES (2, 'x', 'y', 'z', 0)"
+            f"CREATE TRIGGER refuse BEFORE INSERT ON mo WHEN NEW.text IN ({marks})"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
         )
     other.close()
+
+
+async def test_a_failing_statement_reaches_its_caller_and_the_writer_goes_on(store: Store, db_path: str) -> None:
+    await add(store, "first")
+    refuse_texts(db_path, "clash")
     commits = store.commits
     async with asyncio.timeout(5):
-        with pytest.raises(sqlite3.IntegrityError, match=r"^UNIQUE constraint failed: mo\.id$"):
+        with pytest.raises(sqlite3.IntegrityError, match=r"^refused$"):
             await add(store, "clash")
     assert store.commits == commits
 
     async with asyncio.timeout(5):
         later = await add(store, "later")
         [mt] = await store.finish_mo(later, [reply_to(later, "好")], now=1.0)
-    assert (later.id, mt.id) == (3, 1)
+    assert (later.id, mt.id) == (2, 1)
     assert store.commits == commits + 2
     assert await store.fetch("SELECT id, text, status FROM mo ORDER BY id") == [
         (1, "first", "new"),
-        (2, "z", "new"),
-        (3, "later", "answered"),
+        (2, "later", "answered"),
     ]
+
+
+async def test_ids_come_from_the_database_so_another_writer_takes_none_of_ours(store: Store, db_path: str) -> None:
+    await add(store, "first")
+    with sqlite3.connect(db_path) as other:  # a second writer on the same file (another instance, a tool)
+        other.execute("INSERT INTO mo (source_addr, destination_addr, text, received_at) VALUES ('x', 'y', 'z', 0)")
+        other.execute("INSERT INTO mt (source_addr, destination_addr, text, created_at) VALUES ('y', 'x', 'w', 0)")
+    other.close()
+    async with asyncio.timeout(5):
+        later = await add(store, "later")
+        [mt] = await store.finish_mo(later, [reply_to(later, "好")], now=1.0)
+    assert (later.id, mt.id) == (3, 2)
+    assert await store.fetch("SELECT id, text FROM mo ORDER BY id") == [(1, "first"), (2, "z"), (3, "later")]
 
 
 async def test_a_failed_batch_is_rolled_back_for_every_operation_in_it(store: Store, db_path: str) -> None:
     await add(store, "first")
-    with sqlite3.connect(db_path) as other:
-        other.execute(
-            "INSERT INTO mo (id, source_addr, destination_addr, text, received_at) VALUES (3, 'x', 'y', 'z', 0)"
-        )
-    other.close()
+    refuse_texts(db_path, "three")
     async with asyncio.timeout(5):
         outcomes = await asyncio.gather(add(store, "two"), add(store, "three"), return_exceptions=True)
     assert [type(o) for o in outcomes] == [sqlite3.IntegrityError, sqlite3.IntegrityError]
-    assert await store.fetch("SELECT id, text FROM mo ORDER BY id") == [(1, "first"), (3, "z")]
+    assert await store.fetch("SELECT id, text FROM mo ORDER BY id") == [(1, "first")]
     async with asyncio.timeout(5):
-        assert (await add(store, "four")).id == 4
+        assert (await add(store, "four")).id == 2
 
 
 async def test_a_closed_connection_fails_the_callers_instead_of_hanging(store: Store) -> None:

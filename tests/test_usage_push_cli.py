@@ -16,7 +16,8 @@ from pathlib import Path
 from conftest import StartGateway
 
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 from gateway.smsc import SmscSimulator
 
 ROOT = Path(__file__).resolve().parent.parent

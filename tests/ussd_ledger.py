@@ -13,7 +13,8 @@ from typing import Any
 from conftest import SUBSCRIBER
 
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers, add_subscription, add_usage
+from gateway.ledger.writes import add_subscribers, add_subscription, add_usage
+from gateway.model.ledger import NewSubscriber
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
 MAIN = SUBSCRIBER  # cash and gift, GPRS10 and GPRS5, 30000 KB used this month

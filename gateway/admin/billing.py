@@ -17,6 +17,7 @@ from aiohttp import web
 from gateway.admin.validate import Body, Field, choice, instant, msisdn, pattern, query_integer, refuse, shown
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
+from gateway.db import admin_reads
 from gateway.db.store import Store, Tx
 from gateway.errors import ProtectRefused, RequestRefused
 from gateway.http import json_response
@@ -166,28 +167,18 @@ class BillingApi:
         if number is not None:
             refuse(msisdn(), number)
         after = query_integer(request.query, "after", default=0)
-        where = "id > ?"
-        params: list[object] = [after]
-        if number is not None:
-            where += " AND msisdn = ?"
-            params.append(number)
-        rows = await self._store.fetch(
-            "SELECT id, record_id, msisdn, category, quantity, reason, detail, rejected_at FROM usage_reject"
-            f" WHERE {where} ORDER BY id LIMIT {REJECTS_SHOWN}",
-            params,
-        )
         rejects = [
             {
-                "seq": r[0],
-                "id": r[1],
-                "msisdn": r[2],
-                "category": r[3],
-                "quantity": r[4],
-                "reason": r[5],
-                "detail": r[6],
-                "rejected_at": self._at(r[7]),
+                "seq": r.id,
+                "id": r.record_id,
+                "msisdn": r.msisdn,
+                "category": r.category,
+                "quantity": r.quantity,
+                "reason": r.reason,
+                "detail": r.detail,
+                "rejected_at": self._at(r.rejected_at),
             }
-            for r in rows
+            for r in await admin_reads.usage_rejects(self._store, after=after, msisdn=number, limit=REJECTS_SHOWN)
         ]
         return json_response({"rejects": rejects, "next_after": rejects[-1]["seq"] if rejects else after})
 
@@ -220,10 +211,10 @@ class BillingApi:
         )
 
     async def status_history(self, number: str) -> web.StreamResponse:
-        rows = await self._store.fetch(
-            "SELECT id, source, target, reason, changed_at FROM status_change WHERE msisdn = ? ORDER BY id", (number,)
-        )
-        changes = [{"id": r[0], "from": r[1], "to": r[2], "reason": r[3], "at": self._at(r[4])} for r in rows]
+        changes = [
+            {"id": c.id, "from": c.source, "to": c.target, "reason": c.reason, "at": self._at(c.changed_at)}
+            for c in await admin_reads.status_changes(self._store, number)
+        ]
         return json_response({"msisdn": number, "changes": changes})
 
     async def start_campaign(self, body: dict[str, Any]) -> web.StreamResponse:

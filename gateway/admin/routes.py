@@ -20,7 +20,6 @@ from gateway.admin import changes
 from gateway.admin.answers import PREFIX, errors_as_json
 from gateway.admin.auth import TokenAuth
 from gateway.admin.billing import CAMPAIGN_ID, NEW_CAMPAIGN, USAGE_BATCH, USAGE_RECORD, BillingApi
-from gateway.admin.changes import PaymentOrder
 from gateway.admin.openapi import Answer, Route, document
 from gateway.admin.reads import AdminReads
 from gateway.admin.validate import REFERENCE_PATTERN, Body, choice, fen, msisdn, parse_json, pattern, refuse, text
@@ -35,6 +34,7 @@ from gateway.admin.views import (
 )
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
+from gateway.db.admin_changes import PaymentOrder
 from gateway.db.store import Store
 from gateway.errors import RequestRefused
 from gateway.http import json_response
@@ -42,7 +42,7 @@ from gateway.ledger.calendar import Calendar
 from gateway.ledger.importer import BRANDS, STATUSES, VIPS
 from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
-from gateway.ledger.writes import NewSubscriber
+from gateway.model.ledger import NewSubscriber
 from gateway.outbox import Outbox
 from gateway.types import Fen, Reply
 

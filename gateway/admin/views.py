@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.admin.changes import PaymentMade
-from gateway.admin.reads import ReceivedMessage, SentMessage
+from gateway.db.admin_changes import PaymentMade
+from gateway.db.admin_reads import ReceivedMessage, SentMessage
 from gateway.ledger.calendar import Calendar
-from gateway.ledger.models import Account, Subscriber, Subscription
 from gateway.ledger.products import Products
+from gateway.model.ledger import Account, Subscriber, Subscription
 from gateway.types import OutboundMessage
 
 Json = dict[str, Any]

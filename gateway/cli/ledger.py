@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import aiosqlite
-
 from gateway.cli.ledger_show import describe
 from gateway.cli.usage_file import parse_usage
 from gateway.clock import SystemClock
 from gateway.config import Config
-from gateway.db.database import open_database
+from gateway.db.database import Connection, DatabaseError, open_database
+from gateway.db.sqlite import AioConnection
 from gateway.db.store import DirectWriter
 from gateway.errors import ConfigError, ImportRejected, StartupError, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
@@ -66,7 +64,7 @@ def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
         return _fail(f"gateway: config error: {exc}", EXIT_CONFIG)
     calendar = Calendar.named(config.gateway.timezone)  # load_config has checked the zone
     path = str(config.resolve(config.ledger.path))
-    action: Callable[[aiosqlite.Connection], Awaitable[int]]
+    action: Callable[[Connection], Awaitable[int]]
     if args.ledger_command in ("import", "usage"):
         try:
             text = args.file.read_bytes().decode("utf-8")
@@ -85,7 +83,7 @@ def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
     return asyncio.run(_with_ledger(path, action))
 
 
-async def _with_ledger(path: str, action: Callable[[aiosqlite.Connection], Awaitable[int]]) -> int:
+async def _with_ledger(path: str, action: Callable[[Connection], Awaitable[int]]) -> int:
     try:
         db = await open_database(path)
     except StartupError as exc:
@@ -99,7 +97,7 @@ async def _with_ledger(path: str, action: Callable[[aiosqlite.Connection], Await
         return _fail(f"gateway: nothing was written ({count} problem{'' if count == 1 else 's'})", EXIT_REFUSED)
     except UnknownSubscriber as exc:
         return _fail(f"gateway: {exc} is not in the ledger", EXIT_REFUSED)
-    except sqlite3.Error as exc:  # e.g. locked by another writer for longer than busy_timeout
+    except DatabaseError as exc:  # e.g. locked by another writer for longer than busy_timeout
         return _fail(f"gateway: ledger {path}: {exc}", EXIT_REFUSED)
     finally:
         await db.close()
@@ -117,10 +115,8 @@ def _migrate(path: str) -> int:
     return EXIT_OK
 
 
-def _importer(
-    text: str, file: Path, products: Products, calendar: Calendar
-) -> Callable[[aiosqlite.Connection], Awaitable[int]]:
-    async def run(db: aiosqlite.Connection) -> int:
+def _importer(text: str, file: Path, products: Products, calendar: Calendar) -> Callable[[Connection], Awaitable[int]]:
+    async def run(db: Connection) -> int:
         subscribers = parse_subscribers(text, products=products, today=calendar.today(SystemClock().now()))
         count = await import_subscribers(db, subscribers)
         print(f"imported {count} subscriber{'' if count == 1 else 's'} from {file}")
@@ -129,8 +125,8 @@ def _importer(
     return run
 
 
-def _rater(text: str, file: Path, rating: UsageRating) -> Callable[[aiosqlite.Connection], Awaitable[int]]:
-    async def run(db: aiosqlite.Connection) -> int:
+def _rater(text: str, file: Path, rating: UsageRating) -> Callable[[Connection], Awaitable[int]]:
+    async def run(db: Connection) -> int:
         records = parse_usage(text)
         result = await rating.rate(DirectWriter(db), records, now=SystemClock().now())
         charged = sum(r.charged for r in result.rated)
@@ -152,10 +148,10 @@ def _rater(text: str, file: Path, rating: UsageRating) -> Callable[[aiosqlite.Co
 
 def _seeder(
     count: int | None, start: int, products: Products, calendar: Calendar
-) -> Callable[[aiosqlite.Connection], Awaitable[int]]:
+) -> Callable[[Connection], Awaitable[int]]:
     """``--count N`` plain subscribers, else (``--demo``) the demo people."""
 
-    async def run(db: aiosqlite.Connection) -> int:
+    async def run(db: Connection) -> int:
         now = SystemClock().now()
         began = time.perf_counter()
         if count is None:
@@ -173,10 +169,10 @@ def _seeder(
     return run
 
 
-def _shower(msisdn: str, products: Products, calendar: Calendar) -> Callable[[aiosqlite.Connection], Awaitable[int]]:
-    async def run(db: aiosqlite.Connection) -> int:
-        ledger = Ledger(db, products=products, calendar=calendar)
-        print("\n".join(await describe(ledger, db, msisdn, now=SystemClock().now())))
+def _shower(msisdn: str, products: Products, calendar: Calendar) -> Callable[[Connection], Awaitable[int]]:
+    async def run(db: Connection) -> int:
+        ledger = Ledger(AioConnection(db), products=products, calendar=calendar)
+        print("\n".join(await describe(ledger, msisdn, now=SystemClock().now())))
         return EXIT_OK
 
     return run

@@ -8,24 +8,23 @@ from __future__ import annotations
 
 from datetime import date
 
-import aiosqlite
-
+from gateway.db.admin_reads import secrets_set
 from gateway.format import data, yuan
 from gateway.ledger.calendar import last_cycles
-from gateway.ledger.models import Account, Subscriber
 from gateway.ledger.reads import Ledger
 from gateway.ledger.schema import CHARGE_CATEGORIES
+from gateway.model.ledger import Account, Subscriber
 
 BILLS_SHOWN = 6
 PAYMENTS_SHOWN = 10
 _UNITS = {"voice": "s", "sms": "", "mms": ""}
 
 
-async def describe(ledger: Ledger, db: aiosqlite.Connection, msisdn: str, *, now: float) -> list[str]:
+async def describe(ledger: Ledger, msisdn: str, *, now: float) -> list[str]:
     """The lines of the report; UnknownSubscriber if the number is not in the ledger."""
     subscriber, account = await ledger.subscriber(msisdn)
     today, cycle = ledger.calendar.today(now), ledger.calendar.cycle(now)
-    lines = _person(subscriber, ledger) + await _secrets(db, msisdn) + _account(account, today)
+    lines = _person(subscriber, ledger) + await _secrets(ledger, msisdn) + _account(account, today)
     lines.append(f"subscriptions in {cycle}:")
     for s in await ledger.subscriptions(msisdn, cycle):
         package = ledger.products.packages.get(s.product)
@@ -66,12 +65,9 @@ def _person(subscriber: Subscriber, ledger: Ledger) -> list[str]:
     ]
 
 
-async def _secrets(db: aiosqlite.Connection, msisdn: str) -> list[str]:
-    rows = await db.execute_fetchall(
-        "SELECT password_hash IS NOT NULL, id_hash IS NOT NULL FROM subscriber WHERE msisdn = ?", (msisdn,)
-    )
-    password, id_number = next(iter(rows))
-    return [f"password:     {_set(password)}", f"ID number:    {_set(id_number)}"]
+async def _secrets(ledger: Ledger, msisdn: str) -> list[str]:
+    found = await secrets_set(ledger, msisdn)
+    return [f"password:     {_set(found.password)}", f"ID number:    {_set(found.id_number)}"]
 
 
 def _account(account: Account, today: date) -> list[str]:
@@ -90,7 +86,7 @@ def _account(account: Account, today: date) -> list[str]:
     ]
 
 
-def _set(flag: int) -> str:
+def _set(flag: bool) -> str:
     return "set" if flag else "not set"
 
 

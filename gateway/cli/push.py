@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import sys
 import time
 
 from gateway.clock import SystemClock
 from gateway.config import Config
-from gateway.db.database import open_database
+from gateway.db.database import DatabaseError, open_database
 from gateway.db.store import DirectWriter
 from gateway.errors import ConfigError
 from gateway.ledger.calendar import Calendar
@@ -61,7 +60,7 @@ def run_push_command(args: argparse.Namespace, config: Config) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: the gateway goes on sending what was selected", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except sqlite3.Error as exc:
+    except DatabaseError as exc:
         print(f"gateway: ledger {path}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 

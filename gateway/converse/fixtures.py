@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from gateway.converse.script import Fixture
+from gateway.db.database import Connection
+from gateway.db.transaction import immediate_transaction
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
-from gateway.ledger.writes import NewSubscriber, add_bill, add_payment, add_subscribers, add_subscription, add_usage
+from gateway.ledger.writes import add_bill, add_payment, add_subscribers, add_subscription, add_usage
+from gateway.model.ledger import NewSubscriber
 
 
-async def seed(
-    db: aiosqlite.Connection, fixtures: list[Fixture], products: Products, calendar: Calendar, *, now: float
-) -> None:
-    """Write every fixture (and its subscriptions, usage this month, bills and payments), then commit."""
+async def seed(db: Connection, fixtures: list[Fixture], products: Products, calendar: Calendar, *, now: float) -> None:
+    """Write every fixture (and its subscriptions, usage this month, bills and payments) in one transaction."""
     cycle = calendar.cycle(now)
-    await add_subscribers(db, [_subscriber(f, products, calendar, now) for f in fixtures])
-    for f in fixtures:
-        for product, since in f.subscriptions:
-            if product not in products.packages:
-                raise ValueError(f"line {f.line}: no package {product!r} in the product catalog")
-            await add_subscription(db, f.msisdn, product, calendar.instant(since))
-        for category, quantity, charged in f.usage:
-            await add_usage(db, f.msisdn, cycle, category, quantity, charged)
-        for bill_cycle, lines in f.bills:
-            await add_bill(db, f.msisdn, bill_cycle, lines)
-        for when, amount, channel in f.payments:
-            await add_payment(db, f.msisdn, amount, channel, calendar.instant(when))
-    await db.commit()
+    async with immediate_transaction(db):
+        await add_subscribers(db, [_subscriber(f, products, calendar, now) for f in fixtures])
+        for f in fixtures:
+            for product, since in f.subscriptions:
+                if product not in products.packages:
+                    raise ValueError(f"line {f.line}: no package {product!r} in the product catalog")
+                await add_subscription(db, f.msisdn, product, calendar.instant(since))
+            for category, quantity, charged in f.usage:
+                await add_usage(db, f.msisdn, cycle, category, quantity, charged)
+            for bill_cycle, lines in f.bills:
+                await add_bill(db, f.msisdn, bill_cycle, lines)
+            for when, amount, channel in f.payments:
+                await add_payment(db, f.msisdn, amount, channel, calendar.instant(when))
 
 
 def _subscriber(f: Fixture, products: Products, calendar: Calendar, now: float) -> NewSubscriber:

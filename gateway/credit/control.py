@@ -9,73 +9,22 @@ reminders: :mod:`gateway.pushes.notices` is the one the gateway wires in).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from gateway.config import CreditConfig
 from gateway.credit.machine import DAY, CreditFacts, CreditMachine
+from gateway.db import accounts
+from gateway.db.credit import record_transition, standings
 from gateway.db.store import Tx
 from gateway.errors import ProtectRefused, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
-from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
-from gateway.ledger.models import Account, Subscriber
 from gateway.ledger.products import Products
+from gateway.model.credit import CreditRow
 
-CHUNK = 500
-
-CREDIT_QUERY = (
-    "SELECT msisdn, state, since, floor, restore_until, guard_until, protected_at, reason FROM credit"
-    " WHERE msisdn IN ({marks})"
-)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CreditRow:
-    """A subscriber's row of ``credit``: the machine's state and the protective restore's facts."""
-
-    state: str
-    since: float
-    floor: int
-    restore_until: float | None
-    guard_until: float | None
-    protected_at: float | None
-    reason: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Standing:
-    """A subscriber, their account, and their credit row (None: credit control has not seen them yet)."""
-
-    subscriber: Subscriber
-    account: Account
-    credit: CreditRow | None
-
-    @property
-    def state(self) -> str:
-        return self.credit.state if self.credit else self.subscriber.status
-
-
-async def standings(tx: Tx, msisdns: Sequence[str]) -> dict[str, Standing]:
-    """The standing of each of ``msisdns`` that is a subscriber, as this transaction sees it."""
-    found: dict[str, Standing] = {}
-    for start in range(0, len(msisdns), CHUNK):
-        chunk = list(msisdns[start : start + CHUNK])
-        marks = ",".join("?" * len(chunk))
-        credit = {
-            r[0]: CreditRow(**dict(zip(_CREDIT_FIELDS, r[1:], strict=True)))
-            for r in await tx.fetch(CREDIT_QUERY.format(marks=marks), chunk)
-        }
-        for row in await tx.fetch(HOLDER_QUERY.format(marks=marks), chunk):
-            subscriber, account = holder_from_row(row)
-            found[subscriber.msisdn] = Standing(
-                subscriber=subscriber, account=account, credit=credit.get(subscriber.msisdn)
-            )
-    return found
-
-
-_CREDIT_FIELDS = ("state", "since", "floor", "restore_until", "guard_until", "protected_at", "reason")
+__all__ = ["CreditControl", "Notices", "Transition", "standings"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,15 +119,13 @@ class CreditControl:
         """After a payment: a prepaid validity date moves out (if set), then the balance rule may restore."""
         days = self.config.validity_days_per_payment
         least = self.calendar.today(now) + timedelta(days=days)
-        rows = await tx.fetch(
-            "SELECT s.plan, a.valid_until FROM subscriber s JOIN account a ON a.msisdn = s.msisdn WHERE s.msisdn = ?",
-            (msisdn,),
-        )
-        for plan_code, valid_until in rows:
+        found = await accounts.plan_and_validity(tx, msisdn)
+        if found is not None:
+            plan_code, valid_until = found
             plan = self.products.plans.get(plan_code)
             prepaid = plan is None or plan.payment == "prepaid"
-            if days and prepaid and valid_until and date.fromisoformat(valid_until) < least:
-                await tx.execute("UPDATE account SET valid_until = ? WHERE msisdn = ?", (least.isoformat(), msisdn))
+            if days and prepaid and valid_until and valid_until < least:
+                await accounts.set_valid_until(tx, msisdn, least)
         return await self.check(tx, [msisdn], now=now)
 
     async def _load(self, tx: Tx, msisdns: list[str], now: float) -> dict[str, _Row]:
@@ -218,27 +165,23 @@ class CreditControl:
             f.restore_until = None
         if f.state == "suspended":  # a limit passed (or another reason): the 7-day guard is over too
             f.guard_until = None
-        await tx.execute(
-            "INSERT INTO credit (msisdn, state, since, reason, floor, restore_until, guard_until, protected_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msisdn) DO UPDATE SET state = excluded.state,"
-            " since = excluded.since, reason = excluded.reason, floor = excluded.floor,"
-            " restore_until = excluded.restore_until, guard_until = excluded.guard_until,"
-            " protected_at = excluded.protected_at",
-            (msisdn, f.state, now, f.reason, f.floor, f.restore_until, f.guard_until, f.protected_at),
+        saved = CreditRow(
+            state=f.state,
+            since=now,
+            floor=f.floor,
+            restore_until=f.restore_until,
+            guard_until=f.guard_until,
+            protected_at=f.protected_at,
+            reason=f.reason,
         )
-        status = "active" if f.state == "protected" else f.state
-        await tx.execute("UPDATE subscriber SET status = ? WHERE msisdn = ?", (status, msisdn))
-        rows = await tx.fetch(
-            "INSERT INTO status_change (msisdn, source, target, reason, changed_at) VALUES (?, ?, ?, ?, ?)"
-            " RETURNING id",
-            (msisdn, before, f.state, f.reason, now),
-        )
+        status = "active" if f.state == "protected" else f.state  # protected: the subscriber may use and query
+        change_id = await record_transition(tx, msisdn, source=before, row=saved, status=status)
         transition = Transition(
             msisdn=msisdn,
             source=before,
             target=f.state,
             reason=f.reason,
-            change_id=int(rows[0][0]),
+            change_id=change_id,
             restore_until=f.restore_until,
             floor=f.floor,
         )

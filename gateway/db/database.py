@@ -18,6 +18,12 @@ from gateway.errors import StartupError
 
 log = logging.getLogger("gateway.db.database")
 
+Connection = aiosqlite.Connection
+"""The file as :func:`open_database` opens it, named for callers that need not know the driver."""
+
+DatabaseError = sqlite3.Error
+"""What a statement on the file raises when the file says no (locked past ``busy_timeout``, say)."""
+
 
 async def open_database(path: str) -> aiosqlite.Connection:
     """The gateway's SQLite file at the newest schema revision (made if missing), in WAL mode."""

@@ -14,15 +14,16 @@ is still what it finds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
-from commands.context import Command, CommandContext
 from gateway.catalog import CodeEntry
 from gateway.clock import Clock
+from gateway.context import CommandContext
+from gateway.db import dialogs, messages
 from gateway.db.store import Tx
 from gateway.dialog import records
-from gateway.dialog.machines import MACHINES, YES
+from gateway.dialog.machines import MACHINES
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Continuation, Hashed, Preparation, Starter, Step, Turn
 from gateway.templates import Templates
@@ -32,6 +33,8 @@ from gateway.types import Reply as Answer
 log = logging.getLogger("gateway.dialog")
 
 Key = tuple[str, str]  # (msisdn, service number)
+Plain = Callable[[CommandContext, CodeEntry | None], Awaitable[str]]
+"""The plain-command path (:meth:`gateway.router.Router.answer`): a query, the help, or 'nothing to confirm'."""
 
 QUIET_KINDS = frozenset({"pick"})
 """Dialogs that end without a word: a 0000 list that was only looked at neither times out aloud nor adds a
@@ -46,6 +49,7 @@ class Outcome:
     pending: tuple[Key, float | None]  # the key and its new expiry (None: no dialog pending)
     kind: str = ""  # the pending dialog's kind, if one is pending
     secret: bool = False  # the MO carried a password or an ID number
+    effect: bool = True  # it ran a dialog's start or step (which may change the ledger), not a plain query
 
 
 class Dialogs:
@@ -55,7 +59,7 @@ class Dialogs:
         starters: dict[str, Starter],
         continuations: dict[str, Continuation],
         preparations: dict[str, Preparation],
-        commands: dict[str, Command],
+        plain: Plain,
         templates: Templates,
         clock: Clock,
         window: float,
@@ -63,7 +67,7 @@ class Dialogs:
         self._starters = starters
         self._continuations = continuations
         self._preparations = preparations
-        self._commands = commands
+        self._plain = plain
         self._templates = templates
         self._clock = clock
         self._window = window
@@ -72,7 +76,7 @@ class Dialogs:
     # --- the index ------------------------------------------------------------------------------
 
     async def load(self, tx: Tx) -> None:
-        self._pending = {(m, s): (expires, kind) for m, s, expires, kind in await records.all_pending(tx)}
+        self._pending = {(m, s): (expires, kind) for m, s, expires, kind in await dialogs.all_pending(tx)}
 
     def involved(self, key: Key, entry: CodeEntry | None) -> bool:
         """Whether this MO must go through a dialog transaction."""
@@ -111,6 +115,7 @@ class Dialogs:
     async def handle(self, tx: Tx, ctx: CommandContext, entry: CodeEntry | None, hashed: Hashed) -> Outcome:
         """The MO's step in ``tx``, with what :meth:`prepare` worked out for it."""
         now = self._clock.now()
+        ctx = replace(ctx, ledger=ctx.ledger.within(tx))  # what the step reads, it reads in its own transaction
         turn = Turn(ctx=ctx, tx=tx, now=now, window=self._window, hashed=hashed)
         key = (ctx.msisdn, ctx.catalog.service_number)
         record = await records.load(tx, *key)
@@ -122,25 +127,20 @@ class Dialogs:
             if record is not None and interrupted:  # a new command while a dialog waits: it ends, and is told
                 note = self._templates.render("dialog_interrupted", what=_what(self._templates, record))
             step = await self._start(turn, entry)
-        await self._store(tx, key, step)
+        if step.dialog is not None:
+            await records.save(tx, step.dialog)
+        elif record is not None:
+            await dialogs.delete(tx, *key)
         if step.dialog is None:
-            return Outcome(text=step.text + note, pending=(key, None), secret=step.secret)
+            effect = record is not None or (entry is not None and entry.command in self._starters)
+            return Outcome(text=step.text + note, pending=(key, None), secret=step.secret, effect=effect)
         pending = (key, step.dialog.expires_at)
         return Outcome(text=step.text + note, pending=pending, kind=step.dialog.kind, secret=step.secret)
 
     async def _start(self, turn: Turn, entry: CodeEntry | None) -> Step:
         if entry is not None and entry.command in self._starters:
             return await self._starters[entry.command](turn, entry.argument)
-        if entry is None and turn.ctx.text in YES:  # its dialog just ended (the expiry sweep committed first)
-            return Step(text=self._templates.render("nothing_to_confirm"))
-        command = self._commands[entry.command if entry is not None else "help"]
-        return Step(text=await command(turn.ctx))
-
-    async def _store(self, tx: Tx, key: Key, step: Step) -> None:
-        if step.dialog is None:
-            await records.delete(tx, *key)
-        else:
-            await records.save(tx, step.dialog)
+        return Step(text=await self._plain(turn.ctx, entry))
 
     # --- expiry -----------------------------------------------------------------------------------
 
@@ -151,7 +151,7 @@ class Dialogs:
         (none for a quiet one: the 0000 list that was only looked at)."""
         now = self._clock.now()
         done = []
-        for msisdn, service_number, expires, _ in await records.all_pending(tx):
+        for msisdn, service_number, expires, _ in await dialogs.all_pending(tx):
             if expires > now:
                 continue
             record = await records.load(tx, msisdn, service_number)
@@ -159,8 +159,8 @@ class Dialogs:
                 continue
             MACHINES[record.kind](model=record).send("expire")
             text = self._templates.render(f"{record.kind}_expired", name=record.data.get("name", ""))
-            await records.delete(tx, msisdn, service_number)
-            mt = None if record.kind in QUIET_KINDS else await tx.queue_mt(answer(record, text), now=now)
+            await dialogs.delete(tx, msisdn, service_number)
+            mt = None if record.kind in QUIET_KINDS else await messages.queue_mt(tx, answer(record, text), now=now)
             done.append((mt, Outcome(text=text, pending=((msisdn, service_number), None))))
         return done
 

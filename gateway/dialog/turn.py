@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from commands.context import CommandContext
+from gateway.context import CommandContext
 from gateway.db.store import Tx
 from gateway.dialog.machines import MACHINES
 from gateway.dialog.records import DialogRecord

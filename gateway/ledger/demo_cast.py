@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gateway.ledger.calendar import add_months
 from gateway.ledger.demo_people import Held, Moments, Person
-from gateway.ledger.writes import NewSubscriber
+from gateway.model.ledger import NewSubscriber
 
 
 def demo_subscriber(at: Moments) -> Person:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from gateway.ledger.calendar import Calendar, add_months, days_in_month, parse_cycle
 from gateway.ledger.data import prorated, spread_data
 from gateway.ledger.products import Products
-from gateway.ledger.writes import NewSubscriber
+from gateway.model.ledger import NewSubscriber
 
 VOICE_FEN_PER_MINUTE = 15
 SMS_FEN = 10

@@ -14,12 +14,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import aiosqlite
-
+from gateway.db.bulk import existing_msisdns
+from gateway.db.database import Connection
 from gateway.db.transaction import immediate_transaction
 from gateway.errors import ImportRejected
 from gateway.ledger.products import Products
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 
 REQUIRED = ("msisdn", "name", "brand", "vip", "plan", "balance")
 OPTIONAL = (
@@ -44,7 +45,6 @@ _COUNT = re.compile(r"[0-9]{1,12}")
 _PASSWORD = re.compile(r"[0-9]{6}")
 _ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
 _MAX_YUAN_DIGITS = 9
-_LOOKUP_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,7 +87,7 @@ def parse_subscribers(text: str, *, products: Products, today: date) -> list[New
     return subscribers
 
 
-async def import_subscribers(db: aiosqlite.Connection, subscribers: Sequence[NewSubscriber]) -> int:
+async def import_subscribers(db: Connection, subscribers: Sequence[NewSubscriber]) -> int:
     """Insert the subscribers in one transaction and commit; on any problem nothing is written.
 
     A number given twice or already in the ledger is an ImportRejected, found before anything is inserted.
@@ -101,17 +101,6 @@ async def import_subscribers(db: aiosqlite.Connection, subscribers: Sequence[New
         if problems:
             raise ImportRejected(problems)
         return await add_subscribers(db, subscribers)
-
-
-async def existing_msisdns(db: aiosqlite.Connection, msisdns: Sequence[str]) -> set[str]:
-    """Those of ``msisdns`` that are already subscribers."""
-    found: set[str] = set()
-    for start in range(0, len(msisdns), _LOOKUP_CHUNK):
-        chunk = msisdns[start : start + _LOOKUP_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows = await db.execute_fetchall(f"SELECT msisdn FROM subscriber WHERE msisdn IN ({marks})", chunk)
-        found.update(r[0] for r in rows)
-    return found
 
 
 def parse_yuan(text: str) -> int:

@@ -10,13 +10,11 @@ import asyncio
 from datetime import date
 from typing import Any
 
-import aiosqlite
-
+from gateway.db import subscribers
+from gateway.db.unit import Reads
 from gateway.errors import UnknownSubscriber
-from gateway.ledger.models import Account, Subscriber
+from gateway.model.ledger import Account, Subscriber
 from gateway.types import Fen
-
-CHUNK = 500  # numbers per query, well under SQLite's limit on parameters
 
 HOLDER_QUERY = (
     "SELECT s.msisdn, s.name, s.brand, s.vip, s.plan, s.status, s.created_on,"
@@ -28,8 +26,8 @@ Holder = tuple[Subscriber, Account]
 
 
 class SubscriberLookup:
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
         self._wanted: dict[str, list[asyncio.Future[Holder | None]]] = {}
         self._running: asyncio.Task[None] | None = None
 
@@ -61,13 +59,7 @@ class SubscriberLookup:
             self._running = None
 
     async def _fetch(self, msisdns: list[str]) -> dict[str, Holder]:
-        found = {}
-        for start in range(0, len(msisdns), CHUNK):
-            chunk = msisdns[start : start + CHUNK]
-            rows = await self._db.execute_fetchall(HOLDER_QUERY.format(marks=",".join("?" * len(chunk))), chunk)
-            for row in rows:
-                found[row[0]] = holder_from_row(row)
-        return found
+        return await subscribers.holders(self._reads, msisdns)
 
 
 def holder_from_row(r: Any) -> Holder:

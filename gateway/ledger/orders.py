@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from gateway.db.store import Tx
+from gateway.db import accounts, subscribers, subscriptions, usage
+from gateway.db.unit import Tx
 from gateway.errors import AlreadySubscribed, InsufficientFunds, NotSubscribed, SubscriberSuspended, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.data import prorated
-from gateway.ledger.lookup import HOLDER_QUERY, holder_from_row
-from gateway.ledger.models import Account
 from gateway.ledger.products import Package
+from gateway.model.ledger import Account
 from gateway.types import Fen
 
 _FEE_CATEGORY = {"data": "data", "sms": "sms", "vas": "vas"}
@@ -54,19 +54,16 @@ def quote(package: Package, now: float, calendar: Calendar) -> Quote:
 
 async def account_in(tx: Tx, msisdn: str) -> tuple[str, Account]:
     """The subscriber's status and account as this transaction sees them."""
-    for row in await tx.fetch(HOLDER_QUERY.format(marks="?"), (msisdn,)):
-        subscriber, account = holder_from_row(row)
-        return subscriber.status, account
-    raise UnknownSubscriber(msisdn)
+    found = await subscribers.holder(tx, msisdn)
+    if found is None:
+        raise UnknownSubscriber(msisdn)
+    subscriber, account = found
+    return subscriber.status, account
 
 
 async def subscription_id(tx: Tx, msisdn: str, product: str) -> int | None:
     """The running, not yet cancelled subscription to ``product``, if any."""
-    rows = await tx.fetch(
-        "SELECT id FROM subscription WHERE msisdn = ? AND product = ? AND ends_at IS NULL ORDER BY id LIMIT 1",
-        (msisdn, product),
-    )
-    return rows[0][0] if rows else None
+    return await subscriptions.running(tx, msisdn, product)
 
 
 async def order(tx: Tx, msisdn: str, package: Package, *, now: float, calendar: Calendar) -> Charged:
@@ -77,7 +74,7 @@ async def order(tx: Tx, msisdn: str, package: Package, *, now: float, calendar: 
     if await subscription_id(tx, msisdn, package.code) is not None:
         raise AlreadySubscribed(msisdn)
     today = calendar.today(now)
-    if await _reinstate(tx, msisdn, package.code, now):
+    if await subscriptions.reinstate(tx, msisdn, package.code, now):  # cancelled this month: kept on, free
         balance = account.balance_on(today)
         return Charged(fee=Fen(0), from_gift=Fen(0), from_cash=Fen(0), balance=balance, reinstated=True)
     fee = quote(package, now, calendar).fee
@@ -87,38 +84,23 @@ async def order(tx: Tx, msisdn: str, package: Package, *, now: float, calendar: 
         raise InsufficientFunds(msisdn, shortfall=fee - available, available=available)
     from_gift = min(gift, fee)
     from_cash = fee - from_gift
-    changed = await tx.execute(
-        "UPDATE account SET gift = gift - ?, cash = cash - ? WHERE msisdn = ? AND gift = ? AND cash = ?",
-        (from_gift, from_cash, msisdn, account.gift, account.cash),
+    drawn = await accounts.draw_as_read(
+        tx, msisdn, gift=account.gift, cash=account.cash, from_gift=from_gift, from_cash=from_cash
     )
-    assert changed == 1, "account changed under a running transaction"
-    await tx.execute(
-        "INSERT INTO fee (msisdn, cycle, category, product, amount, charged_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (msisdn, calendar.cycle(now), _FEE_CATEGORY[package.kind], package.code, fee, now),
+    assert drawn, "account changed under a running transaction"
+    category = _FEE_CATEGORY[package.kind]
+    cycle = calendar.cycle(now)
+    await usage.add_fee(
+        tx, msisdn=msisdn, cycle=cycle, category=category, product=package.code, amount=fee, charged_at=now
     )
-    await tx.execute(
-        "INSERT INTO subscription (msisdn, product, started_at) VALUES (?, ?, ?)", (msisdn, package.code, now)
-    )
+    await accounts.add_subscription(tx, msisdn=msisdn, product=package.code, started_at=now)
     after = Fen(account.balance_on(today) - fee)
     return Charged(fee=fee, from_gift=Fen(from_gift), from_cash=Fen(from_cash), balance=after)
 
 
 async def cancelled_this_month(tx: Tx, msisdn: str, product: str, now: float) -> bool:
     """Whether the subscriber cancelled ``product`` and it still runs to the end of this month."""
-    rows = await tx.fetch(
-        "SELECT 1 FROM subscription WHERE msisdn = ? AND product = ? AND ends_at > ? LIMIT 1", (msisdn, product, now)
-    )
-    return bool(rows)
-
-
-async def _reinstate(tx: Tx, msisdn: str, product: str, now: float) -> bool:
-    """Re-ordering a package cancelled this month (paid, running to the month's end) keeps it on, free."""
-    changed = await tx.execute(
-        "UPDATE subscription SET ends_at = NULL WHERE id = (SELECT id FROM subscription"
-        " WHERE msisdn = ? AND product = ? AND ends_at > ? ORDER BY id DESC LIMIT 1)",
-        (msisdn, product, now),
-    )
-    return changed == 1
+    return await subscriptions.cancelled_but_running(tx, msisdn, product, now)
 
 
 async def cancel(tx: Tx, msisdn: str, package: Package, *, now: float, calendar: Calendar) -> date:
@@ -127,5 +109,5 @@ async def cancel(tx: Tx, msisdn: str, package: Package, *, now: float, calendar:
     if found is None:
         raise NotSubscribed(msisdn)
     month_end = calendar.cycle_end(calendar.cycle(now))
-    await tx.execute("UPDATE subscription SET ends_at = ? WHERE id = ?", (month_end, found))
+    await subscriptions.end_at(tx, found, month_end)
     return calendar.today(month_end - 1)

@@ -1,6 +1,7 @@
 """A subscriber's service password inside a transaction: the stored hashes, failed checks, the lock-out.
 
-Only salted hashes are read or written here (gateway/ledger/secrets.py makes and checks them). A failed
+Only salted hashes are on file (gateway/ledger/secrets.py makes and checks them, gateway/db/passwords.py
+reads and writes them; its ``secret_hashes`` and ``set_password_hash`` are named here too). A failed
 check (a wrong old password for 502, a wrong ID number for 503) is one ``password_failure`` row. The
 password functions lock for 24 h from the failure that is the 5th within 24 h: that failure and the four
 before it lie less than 24 h apart. While locked no check is made, so no failure is added.
@@ -11,22 +12,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.db.store import Reads, Tx
-from gateway.errors import UnknownSubscriber
+from gateway.db import passwords as on_file
+from gateway.db.passwords import SecretHashes, secret_hashes, set_password_hash
+from gateway.db.store import Tx
+
+__all__ = [
+    "LOCK_SECONDS",
+    "MAX_FAILURES",
+    "WINDOW_SECONDS",
+    "Attempts",
+    "SecretHashes",
+    "attempts",
+    "attempts_from",
+    "record_failure",
+    "secret_hashes",
+    "set_password_hash",
+]
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 24 * 3600
 WINDOW_SECONDS = 24 * 3600  # failures count against the limit for this long
 _KEEP_SECONDS = 2 * WINDOW_SECONDS  # older failures can neither lock nor count any more
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SecretHashes:
-    """What is on file for checking a subscriber's secrets (None: nothing on file)."""
-
-    password_hash: str | None
-    id_hash: str | None
-    id_tail_hash: str | None  # of the ID number's last 6 characters
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,27 +58,13 @@ def attempts_from(failed_at: Sequence[float], now: float) -> Attempts:
     return Attempts(failures=failures, locked_until=None)
 
 
-async def secret_hashes(reads: Reads, msisdn: str) -> SecretHashes:
-    rows = await reads.fetch("SELECT password_hash, id_hash, id_tail_hash FROM subscriber WHERE msisdn = ?", (msisdn,))
-    for password_hash, id_hash, id_tail_hash in rows:
-        return SecretHashes(password_hash=password_hash, id_hash=id_hash, id_tail_hash=id_tail_hash)
-    raise UnknownSubscriber(msisdn)
-
-
 async def attempts(tx: Tx, msisdn: str, now: float) -> Attempts:
-    rows = await tx.fetch(
-        "SELECT failed_at FROM password_failure WHERE msisdn = ? AND failed_at > ?", (msisdn, now - _KEEP_SECONDS)
-    )
-    return attempts_from([r[0] for r in rows], now)
+    """The attempts as of ``now``, from the failures on file."""
+    return attempts_from(await on_file.failure_times(tx, msisdn, after=now - _KEEP_SECONDS), now)
 
 
 async def record_failure(tx: Tx, msisdn: str, now: float) -> Attempts:
     """Note a failed check (and forget the ones too old to matter); the attempts after it."""
-    await tx.execute("DELETE FROM password_failure WHERE msisdn = ? AND failed_at <= ?", (msisdn, now - _KEEP_SECONDS))
-    await tx.execute("INSERT INTO password_failure (msisdn, failed_at) VALUES (?, ?)", (msisdn, now))
+    await on_file.forget_failures(tx, msisdn, until=now - _KEEP_SECONDS)
+    await on_file.add_failure(tx, msisdn, at=now)
     return await attempts(tx, msisdn, now)
-
-
-async def set_password_hash(tx: Tx, msisdn: str, password_hash: str) -> None:
-    if await tx.execute("UPDATE subscriber SET password_hash = ? WHERE msisdn = ?", (password_hash, msisdn)) != 1:
-        raise UnknownSubscriber(msisdn)

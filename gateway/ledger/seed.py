@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import random
 
-import aiosqlite
-
+from gateway.db.bulk import (
+    PackageHolder,
+    PlainSubscriber,
+    add_package_holders,
+    add_plain_subscribers,
+    count_subscribers_between,
+    existing_msisdns,
+)
+from gateway.db.database import Connection
 from gateway.db.transaction import immediate_transaction
 from gateway.errors import ImportRejected
 from gateway.ledger.calendar import Calendar, add_months
 from gateway.ledger.demo_cast import demo_subscriber, others
 from gateway.ledger.demo_people import CROWD_SEED, Moments, Person, crowd, cycle_fees, usage_charged, with_history
-from gateway.ledger.importer import existing_msisdns
-from gateway.ledger.products import Products
+from gateway.ledger.products import Plan, Products
 from gateway.ledger.writes import (
     add_bill,
     add_fee,
@@ -34,7 +40,7 @@ BULK_PACKAGE_EVERY = 10
 _MSISDN_LOW, _MSISDN_HIGH = 10_000_000_000, 19_999_999_999
 
 
-async def seed_demo(db: aiosqlite.Connection, *, now: float, products: Products, calendar: Calendar) -> list[str]:
+async def seed_demo(db: Connection, *, now: float, products: Products, calendar: Calendar) -> list[str]:
     """Seed the demo people and commit; their numbers, 13800138000 first.
 
     ImportRejected (and nothing written) if one of the numbers is already in the ledger.
@@ -54,7 +60,7 @@ async def seed_demo(db: aiosqlite.Connection, *, now: float, products: Products,
     return [p.subscriber.msisdn for p in people]
 
 
-async def _history(db: aiosqlite.Connection, person: Person, at: Moments, products: Products) -> None:
+async def _history(db: Connection, person: Person, at: Moments, products: Products) -> None:
     """Subscriptions, this cycle's fees and usage (active subscribers only), bills and payments."""
     msisdn, cycle, calendar = person.subscriber.msisdn, at.cycle, at.calendar
     for held in person.subscriptions:
@@ -74,7 +80,7 @@ async def _history(db: aiosqlite.Connection, person: Person, at: Moments, produc
 
 
 async def seed_bulk(
-    db: aiosqlite.Connection,
+    db: Connection,
     *,
     count: int,
     now: float,
@@ -91,50 +97,53 @@ async def seed_bulk(
     last = start_msisdn + count - 1
     if count < 1 or start_msisdn < _MSISDN_LOW or last > _MSISDN_HIGH:
         raise ValueError(f"cannot seed {count} numbers from {start_msisdn}: they must be 11 digits starting with 1")
-    rows = await db.execute_fetchall(
-        "SELECT COUNT(*) FROM subscriber WHERE msisdn BETWEEN ? AND ?", (str(start_msisdn), str(last))
-    )
-    taken = next(iter(rows))[0]
+    taken = await count_subscribers_between(db, str(start_msisdn), str(last))
     if taken:
         raise ImportRejected([f"{taken} of the numbers {start_msisdn} to {last} are already in the ledger"])
     for first in range(0, count, BULK_CHUNK):
-        await _bulk_chunk(db, range(first, min(first + BULK_CHUNK, count)), start_msisdn, now, products, calendar)
-        await db.commit()
+        async with immediate_transaction(db):
+            await _bulk_chunk(db, range(first, min(first + BULK_CHUNK, count)), start_msisdn, now, products, calendar)
     return count
 
 
 async def _bulk_chunk(
-    db: aiosqlite.Connection, indexes: range, start_msisdn: int, now: float, products: Products, calendar: Calendar
+    db: Connection, indexes: range, start_msisdn: int, now: float, products: Products, calendar: Calendar
 ) -> None:
     plans = [products.plans[code] for code in sorted(products.plans)]
     today, cycle = calendar.today(now).isoformat(), calendar.cycle(now)
     # Straight to the tables, leaving vip, status and secrets to their defaults: building a NewSubscriber
     # per row would double the time of a million.
-    people = [(str(start_msisdn + i), f"用户{i}", plans[i % len(plans)], today) for i in indexes]
-    await db.executemany(
-        "INSERT INTO subscriber (msisdn, name, brand, plan, created_on) VALUES (?, ?, ?, ?, ?)",
-        [(msisdn, name, plan.brand, plan.code, day) for msisdn, name, plan, day in people],
-    )
-    await db.executemany(
-        "INSERT INTO account (msisdn, cash, credit_limit) VALUES (?, ?, ?)",
-        [
-            (msisdn, int(msisdn) * 7919 % 50_000, 10_000 if plan.payment == "postpaid" else 0)
-            for msisdn, _, plan, _ in people
-        ],
-    )
+    people = [_plain(start_msisdn + i, f"用户{i}", plans[i % len(plans)], today) for i in indexes]
+    await add_plain_subscribers(db, people)
     package = products.package(BULK_PACKAGE)
     started_at = calendar.cycle_start(add_months(cycle, -1)) + 3 * 86_400
     charged_at = min(calendar.cycle_start(cycle), now)
-    holders = [str(start_msisdn + i) for i in indexes if i % BULK_PACKAGE_EVERY == 0]
-    await db.executemany(
-        "INSERT INTO subscription (msisdn, product, started_at) VALUES (?, ?, ?)",
-        [(msisdn, package.code, started_at) for msisdn in holders],
-    )
-    await db.executemany(
-        "INSERT INTO fee (msisdn, cycle, category, product, amount, charged_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [(msisdn, cycle, package.kind, package.code, package.monthly_fee_fen, charged_at) for msisdn in holders],
-    )
-    await db.executemany(
-        "INSERT INTO usage (msisdn, cycle, category, quantity, charged) VALUES (?, ?, 'data', ?, 0)",
-        [(msisdn, cycle, int(msisdn) * 37 % package.quota_kb) for msisdn in holders],
-    )
+    holders: list[PackageHolder] = [
+        {
+            "msisdn": str(start_msisdn + i),
+            "product": package.code,
+            "started_at": started_at,
+            "cycle": cycle,
+            "category": package.kind,
+            "fee": package.monthly_fee_fen,
+            "charged_at": charged_at,
+            "data_used": (start_msisdn + i) * 37 % package.quota_kb,
+        }
+        for i in indexes
+        if i % BULK_PACKAGE_EVERY == 0
+    ]
+    await add_package_holders(db, holders)
+
+
+def _plain(number: int, name: str, plan: Plan, today: str) -> PlainSubscriber:
+    """A benchmark subscriber: some cash, and a credit limit on a postpaid plan."""
+    credit_limit = 10_000 if plan.payment == "postpaid" else 0
+    return {
+        "msisdn": str(number),
+        "name": name,
+        "brand": plan.brand,
+        "plan": plan.code,
+        "created_on": today,
+        "cash": number * 7919 % 50_000,
+        "credit_limit": credit_limit,
+    }

@@ -11,25 +11,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from gateway.clock import Clock
+from gateway.db import campaigns as campaigns_repo
 from gateway.db.store import Tx, Writer
 from gateway.pushes.sweeps import SWEEPABLE, Sweeps
 from gateway.tasks import Background
 
 log = logging.getLogger("gateway.pushes")
-
-PROGRESS_QUERY = """
-SELECT
-    COUNT(*),
-    SUM(p.status = 'pending'),
-    SUM(p.status = 'queued'),
-    SUM(p.status = 'dropped'),
-    SUM(m.status = 'sent'),
-    SUM(m.delivery_stat = 'DELIVRD'),
-    SUM(m.status = 'failed' OR (m.delivery_stat IS NOT NULL AND m.delivery_stat != 'DELIVRD')),
-    SUM(m.status = 'queued')
-FROM push p LEFT JOIN mt m ON m.id = p.mt_id
-WHERE p.campaign = ?
-"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,8 +66,7 @@ class Campaigns:
         now = self._clock.now()
 
         async def work(tx: Tx) -> int:
-            rows = await tx.fetch("INSERT INTO campaign (kind, started_at) VALUES (?, ?) RETURNING id", (kind, now))
-            return int(rows[0][0])
+            return await campaigns_repo.create(tx, kind, now=now)
 
         campaign: int = await self._store.transact(work)
         return campaign
@@ -90,35 +76,30 @@ class Campaigns:
         selected = await self._sweeps.sweep(kind, now=self._clock.now(), campaign=campaign, progress=progress)
 
         async def finish(tx: Tx) -> None:
-            await tx.execute(
-                "UPDATE campaign SET selected = ?, finished_at = ? WHERE id = ?",
-                (selected, self._clock.now(), campaign),
-            )
+            await campaigns_repo.finish(tx, campaign, selected=selected, now=self._clock.now())
 
         await self._store.transact(finish)
         log.info("campaign selected", extra={"campaign": campaign, "kind": kind, "selected": selected})
         return selected
 
     async def progress(self, campaign: int) -> Progress | None:
-        rows = await self._store.fetch("SELECT kind, started_at, finished_at FROM campaign WHERE id = ?", (campaign,))
-        if not rows:
+        found = await campaigns_repo.find(self._store, campaign)
+        if found is None:
             return None
-        kind, started_at, finished_at = rows[0]
-        counts = [int(v or 0) for v in (await self._store.fetch(PROGRESS_QUERY, (campaign,)))[0]]
-        total, pending, queued, dropped, sent, delivered, failed, in_flight = counts
+        counts = await campaigns_repo.tally(self._store, campaign)
         return Progress(
             id=campaign,
-            kind=kind,
-            started_at=started_at,
-            selecting=finished_at is None,
-            selected=total,
-            pending=pending,
-            queued=queued,
-            sent=sent,
-            delivered=delivered,
-            failed=failed,
-            dropped=dropped,
-            in_flight=in_flight,
+            kind=found.kind,
+            started_at=found.started_at,
+            selecting=found.finished_at is None,
+            selected=counts.selected,
+            pending=counts.pending,
+            queued=counts.queued,
+            sent=counts.sent,
+            delivered=counts.delivered,
+            failed=counts.failed,
+            dropped=counts.dropped,
+            in_flight=counts.in_flight,
         )
 
     async def drain(self) -> None:

@@ -12,22 +12,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from gateway.credit.control import standings
+from gateway.db import pushes as pushes_repo
 from gateway.db.store import Tx
 from gateway.format import cycle_cn, data, day_cn, yuan
 from gateway.ledger.bills import recent_bills
 from gateway.ledger.calendar import cycle_of
 from gateway.ledger.data import prorated
-from gateway.ledger.models import Account, Subscriber
+from gateway.model.ledger import Account, Subscriber
+from gateway.model.pushes import Due
 from gateway.pushes.policy import PushSetup
 from gateway.templates import Templates
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Due:
-    id: int
-    msisdn: str
-    kind: str
-    trigger: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,8 +71,7 @@ class Composer:
         return decisions
 
     async def _facts(self, tx: Tx, msisdns: list[str]) -> dict[str, _Facts]:
-        marks = ",".join("?" * len(msisdns))
-        out = {r[0] for r in await tx.fetch(f"SELECT msisdn FROM push_opt_out WHERE msisdn IN ({marks})", msisdns)}
+        out = await pushes_repo.opted_out(tx, msisdns)
         found = {}
         for msisdn, standing in (await standings(tx, msisdns)).items():
             c = standing.credit
@@ -140,10 +133,10 @@ class Composer:
         if kind == "abnormal_charges":
             return await self._abnormal(tx, d)
         if kind == "bill_ready":
-            rows = await tx.fetch("SELECT total FROM bill WHERE msisdn = ? AND cycle = ?", (d.msisdn, d.trigger))
-            if not rows:
+            total = await pushes_repo.bill_total(tx, d.msisdn, d.trigger)
+            if total is None:
                 return _drop("condition_gone")
-            return self._render(kind, cycle=cycle_cn(d.trigger), total=yuan(rows[0][0]))
+            return self._render(kind, cycle=cycle_cn(d.trigger), total=yuan(total))
         return _drop("unknown_kind")
 
     def _moment(self, instant: float) -> str:
@@ -156,10 +149,8 @@ class Composer:
 
     async def _change_reason(self, tx: Tx, trigger: str) -> str:
         _, _, change = trigger.partition(":")
-        rows = await tx.fetch(
-            "SELECT reason FROM status_change WHERE id = ?", (int(change) if change.isdigit() else 0,)
-        )
-        reason = str(rows[0][0]) if rows else "arrears"
+        found = await pushes_repo.change_reason(tx, int(change) if change.isdigit() else 0)
+        reason = found if found is not None else "arrears"
         return reason if f"push_suspension_reason_{reason}" in self.templates.texts else "arrears"
 
     async def _data(self, tx: Tx, d: Due, f: _Facts, now: float) -> Decision:
@@ -167,21 +158,14 @@ class Composer:
         start, end = self.calendar.cycle_start(cycle), self.calendar.cycle_end(cycle)
         quota = 0
         holds = False
-        for product, started_at in await tx.fetch(
-            "SELECT product, started_at FROM subscription"
-            " WHERE msisdn = ? AND started_at < ? AND (ends_at IS NULL OR ends_at > ?)",
-            (d.msisdn, end, start),
-        ):
+        for product, started_at in await pushes_repo.subscriptions_between(tx, d.msisdn, start=start, end=end):
             package = self.products.packages.get(product)
             if package is not None and package.kind == "data":
                 holds = True
                 quota += prorated(package.quota_kb, started_at, cycle, self.calendar)
         if not holds:
             return _drop("condition_gone")
-        rows = await tx.fetch(
-            "SELECT quantity FROM usage WHERE msisdn = ? AND cycle = ? AND category = 'data'", (d.msisdn, cycle)
-        )
-        used = rows[0][0] if rows else 0
+        used = await pushes_repo.data_used(tx, d.msisdn, cycle)
         left = max(0, quota - used)
         plan = self.products.plans.get(f.subscriber.plan)
         low = self.pushes.data_low_kb_data_only if plan and plan.data_only else self.pushes.data_low_kb
@@ -193,8 +177,7 @@ class Composer:
 
     async def _abnormal(self, tx: Tx, d: Due) -> Decision:
         day = date.fromisoformat(d.trigger)
-        rows = await tx.fetch("SELECT amount FROM daily_charge WHERE msisdn = ? AND day = ?", (d.msisdn, d.trigger))
-        amount = rows[0][0] if rows else 0
+        amount = await pushes_repo.day_charge(tx, d.msisdn, d.trigger)
         total, days = await recent_bills(tx, d.msisdn, cycle_of(day))
         if not total:
             return _drop("condition_gone")

@@ -11,23 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from gateway.db import pushes as pushes_repo
 from gateway.db.store import Tx
 from gateway.pushes.policy import PushPolicy
-
-REARM = (
-    " ON CONFLICT (msisdn, kind, trigger) DO UPDATE SET status = 'pending', reason = NULL, due_at = excluded.due_at,"
-    " campaign = excluded.campaign, created_at = excluded.created_at WHERE push.status = 'dropped'"
-)
-"""The upsert clause: a reminder raised again re-arms a dropped one and leaves a pending or sent one alone."""
-
-INSERT = "INSERT INTO push (msisdn, kind, trigger, due_at, campaign, created_at) VALUES (?, ?, ?, ?, ?, ?)" + REARM
 
 
 async def raise_push(
     tx: Tx, policy: PushPolicy, msisdn: str, kind: str, trigger: str, *, now: float, campaign: int | None = None
 ) -> bool:
     """Queue the reminder unless it is pending or was sent for this trigger; whether it is (again) pending."""
-    return await tx.execute(INSERT, (msisdn, kind, trigger, policy.due_at(kind, now), campaign, now)) == 1
+    due_at = policy.due_at(kind, now)
+    return await pushes_repo.raise_one(
+        tx, msisdn=msisdn, kind=kind, trigger=trigger, due_at=due_at, campaign=campaign, now=now
+    )
 
 
 async def raise_pushes(
@@ -36,4 +32,4 @@ async def raise_pushes(
     """Queue several (msisdn, kind, trigger) reminders at once."""
     rows = [(m, kind, trigger, policy.due_at(kind, now), campaign, now) for m, kind, trigger in wanted]
     if rows:
-        await tx.execute_many(INSERT, rows)
+        await pushes_repo.raise_many(tx, rows)

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
+from gateway.db import campaigns as campaigns_repo
 from gateway.db.store import Store, Tx
 from gateway.ledger.calendar import Calendar, previous_cycle
 from gateway.pushes.sweeps import Sweeps
@@ -41,14 +42,14 @@ class Scheduler:
 
     async def tick(self) -> None:
         now = self._clock.now()
-        await self._check_where("SELECT msisdn FROM credit WHERE state = 'protected' AND restore_until <= ?", (now,))
+        await self._check(await campaigns_repo.restores_run_out(self._store, now=now))
         await self._end_guards(now)
         day = self._calendar.today(now)
         if day.isoformat() == self._day_done:
             return
 
         async def claim(tx: Tx) -> bool:
-            return await tx.execute("INSERT OR IGNORE INTO schedule_run VALUES ('daily', ?)", (day.isoformat(),)) == 1
+            return await campaigns_repo.claim_daily(tx, day.isoformat())
 
         if await self._store.transact(claim):
             log.info("daily jobs", extra={"day": day.isoformat()})
@@ -60,24 +61,14 @@ class Scheduler:
         credit = self._credit.config
 
         async def adopt(tx: Tx) -> int:  # suspended before credit control knew them (imported, seeded)
-            return await tx.execute(
-                "INSERT OR IGNORE INTO credit (msisdn, state, since) SELECT msisdn, status, ? FROM subscriber"
-                " WHERE status != 'active'",
-                (now,),
-            )
+            return await campaigns_repo.adopt_uncontrolled(tx, now=now)
 
         await self._store.transact(adopt)
         prepaid = sorted(code for code, p in self._credit.products.plans.items() if p.payment == "prepaid")
-        await self._check_where(
-            "SELECT s.msisdn FROM subscriber s JOIN account a ON a.msisdn = s.msisdn WHERE s.status = 'active'"
-            f" AND a.valid_until < ? AND s.plan IN ({','.join('?' * len(prepaid))})",
-            (today.isoformat(), *prepaid),
-        )
+        await self._check(await campaigns_repo.prepaid_expired(self._store, today=today.isoformat(), plans=prepaid))
         # Suspended on a day at least terminate_after_days before today (the machine decides; this finds them).
-        await self._check_where(
-            "SELECT msisdn FROM credit WHERE state = 'suspended' AND reason != 'operator' AND since < ?",
-            (self._calendar.midnight(today - timedelta(days=credit.terminate_after_days - 1)),),
-        )
+        before = self._calendar.midnight(today - timedelta(days=credit.terminate_after_days - 1))
+        await self._check(await campaigns_repo.suspended_before(self._store, before=before))
         await self._sweeps.sweep("termination_warning", now=now)
         if today.day in DATA_REMINDER_DAYS:
             await self._sweeps.sweep("data_periodic", now=now)
@@ -87,18 +78,16 @@ class Scheduler:
 
     async def _end_guards(self, now: float) -> None:
         """A 7-day guard that has run out: the balance rule applies again at once, not at the next usage."""
-        if not await self._check_where("SELECT msisdn FROM credit WHERE state = 'active' AND guard_until <= ?", (now,)):
+        if not await self._check(await campaigns_repo.guards_run_out(self._store, now=now)):
             return
 
         async def clear(tx: Tx) -> None:
-            await tx.execute("UPDATE credit SET guard_until = NULL WHERE state = 'active' AND guard_until <= ?", (now,))
+            await campaigns_repo.clear_guards(tx, now=now)
 
         await self._store.transact(clear)
 
-    async def _check_where(self, sql: str, params: tuple[object, ...]) -> int:
-        """Run credit control for the numbers the query finds; how many it found."""
-        rows = await self._store.fetch(sql, params)
-        msisdns = [str(r[0]) for r in rows]
+    async def _check(self, msisdns: list[str]) -> int:
+        """Run credit control for these numbers, a chunk a transaction; how many there are."""
         for start in range(0, len(msisdns), CHECK_CHUNK):
             chunk = msisdns[start : start + CHECK_CHUNK]
 
@@ -112,21 +101,7 @@ class Scheduler:
         """Make the month's bill for everyone charged in it who has none: fees and usage charges by category."""
 
         async def work(tx: Tx) -> int:
-            await tx.execute(
-                "INSERT INTO bill_line (msisdn, cycle, category, amount)"
-                " SELECT msisdn, :cycle, category, SUM(amount) FROM ("
-                "  SELECT msisdn, category, amount FROM fee WHERE cycle = :cycle"
-                "  UNION ALL SELECT msisdn, category, charged FROM usage WHERE cycle = :cycle AND charged > 0"
-                " ) x WHERE NOT EXISTS (SELECT 1 FROM bill b WHERE b.msisdn = x.msisdn AND b.cycle = :cycle)"
-                " GROUP BY msisdn, category HAVING SUM(amount) > 0",
-                {"cycle": cycle},
-            )
-            return await tx.execute(
-                "INSERT INTO bill (msisdn, cycle, total) SELECT l.msisdn, l.cycle, SUM(l.amount) FROM bill_line l"
-                " WHERE l.cycle = :cycle AND NOT EXISTS (SELECT 1 FROM bill b WHERE b.msisdn = l.msisdn"
-                " AND b.cycle = :cycle) GROUP BY l.msisdn",
-                {"cycle": cycle},
-            )
+            return await campaigns_repo.close_month(tx, cycle)
 
         made = await self._store.transact(work)
         log.info("month closed", extra={"cycle": cycle, "bills": made})

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from gateway.clock import Clock
+from gateway.db import messages
+from gateway.db import pushes as pushes_repo
 from gateway.db.store import Store, Tx
+from gateway.model.pushes import Due
 from gateway.outbox import Outbox
-from gateway.pushes.compose import Composer, Due
+from gateway.pushes.compose import Composer
 from gateway.pushes.policy import PushPolicy
 from gateway.types import OutboundMessage, Reply
 
@@ -69,11 +71,8 @@ class Pusher:
 
     async def send_due(self, most: int) -> int:
         """Queue up to ``most`` due reminders (dropped ones do not count); how many were queued."""
-        due = await self._store.fetch(
-            "SELECT 1 FROM push WHERE status = 'pending' AND due_at <= ? LIMIT 1", (self._clock.now(),)
-        )
-        if not due:  # the usual case: a read, not a turn in the writer's batch
-            return 0
+        if not await pushes_repo.any_due(self._store, now=self._clock.now()):
+            return 0  # the usual case: a read, not a turn in the writer's batch
         queued = 0
         for _ in range(ROUNDS):
             wanted = most - queued
@@ -94,37 +93,30 @@ class Pusher:
     async def _take(self, tx: Tx, most: int) -> tuple[list[OutboundMessage], int, int]:
         """(the MTs queued, how many reminders were taken, how many of them were dropped)"""
         now = self._clock.now()
-        rows = await tx.fetch(
-            "SELECT id, msisdn, kind, trigger FROM push WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id"
-            " LIMIT ?",
-            (now, most),
-        )
-        due = [Due(id=r[0], msisdn=r[1], kind=r[2], trigger=r[3]) for r in rows]
+        due = await pushes_repo.due(tx, now=now, limit=most)
         if not due:
             return [], 0, 0
         later = [d for d in due if self._policy.due_at(d.kind, now) > now]  # quiet hours began meanwhile
         if later:
-            await tx.execute_many(
-                "UPDATE push SET due_at = ? WHERE id = ?", [(self._policy.due_at(d.kind, now), d.id) for d in later]
-            )
+            await pushes_repo.postpone(tx, [(d.id, self._policy.due_at(d.kind, now)) for d in later])
         mts, dropped = await self._settle(tx, [d for d in due if d not in later], now)
         return mts, len(due), dropped
 
     async def _settle(self, tx: Tx, due: Sequence[Due], now: float) -> tuple[list[OutboundMessage], int]:
         decisions = await self._composer.decide(tx, due, now=now)
         mts = []
-        queued: list[tuple[Any, ...]] = []
-        dropped: list[tuple[Any, ...]] = []
+        queued: list[tuple[int, int]] = []
+        dropped: list[tuple[int, str]] = []
         for d in due:
             decision = decisions[d.id]
             if decision.text is None:
-                dropped.append((decision.reason, d.id))
+                dropped.append((d.id, decision.reason))
                 continue
-            mt = await tx.queue_mt(
-                Reply(text=decision.text, destination_addr=d.msisdn, source_addr=self._source), now=now
+            mt = await messages.queue_mt(
+                tx, Reply(text=decision.text, destination_addr=d.msisdn, source_addr=self._source), now=now
             )
             mts.append(mt)
-            queued.append((mt.id, d.id))
-        await tx.execute_many("UPDATE push SET status = 'queued', mt_id = ? WHERE id = ?", queued)
-        await tx.execute_many("UPDATE push SET status = 'dropped', reason = ? WHERE id = ?", dropped)
+            queued.append((d.id, mt.id))
+        await pushes_repo.mark_queued(tx, queued)
+        await pushes_repo.mark_dropped(tx, dropped)
         return mts, len(dropped)

@@ -9,30 +9,19 @@ enough that answers to MOs committing beside it do not wait long.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
+from gateway.db import campaigns as campaigns_repo
+from gateway.db import pushes as pushes_repo
+from gateway.db.pushes import Selection
 from gateway.db.store import Tx, Writer
 from gateway.ledger.calendar import previous_cycle
 from gateway.pushes.policy import PushSetup
-from gateway.pushes.queue import REARM
 
 RANGE = 50_000  # subscribers per statement
 
 SWEEPABLE = ("low_balance", "data_periodic", "bill_ready", "termination_warning")
 """The kinds a campaign can raise for everyone (the others follow from events only)."""
-
-_OPTED_IN = "NOT EXISTS (SELECT 1 FROM push_opt_out o WHERE o.msisdn = s.msisdn)"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Selection:
-    """The SELECT of (msisdn, trigger) for one kind, over ``s`` (subscriber) in ``s.msisdn > :lo AND
-    s.msisdn <= :hi``, with its named parameters."""
-
-    sql: str
-    params: dict[str, Any]
 
 
 class Sweeps:
@@ -55,25 +44,16 @@ class Sweeps:
     ) -> int:
         """Raise ``kind`` for everyone it applies to now; how many were raised (not raised before)."""
         selection = self._selections[kind](now)
-        insert = (
-            "INSERT INTO push (msisdn, kind, trigger, due_at, campaign, created_at)"
-            f" SELECT msisdn, :kind, trigger, :due, :campaign, :now FROM ({selection.sql}) WHERE true" + REARM
-        )
-        params = {
-            **selection.params,
-            "kind": kind,
-            "due": self.policy.due_at(kind, now),
-            "campaign": campaign,
-            "now": now,
-        }
+        due_at = self.policy.due_at(kind, now)
         raised = 0
         low = ""
         while True:
-            high = await self._range_end(low)
+            high = await campaigns_repo.range_end(self.store, low, size=RANGE)
 
             async def work(tx: Tx, low: str = low, high: str | None = high) -> int:
-                bounds = {"lo": low, "hi": high if high is not None else "\U0010ffff"}
-                return await tx.execute(insert, {**params, **bounds})
+                return await pushes_repo.raise_selected(
+                    tx, selection, kind=kind, due_at=due_at, campaign=campaign, now=now, low=low, high=high
+                )
 
             raised += int(await self.store.transact(work))
             if progress is not None:
@@ -82,63 +62,28 @@ class Sweeps:
                 return raised
             low = high
 
-    async def _range_end(self, low: str) -> str | None:
-        """The last number of the range after ``low``; None when the range reaches the end."""
-        rows = await self.store.fetch(
-            "SELECT msisdn FROM subscriber WHERE msisdn > ? ORDER BY msisdn LIMIT 1 OFFSET ?", (low, RANGE - 1)
-        )
-        return str(rows[0][0]) if rows else None
-
     # --- who each kind applies to --------------------------------------------------------------
 
     def _low_balance(self, now: float) -> Selection:
-        return Selection(
-            sql="SELECT s.msisdn AS msisdn, :cycle AS trigger FROM subscriber s"
-            " JOIN account a ON a.msisdn = s.msisdn LEFT JOIN credit c ON c.msisdn = s.msisdn"
-            " WHERE s.msisdn > :lo AND s.msisdn <= :hi AND s.status = 'active'"
-            " AND COALESCE(c.state, 'active') = 'active'"
-            " AND a.cash + a.credit_limit"
-            " + CASE WHEN a.gift_expires IS NULL OR a.gift_expires >= :today THEN a.gift ELSE 0 END < :threshold"
-            f" AND {_OPTED_IN}",
-            params={
-                "cycle": self.calendar.cycle(now),
-                "today": self.calendar.today(now).isoformat(),
-                "threshold": self.pushes.low_balance_fen,
-            },
+        return campaigns_repo.low_balance(
+            cycle=self.calendar.cycle(now),
+            today=self.calendar.today(now).isoformat(),
+            threshold=self.pushes.low_balance_fen,
         )
 
     def _data_periodic(self, now: float) -> Selection:
         codes = sorted(code for code, p in self.products.packages.items() if p.kind == "data")
-        marks = ",".join(f":p{n}" for n in range(len(codes)))
-        return Selection(
-            sql="SELECT s.msisdn AS msisdn, :day AS trigger FROM subscriber s"
-            " WHERE s.msisdn > :lo AND s.msisdn <= :hi AND s.status = 'active'"
-            " AND EXISTS (SELECT 1 FROM subscription u WHERE u.msisdn = s.msisdn"
-            f" AND u.product IN ({marks}) AND u.started_at <= :now AND (u.ends_at IS NULL OR u.ends_at > :now))"
-            f" AND {_OPTED_IN}",
-            params={"day": self.calendar.today(now).isoformat(), **{f"p{n}": c for n, c in enumerate(codes)}},
-        )
+        return campaigns_repo.data_periodic(day=self.calendar.today(now).isoformat(), packages=codes)
 
     def _bill_ready(self, now: float) -> Selection:
-        return Selection(
-            sql="SELECT s.msisdn AS msisdn, b.cycle AS trigger FROM subscriber s"
-            " JOIN bill b ON b.msisdn = s.msisdn AND b.cycle = :cycle"
-            " WHERE s.msisdn > :lo AND s.msisdn <= :hi AND s.status != 'terminated'"
-            f" AND {_OPTED_IN}",
-            params={"cycle": previous_cycle(self.calendar.cycle(now))},
-        )
+        return campaigns_repo.bill_ready(cycle=previous_cycle(self.calendar.cycle(now)))
 
     def _termination_warning(self, now: float) -> Selection:
         """Suspended (not by the operator) on a day from ``terminate_after_days`` − 1 to
         ``terminate_after_days − warn_days_before`` days ago, counted in local days."""
         days, warn = self.credit.terminate_after_days, self.credit.warn_days_before
         today = self.calendar.today(now)
-        return Selection(
-            sql="SELECT s.msisdn AS msisdn, 'since:' || CAST(c.since AS INTEGER) AS trigger FROM subscriber s"
-            " JOIN credit c ON c.msisdn = s.msisdn AND c.state = 'suspended' AND c.reason != 'operator'"
-            " WHERE s.msisdn > :lo AND s.msisdn <= :hi AND c.since < :warn_before AND c.since >= :ends_before",
-            params={
-                "warn_before": self.calendar.midnight(today - timedelta(days=days - warn - 1)),
-                "ends_before": self.calendar.midnight(today - timedelta(days=days - 1)),
-            },
+        return campaigns_repo.termination_warning(
+            warn_before=self.calendar.midnight(today - timedelta(days=days - warn - 1)),
+            ends_before=self.calendar.midnight(today - timedelta(days=days - 1)),
         )

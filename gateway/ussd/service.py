@@ -27,7 +27,7 @@ from gateway.errors import (
     UnknownSubscriber,
 )
 from gateway.format import yuan
-from gateway.router import Route, Router
+from gateway.router import Router
 from gateway.templates import Templates
 from gateway.ussd.deadlines import Deadlines
 from gateway.ussd.navigation import Navigator, Quote, Reply, UssdSession
@@ -56,7 +56,7 @@ class LedgerServices:
     async def query(self, msisdn: str, command: str) -> str:
         entry = CodeEntry(code="", summary="", command=command, listed=False)
         ctx = self._router.context(msisdn, self._catalog, "")
-        return await self._router.answer(Route(catalog=self._catalog, entry=entry, ctx=ctx))
+        return await self._router.answer(ctx, entry)
 
     async def quote(self, msisdn: str, product: str) -> Quote:
         ctx = self._router.context(msisdn, self._catalog, "")

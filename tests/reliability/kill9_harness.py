@@ -20,7 +20,8 @@ from typing import Any
 from support.process import spawn
 
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 from gateway.smpp.constants import Status
 from gateway.smsc import SmscSimulator
 

@@ -31,7 +31,8 @@ from gateway.clock import ManualClock
 from gateway.db.database import open_database
 from gateway.ledger.products import Products
 from gateway.ledger.secrets import verify_secret
-from gateway.ledger.writes import NewSubscriber, add_subscribers, add_subscription
+from gateway.ledger.writes import add_subscribers, add_subscription
+from gateway.model.ledger import NewSubscriber
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import CommandId, DataCoding, EsmClass, Status
 from gateway.smsc import SmscSimulator
@@ -373,9 +374,7 @@ async def test_password_brute_force_locks_502_and_503_even_for_the_right_passwor
     assert ASK_NEW not in sixth
     assert SYSTEM_ERROR not in sixth
     assert await gateway.store.fetch("SELECT COUNT(*) FROM password_failure WHERE msisdn = ?", (ALICE,)) == [(5,)]
-    assert await gateway.store.fetch("SELECT password_hash FROM subscriber WHERE msisdn = ?", (ALICE,)) == [
-        (stored,)
-    ]
+    assert await gateway.store.fetch("SELECT password_hash FROM subscriber WHERE msisdn = ?", (ALICE,)) == [(stored,)]
     assert verify_secret(OLD, stored)
     assert await gateway.store.fetch("SELECT COUNT(*) FROM dialog WHERE msisdn = ?", (ALICE,)) == [(0,)]
 

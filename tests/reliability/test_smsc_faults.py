@@ -34,7 +34,8 @@ import pytest
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 from gateway.smpp.codec import Pdu, encode_pdu
 from gateway.smpp.constants import CommandId, Status
 from gateway.smsc import SmscSimulator

@@ -11,7 +11,8 @@ import aiohttp
 from conftest import SUBSCRIBER
 
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers, add_subscription
+from gateway.ledger.writes import add_subscribers, add_subscription
+from gateway.model.ledger import NewSubscriber
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
 TOKEN = "test-token-a-0123456789"

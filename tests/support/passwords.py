@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.db.database import open_database
-from gateway.ledger.writes import NewSubscriber, add_subscribers
+from gateway.ledger.writes import add_subscribers
+from gateway.model.ledger import NewSubscriber
 
 OLD = "582947"
 NEW = "730518"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from gateway.types import Fen
@@ -69,3 +69,22 @@ class Payment:
     amount: Fen
     channel: str
     paid_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewSubscriber:
+    msisdn: str
+    name: str
+    brand: str
+    plan: str
+    created_on: date
+    vip: str = "none"
+    status: str = "active"
+    cash: int = 0
+    gift: int = 0
+    gift_expires: date | None = None
+    credit_limit: int = 0
+    valid_until: date | None = None
+    points: int = 0
+    password: str | None = field(default=None, repr=False)
+    id_number: str | None = field(default=None, repr=False)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from gateway.catalog import Catalog
 from gateway.clock import Clock
 from gateway.errors import SubscriberTerminated
-from gateway.ledger.models import Account, Subscriber
 from gateway.ledger.reads import Ledger
+from gateway.model.ledger import Account, Subscriber
 from gateway.templates import Templates
 
 if TYPE_CHECKING:

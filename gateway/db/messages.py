@@ -1,0 +1,215 @@
+"""The inbox and outbox repository: MOs, their parts, MTs, their parts and delivery receipts.
+
+Every function takes the transaction handle (or, for reads, any :class:`~gateway.db.unit.Reads`). Ids
+come from the database (``RETURNING id``), never from a counter in memory, so a second writer on the
+same database cannot be handed an id that is taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from gateway.db.rows import Columns
+from gateway.db.unit import Reads, Tx
+from gateway.types import InboundMessage, OutboundMessage, Reply
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredPart:
+    source_addr: str
+    destination_addr: str
+    reference: int
+    total: int
+    seqno: int
+    data_coding: int
+    payload: bytes
+    received_at: float
+
+
+MO = Columns("id", "source_addr", "destination_addr", "text", "received_at", "complete", "too_long", "redelivery_of")
+MT = Columns("id", "source_addr", "destination_addr", "text")
+PART = Columns(
+    "source_addr", "destination_addr", "reference", "total", "seqno", "data_coding", "payload", "received_at"
+)
+
+_MT_BY_MESSAGE_ID = (
+    "(SELECT mt_id FROM mt_part WHERE message_id IN (:given, :as_hex, :as_dec) ORDER BY message_id <> :given LIMIT 1)"
+)
+
+
+async def add_mo(tx: Tx, mo: InboundMessage, *, parts_done: StoredPart | None = None) -> InboundMessage:
+    """Store ``mo`` (its ``id`` is ignored) and drop the parts it was joined from; the MO with its new id."""
+    rows = await tx.fetch(
+        "INSERT INTO mo (source_addr, destination_addr, text, complete, too_long, received_at, redelivery_of)"
+        " VALUES (:source_addr, :destination_addr, :text, :complete, :too_long, :received_at, :redelivery_of)"
+        " RETURNING id",
+        {
+            "source_addr": mo.source_addr,
+            "destination_addr": mo.destination_addr,
+            "text": mo.text,
+            "complete": int(mo.complete),
+            "too_long": int(mo.too_long),
+            "received_at": mo.received_at,
+            "redelivery_of": mo.redelivery_of,
+        },
+    )
+    if parts_done is not None:
+        await tx.execute(
+            "DELETE FROM mo_part WHERE source_addr = :source_addr AND destination_addr = :destination_addr"
+            " AND reference = :reference AND total = :total",
+            {
+                "source_addr": parts_done.source_addr,
+                "destination_addr": parts_done.destination_addr,
+                "reference": parts_done.reference,
+                "total": parts_done.total,
+            },
+        )
+    return InboundMessage(
+        id=rows[0][0],
+        source_addr=mo.source_addr,
+        destination_addr=mo.destination_addr,
+        text=mo.text,
+        received_at=mo.received_at,
+        complete=mo.complete,
+        too_long=mo.too_long,
+        redelivery_of=mo.redelivery_of,
+    )
+
+
+async def add_part(tx: Tx, part: StoredPart) -> None:
+    """Keep one part of a concatenated MO until all have come (a part sent again replaces the first)."""
+    await tx.execute(
+        f"INSERT INTO mo_part ({PART}) VALUES (:source_addr, :destination_addr, :reference, :total, :seqno,"
+        " :data_coding, :payload, :received_at)"
+        " ON CONFLICT (source_addr, destination_addr, reference, total, seqno) DO UPDATE SET"
+        " data_coding = excluded.data_coding, payload = excluded.payload, received_at = excluded.received_at",
+        PART.mapping(
+            (
+                part.source_addr,
+                part.destination_addr,
+                part.reference,
+                part.total,
+                part.seqno,
+                part.data_coding,
+                part.payload,
+                part.received_at,
+            )
+        ),
+    )
+
+
+async def finish_mo(
+    tx: Tx, mo: InboundMessage, replies: Sequence[Reply], *, now: float, effect: bool
+) -> list[OutboundMessage]:
+    """Mark ``mo`` handled (``effect``: in a unit that may change the ledger) and queue its replies."""
+    await tx.execute(
+        "UPDATE mo SET status = :status, handled_at = :now, effect = :effect WHERE id = :id",
+        {"status": "answered" if replies else "ignored", "now": now, "effect": int(effect), "id": mo.id},
+    )
+    return [await queue_mt(tx, reply, now=now, mo_id=mo.id) for reply in replies]
+
+
+async def drop_redelivery(tx: Tx, mo: InboundMessage, *, now: float) -> None:
+    """Mark an MO that was the SMSC's second delivery of one with an effect: handled, not answered."""
+    await tx.execute(
+        "UPDATE mo SET status = 'duplicate', handled_at = :now, effect = 1 WHERE id = :id", {"now": now, "id": mo.id}
+    )
+
+
+async def forget_text(tx: Tx, mo: InboundMessage) -> None:
+    """Blank the stored text of an MO that carried a secret."""
+    await tx.execute("UPDATE mo SET text = '' WHERE id = :id", {"id": mo.id})
+
+
+async def queue_mt(tx: Tx, reply: Reply, *, now: float, mo_id: int | None = None) -> OutboundMessage:
+    """Put one MT in the outbox (``mo_id``: the MO it answers, if any); the MT with its new id."""
+    rows = await tx.fetch(
+        "INSERT INTO mt (mo_id, source_addr, destination_addr, text, created_at)"
+        " VALUES (:mo_id, :source_addr, :destination_addr, :text, :now) RETURNING id",
+        {
+            "mo_id": mo_id,
+            "source_addr": reply.source_addr,
+            "destination_addr": reply.destination_addr,
+            "text": reply.text,
+            "now": now,
+        },
+    )
+    return OutboundMessage(
+        id=rows[0][0], source_addr=reply.source_addr, destination_addr=reply.destination_addr, text=reply.text
+    )
+
+
+async def mts_sent(tx: Tx, sent: Iterable[tuple[int, Sequence[str]]], *, now: float) -> None:
+    """Mark MTs sent, with their parts' message ids (already in :func:`normal_id` form)."""
+    for mt_id, message_ids in sent:
+        await tx.execute(
+            "UPDATE mt SET status = 'sent', sent_at = :now, command_status = 0 WHERE id = :id",
+            {"now": now, "id": mt_id},
+        )
+        await tx.execute_many(
+            "INSERT INTO mt_part (mt_id, seqno, message_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (mt_id, seqno) DO UPDATE SET message_id = excluded.message_id",
+            [(mt_id, seqno, message_id) for seqno, message_id in enumerate(message_ids, 1)],
+        )
+
+
+async def mt_failed(tx: Tx, mt_id: int, command_status: int, *, now: float) -> None:
+    """Mark an MT the SMSC refused for good."""
+    await tx.execute(
+        "UPDATE mt SET status = 'failed', sent_at = :now, command_status = :status WHERE id = :id",
+        {"now": now, "status": command_status, "id": mt_id},
+    )
+
+
+async def add_receipt(tx: Tx, keys: tuple[str, str, str], stat: str, *, now: float) -> None:
+    """Record a delivery receipt and mark its MT; ``keys``: the message id as given, as hex, as decimal."""
+    given, as_hex, as_dec = keys
+    ids = {"given": given, "as_hex": as_hex, "as_dec": as_dec}
+    await tx.execute(
+        f"INSERT INTO receipt (message_id, stat, received_at, mt_id) VALUES (:given, :stat, :now, {_MT_BY_MESSAGE_ID})",
+        {**ids, "stat": stat, "now": now},
+    )
+    await tx.execute(f"UPDATE mt SET delivery_stat = :stat WHERE id = {_MT_BY_MESSAGE_ID}", {**ids, "stat": stat})
+
+
+async def acks_confirmed(tx: Tx, mo_ids: Sequence[int]) -> None:
+    """Record that the SMSC surely read these MOs' acknowledgements."""
+    await tx.execute_many("UPDATE mo SET ack_confirmed = 1 WHERE id = ?", [(mo_id,) for mo_id in mo_ids])
+
+
+async def redelivered(reads: Reads, mo: InboundMessage) -> bool:
+    """Whether ``mo.redelivery_of`` had an effect and is the last MO its sender sent this service number before."""
+    rows = await reads.fetch(
+        "SELECT id, effect FROM mo WHERE source_addr = :source AND destination_addr = :destination AND id < :id"
+        " ORDER BY id DESC LIMIT 1",
+        {"source": mo.source_addr, "destination": mo.destination_addr, "id": mo.id},
+    )
+    return bool(rows) and rows[0][0] == mo.redelivery_of and rows[0][1] == 1
+
+
+async def unanswered_mos(reads: Reads) -> list[InboundMessage]:
+    rows = await reads.fetch(f"SELECT {MO} FROM mo WHERE status = 'new' ORDER BY id")
+    return [MO.to(InboundMessage, (*r[:5], bool(r[5]), bool(r[6]), r[7])) for r in rows]
+
+
+async def recent_mos(reads: Reads, window: float) -> list[tuple[int, str, str, str]]:
+    """(id, source, destination, text) of the complete MOs stored within ``window`` seconds before the newest
+    one whose acknowledgement was not known to have reached the SMSC, oldest first."""
+    rows = await reads.fetch(
+        "SELECT id, source_addr, destination_addr, text FROM mo"
+        " WHERE received_at >= (SELECT MAX(received_at) FROM mo) - :window AND complete = 1 AND ack_confirmed = 0"
+        " ORDER BY id",
+        {"window": window},
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def queued_mts(reads: Reads) -> list[OutboundMessage]:
+    rows = await reads.fetch(f"SELECT {MT} FROM mt WHERE status = 'queued' ORDER BY id")
+    return [MT.to(OutboundMessage, r) for r in rows]
+
+
+async def stored_parts(reads: Reads) -> list[StoredPart]:
+    rows = await reads.fetch(f"SELECT {PART} FROM mo_part ORDER BY received_at")
+    return [PART.to(StoredPart, r) for r in rows]

@@ -1,0 +1,129 @@
+"""The persistence port: a unit of work (:class:`Tx`) for writes, :class:`Reads` for reads outside one.
+
+A unit of work is written as a coroutine of its transaction handle (``async def work(tx) -> result``)
+whose only awaits are the handle's statements. In the gateway's store it runs whole on the database
+thread, in one trip: there every statement is answered at once, so the coroutine never suspends and
+:func:`run_unit` drives it to its end with a single ``send``. A unit that awaits anything else (a lock,
+a sleep, a read on another connection) is a mistake: it is stopped and :class:`UnitSuspended` raised.
+Tools beside the gateway run the same units on an aiosqlite connection (:class:`DirectWriter`), where the
+awaits are real.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar, cast
+
+import aiosqlite
+
+from gateway.db.sqlite import AioConnection
+
+T = TypeVar("T")
+
+Params = Sequence[Any] | Mapping[str, Any]  # positional (``?``) or named (``:name``, the portable form)
+Work = Callable[["Tx"], Awaitable[Any]]
+
+
+class UnitSuspended(RuntimeError):
+    """A unit of work awaited something other than its own transaction's statements."""
+
+
+class Connection(Protocol):
+    """What :class:`Tx` needs of a connection: the database thread's (:class:`ThreadConnection`), or an
+    aiosqlite one (:class:`~gateway.db.sqlite.AioConnection`)."""
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+
+class ThreadConnection:
+    """The database thread's own connection, seen by a unit that runs there: each call is answered at once."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return self._connection.execute(sql, params).fetchall()
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return self._connection.execute(sql, params).rowcount
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._connection.executemany(sql, rows)
+
+
+class Tx:
+    """What a unit of work sees of the transaction it runs in."""
+
+    def __init__(self, db: Connection) -> None:
+        self._db = db
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return await self._db.fetch(sql, params)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        return await self._db.execute(sql, params)
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each row of parameters."""
+        await self._db.execute_many(sql, rows)
+
+
+def run_unit(work: Callable[[Tx], Awaitable[T]], tx: Tx) -> T:
+    """Run ``work(tx)`` to its end without an event loop (on the database thread); what it returns."""
+    unit = work(tx)
+    if not isinstance(unit, Coroutine):
+        raise TypeError(f"a unit of work must be a coroutine function, not {work!r}")
+    return drive(cast(Coroutine[Any, Any, T], unit))
+
+
+def drive(unit: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never suspends; :class:`UnitSuspended` if it does."""
+    try:
+        awaited = unit.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    unit.close()
+    raise UnitSuspended(f"a unit of work awaited {awaited!r}, which is not a statement of its transaction")
+
+
+class Reads(Protocol):
+    """Where a read-only query runs: a transaction (:class:`Tx`), or a read connection outside the writer,
+    which sees only what is committed."""
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+
+
+class Writer(Protocol):
+    """Where ledger work runs: the gateway's :class:`~gateway.db.store.Store`, or a tool's :class:`DirectWriter`."""
+
+    async def transact(self, work: Work) -> Any: ...
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+
+
+class DirectWriter:
+    """Ledger work straight on a connection, each piece its own transaction, for tools beside the gateway
+    (``gateway ledger usage``, ``gateway push run``)."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._connection = AioConnection(db)
+
+    async def transact(self, work: Work) -> Any:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = await work(Tx(self._connection))
+        except BaseException:
+            await self._db.rollback()
+            raise
+        await self._db.commit()
+        return result
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return await self._connection.fetch(sql, params)
