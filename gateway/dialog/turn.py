@@ -41,8 +41,8 @@ class Turn:
             kind=kind,
             data=data,
             expires_at=self.now + self.window,
+            state=MACHINES[kind].initial_state.value,  # no machine is built until there is a reply to run
         )
-        MACHINES[kind](model=record)  # sets record.state to the machine's initial state
         return record
 
 
