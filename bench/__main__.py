@@ -1,15 +1,18 @@
 """``python -m bench``: every benchmark in one run, as one table, with the floor beside the gateway.
 
 1. The floor: the simulator and a minimal ESME (``bench/floor_esme.py``: the gateway's SMPP stack, a fixed
-   answer, nothing stored or read) — ``102`` at saturation with 64 MOs outstanding, and at 100 MOs/s.
+   answer, nothing stored or read) — ``102`` at saturation with 64 MOs outstanding, paced at 1,000 MOs/s,
+   and at 100 MOs/s.
 2. The gateway (its own process, window 64, durable inbox/outbox, a ledger of ``--subscribers``): the same
-   two loads of ``102``, then order+confirm dialogs, then a probe of ``102`` from other numbers alone and
+   three loads of ``102``, then order+confirm dialogs, then a probe of ``102`` from other numbers alone and
    while one number floods ``--flood`` identical ``102`` (the probe's p50/p99 in both, side by side).
-3. A reminder sweep: 1,000,000 subscribers, 100,000 due (``bench/push_sweep.py``).
+3. Ledger size: ``102`` paced at 1,000/s from numbers spread over a ledger of 1,000 subscribers and over one
+   of 1,000,000 (a gateway process each), p99 side by side.
+4. A reminder sweep: 1,000,000 subscribers, 100,000 due (``bench/push_sweep.py``).
 
-Each row gives the gateway's figure, the floor's and the ratio gateway / floor. Bounded in count and time.
-Usage: ``python -m bench [--subscribers 100000] [--count 20000] [--concurrency 64] [--no-sweep]
-[--event-loop asyncio|uvloop]``
+Each row gives the gateway's figure, the floor's and the ratio gateway / floor; a last table sets the four
+figures issue 14 asks for beside their targets. Bounded in count and time. Usage: ``python -m bench
+[--subscribers 100000] [--count 20000] [--concurrency 64] [--no-sweep] [--no-sizes] [--event-loop ...]``
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import mo_reply, push_sweep
+from bench import mo_reply, push_sweep, steady_instrument
 from gateway.smsc import SmscSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,13 +44,47 @@ async def loads(sim: SmscSimulator, args: argparse.Namespace, numbers: list[str]
     await mo_reply.saturate(meter, numbers[500 : 500 + args.count], "102", args.concurrency)
     await meter.collect(args.count, 180)
     figures["saturation"] = meter.report(f"102 c={args.concurrency}")
-    paced = int(args.light * args.light_seconds)
-    meter = mo_reply.Meter(sim)
     start = 500 + args.count
-    await mo_reply.pace(meter, numbers[start : start + paced], "102", args.light)
-    await meter.collect(paced, 60)
-    figures["light"] = meter.report(f"102 {args.light:g}/s")
+    for key, rate, seconds in (("paced", args.paced, args.paced_seconds), ("light", args.light, args.light_seconds)):
+        count = int(rate * seconds)
+        meter = mo_reply.Meter(sim)
+        await mo_reply.pace(meter, numbers[start : start + count], "102", rate)
+        await meter.collect(count, 60)
+        figures[key] = meter.report(f"102 {rate:g}/s")
+        start += count
     return figures
+
+
+def needed(args: argparse.Namespace) -> int:
+    """How many distinct numbers :func:`loads` asks from."""
+    return 500 + args.count + int(args.paced * args.paced_seconds + args.light * args.light_seconds)
+
+
+async def ledger_sizes(args: argparse.Namespace) -> dict[int, tuple[float, float, float]]:
+    """``102`` paced at ``--paced`` from numbers spread over ledgers of 1,000 and of 1,000,000 subscribers."""
+    found = {}
+    for size in (1_000, 1_000_000):
+        with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+            path = f"{folder}/bench.db"
+            print(f"seeded {size} subscribers in {await mo_reply.seed(path, size):.1f} s")
+            sim = SmscSimulator(port=0)
+            await sim.start()
+            process = await mo_reply.start_gateway(sim.port, path, event_loop=args.event_loop)
+            try:
+                await sim.wait_bound(15.0)
+                count = int(args.paced * args.paced_seconds)
+                spread = [str(mo_reply.FIRST_MSISDN + (i * 7919 + 13) % size) for i in range(500 + count)]
+                warm = mo_reply.Meter(sim)
+                await mo_reply.saturate(warm, spread[:500], "102", 32)
+                await warm.collect(500, 60)
+                meter = mo_reply.Meter(sim)
+                await mo_reply.pace(meter, spread[500:], "102", args.paced)
+                await meter.collect(count, 60)
+                found[size] = meter.report(f"{size:,} holders")
+            finally:
+                await stop(process)
+                await sim.stop()
+    return found
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
@@ -66,8 +103,7 @@ async def floor(args: argparse.Namespace) -> Figures:
     esme = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "bench" / "floor_esme.py"), str(sim.port))
     try:
         await sim.wait_bound(15.0)
-        needed = 500 + args.count + int(args.light * args.light_seconds)
-        return await loads(sim, args, [f"139{i:08d}" for i in range(needed)])
+        return await loads(sim, args, [f"139{i:08d}" for i in range(needed(args))])
     finally:
         await stop(esme)
         await sim.stop()
@@ -82,8 +118,7 @@ async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float
         process = await mo_reply.start_gateway(sim.port, path, event_loop=args.event_loop)
         try:
             await sim.wait_bound(15.0)
-            needed = 500 + args.count + int(args.light * args.light_seconds)
-            numbers = [str(mo_reply.FIRST_MSISDN + i * 7919 % args.subscribers) for i in range(needed)]
+            numbers = [str(mo_reply.FIRST_MSISDN + i * 7919 % args.subscribers) for i in range(needed(args))]
             figures = await loads(sim, args, numbers)
             holders = [str(mo_reply.FIRST_MSISDN + i) for i in range(args.dialogs)]
             dialogs = await mo_reply.dialogs(sim, holders, args.concurrency)
@@ -104,6 +139,7 @@ def row(name: str, ours: float, base: float | None, unit: str) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
+    steady_instrument()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}; load {os.getloadavg()[0]:.2f}"
@@ -113,6 +149,10 @@ async def main(args: argparse.Namespace) -> None:
     base = await floor(args)
     print("--- gateway")
     ours, (dialog_rate, dialog_p50, dialog_p99), flood = await gateway(args)
+    sizes = None
+    if not args.no_sizes:
+        print("--- ledger size")
+        sizes = await ledger_sizes(args)
     sweep = None
     if not args.no_sweep:
         print("--- reminder sweep")
@@ -120,8 +160,12 @@ async def main(args: argparse.Namespace) -> None:
     print()
     print("| measure | gateway | floor | gateway / floor |")
     print("| --- | ---: | ---: | ---: |")
-    c, light = args.concurrency, f"{args.light:g}/s"
-    for key, label in (("saturation", f"`102` at saturation ({c} outstanding)"), ("light", f"`102` at {light}")):
+    c, paced, light = args.concurrency, f"{args.paced:g}/s", f"{args.light:g}/s"
+    for key, label in (
+        ("saturation", f"`102` at saturation ({c} outstanding)"),
+        ("paced", f"`102` at {paced}"),
+        ("light", f"`102` at {light}"),
+    ):
         rate, p50, p99 = ours[key]
         brate, bp50, bp99 = base[key]
         print(row(f"{label}: answers/s", rate, brate, "/s"))
@@ -143,6 +187,30 @@ async def main(args: argparse.Namespace) -> None:
         f"(the flood: {flood.count:,} identical `102` from one number, 64 outstanding, acknowledged in"
         f" {flood.acknowledged_in:.2f} s; over the rate limit after the 20th)"
     )
+    if sizes is not None:
+        print()
+        print(f"| `102` at {paced} over a ledger of | p50 | p99 |")
+        print("| --- | ---: | ---: |")
+        for size, (_, p50, p99) in sizes.items():
+            print(f"| {size:,} subscribers | {p50:,.1f} ms | {p99:,.1f} ms |")
+    print()
+    print("| issue 14 asks for | measured | target | met |")
+    print("| --- | ---: | ---: | :---: |")
+    targets = [
+        (
+            f"`102` answers/s at saturation, window {c}",
+            ours["saturation"][0],
+            "≥ 4,000 /s",
+            ours["saturation"][0] >= 4000,
+        ),
+        (f"`102` paced at {paced}: p99", ours["paced"][2], "≤ 20 ms", ours["paced"][2] <= 20),
+        ("order+confirm dialogs/s", dialog_rate, "≥ 1,000 /s", dialog_rate >= 1000),
+    ]
+    if sizes is not None:
+        ratio = sizes[1_000_000][2] / sizes[1_000][2]
+        targets.append(("p99 over 1,000,000 subscribers / over 1,000", ratio, "≤ 1.5", ratio <= 1.5))
+    for name, value, target, met in targets:
+        print(f"| {name} | {value:,.2f} | {target} | {'yes' if met else 'no'} |")
     print(f"load at the end: {os.getloadavg()[0]:.2f}")
 
 
@@ -151,11 +219,14 @@ if __name__ == "__main__":
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--count", type=int, default=20_000, help="MOs at saturation")
     parser.add_argument("--concurrency", type=int, default=64, help="MOs outstanding at saturation")
+    parser.add_argument("--paced", type=float, default=1000, help="MOs per second of the paced load")
+    parser.add_argument("--paced-seconds", type=float, default=10)
     parser.add_argument("--light", type=float, default=100, help="MOs per second of the light load")
     parser.add_argument("--light-seconds", type=float, default=10)
     parser.add_argument("--dialogs", type=int, default=2000)
     parser.add_argument("--flood", type=int, default=20_000, help="identical MOs from one number, beside a probe")
     parser.add_argument("--sweep-window", type=float, default=10)
     parser.add_argument("--no-sweep", action="store_true")
+    parser.add_argument("--no-sizes", action="store_true", help="skip the 1,000 vs 1,000,000 subscribers run")
     parser.add_argument("--event-loop", choices=["asyncio", "uvloop"], default="asyncio", help="the gateway's")
     asyncio.run(main(parser.parse_args()))

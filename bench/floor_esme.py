@@ -11,6 +11,7 @@ Usage (the harness starts it): ``python bench/floor_esme.py PORT``; SIGTERM stop
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 
@@ -73,6 +74,8 @@ async def main(port: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     runner = asyncio.create_task(esme.link.run())
+    gc.collect()
+    gc.freeze()  # as the gateway does once it has started
     await stop.wait()
     await esme.link.stop(2.0)
     runner.cancel()

@@ -31,6 +31,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import steady_instrument
 from gateway.clock import SystemClock
 from gateway.config import load_config
 from gateway.db.database import open_database
@@ -267,6 +268,7 @@ async def flood_probe(
 
 
 async def main(args: argparse.Namespace) -> None:
+    steady_instrument()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}"

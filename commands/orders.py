@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from commands.queries import ordered_list, ordered_packages
 from gateway.context import CommandContext
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 from gateway.dialog.machines import Confirmation, Reply, ServicePick
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Step, Turn

@@ -9,6 +9,7 @@ new outbox row goes to :class:`Outbox`, which gives its parts to the link.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -24,7 +25,8 @@ from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config
 from gateway.control import Control
 from gateway.db.health import write_ready_probe
-from gateway.db.store import Store, Tx
+from gateway.db.store import Store
+from gateway.db.unit import Tx
 from gateway.dialog.engine import Dialogs
 from gateway.dispatch import Dispatcher
 from gateway.errors import ConfigError
@@ -324,6 +326,11 @@ class Gateway:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _on_signal, stop)
         await self.start()
+        # What was built to start (modules, SQLAlchemy's and Alembic's among them, templates, catalogs) lives
+        # as long as the process: kept out of the collector's full passes, each of which would otherwise walk
+        # it all again and hold every answer up for some 50 ms.
+        gc.collect()
+        gc.freeze()
         await stop.wait()
         log.info("shutting down")
         await self.stop()

@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gateway.clock import Clock
-from gateway.db.store import Store, StoredPart
+from gateway.db.messages import StoredPart
+from gateway.db.store import Store
 from gateway.link import DeliverHandle
 from gateway.redelivery import MoKey, Redeliveries
 from gateway.smpp.codec import ShortMessage

@@ -16,7 +16,8 @@ from typing import Any
 
 from gateway.clock import Clock
 from gateway.db import messages
-from gateway.db.store import Store, Tx, Work
+from gateway.db.store import Store
+from gateway.db.unit import Tx, Work
 from gateway.dialog.engine import Dialogs, Outcome
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Hashed

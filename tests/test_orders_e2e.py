@@ -21,7 +21,7 @@ from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.db import dialogs
 from gateway.db.database import open_database
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 from gateway.ledger.writes import add_fee, add_subscribers, add_subscription
 from gateway.model.ledger import NewSubscriber
 from gateway.smsc import SmscSimulator

@@ -21,7 +21,7 @@ from support.texts import ASK_NEW, ASK_OLD, ASK_REPEAT, CHANGED
 from commands import password
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 from gateway.ledger import passwords
 from gateway.ledger.secrets import hash_secret, verify_secret
 from gateway.smsc import SmscSimulator

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.db.store import Store, StoredPart, message_id_keys, normal_id
+from gateway.db.messages import StoredPart
+from gateway.db.store import Store, message_id_keys, normal_id
 from gateway.types import InboundMessage, OutboundMessage, Reply
 
 SUBSCRIBER = "13800138000"

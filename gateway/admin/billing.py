@@ -18,7 +18,8 @@ from gateway.admin.validate import Body, Field, choice, instant, msisdn, pattern
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
 from gateway.db import admin_reads
-from gateway.db.store import Store, Tx
+from gateway.db.store import Store
+from gateway.db.unit import Tx
 from gateway.errors import ProtectRefused, RequestRefused
 from gateway.http import json_response
 from gateway.ledger.calendar import Calendar

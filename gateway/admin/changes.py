@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from gateway.credit.control import CreditControl
 from gateway.db import admin_changes, messages
 from gateway.db.admin_changes import PaymentMade, PaymentOrder
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 from gateway.errors import RequestRefused, SubscriberTerminated
 from gateway.model.ledger import NewSubscriber
 from gateway.types import OutboundMessage, Reply

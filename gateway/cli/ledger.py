@@ -19,7 +19,7 @@ from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.db.database import Connection, DatabaseError, open_database
 from gateway.db.sqlite import AioConnection
-from gateway.db.store import DirectWriter
+from gateway.db.unit import DirectWriter
 from gateway.errors import ConfigError, ImportRejected, StartupError, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.importer import import_subscribers, parse_subscribers

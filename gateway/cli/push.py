@@ -20,7 +20,7 @@ import time
 from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.db.database import DatabaseError, open_database
-from gateway.db.store import DirectWriter
+from gateway.db.unit import DirectWriter
 from gateway.errors import ConfigError
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products

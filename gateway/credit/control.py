@@ -18,7 +18,7 @@ from gateway.config import CreditConfig
 from gateway.credit.machine import DAY, CreditFacts, CreditMachine
 from gateway.db import accounts
 from gateway.db.credit import record_transition, standings
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 from gateway.errors import ProtectRefused, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 
 from gateway.db.pushes import Selection
 from gateway.db.rows import Columns
-from gateway.db.store import Reads, Tx
+from gateway.db.unit import Reads, Tx
 
 _OPTED_IN = "NOT EXISTS (SELECT 1 FROM push_opt_out o WHERE o.msisdn = s.msisdn)"
 

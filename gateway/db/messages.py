@@ -34,8 +34,11 @@ PART = Columns(
 )
 
 _MT_BY_MESSAGE_ID = (
-    "(SELECT mt_id FROM mt_part WHERE message_id IN (:given, :as_hex, :as_dec) ORDER BY message_id <> :given LIMIT 1)"
+    "(SELECT mt_id FROM mt_part WHERE message_id IN (:given, :as_hex, :as_dec)"
+    " ORDER BY message_id <> :given, mt_id DESC LIMIT 1)"
 )
+"""The MT a receipt's message id names: the id as given before its hex or decimal reading, and of an id the SMSC
+has used twice, the later MT."""
 
 
 async def add_mo(tx: Tx, mo: InboundMessage, *, parts_done: StoredPart | None = None) -> InboundMessage:

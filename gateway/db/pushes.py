@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.db.rows import Columns
-from gateway.db.store import Reads, Tx
+from gateway.db.unit import Reads, Tx
 from gateway.model.pushes import Due
 
 REARM = (

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.db.sqlite import AioConnection, connect
-
-READ_MMAP_BYTES = 1 << 30
-READ_CACHE_KIB = 65536
+from gateway.db.sqlite import LOOKUP_SETTINGS, AioConnection, connect
 
 
 class ReadConnection(AioConnection):
@@ -16,10 +13,8 @@ class ReadConnection(AioConnection):
         db = await connect(path)
         await db.execute("PRAGMA query_only = 1")
         await db.execute("PRAGMA busy_timeout = 5000")
-        # Look-ups by number touch a few pages of a large file at random: map the file and keep a large
-        # page cache, so a ledger of a million subscribers answers as fast as one of a thousand.
-        await db.execute(f"PRAGMA mmap_size = {READ_MMAP_BYTES}")
-        await db.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
+        for setting in LOOKUP_SETTINGS:
+            await db.execute(setting)
         return cls(db)
 
     async def close(self) -> None:

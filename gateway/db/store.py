@@ -24,21 +24,10 @@ from typing import Any, TypeVar
 from gateway.db import messages
 from gateway.db.database import PREPARE, migrate, run_checkpoints
 from gateway.db.messages import StoredPart
+from gateway.db.sqlite import LOOKUP_SETTINGS
 from gateway.db.thread import DatabaseThread
-from gateway.db.unit import (
-    DirectWriter,
-    Params,
-    Reads,
-    ThreadConnection,
-    Tx,
-    UnitSuspended,
-    Work,
-    Writer,
-    run_unit,
-)
+from gateway.db.unit import Params, ThreadConnection, Tx, Work, run_unit
 from gateway.types import InboundMessage, OutboundMessage, Reply
-
-__all__ = ["DirectWriter", "Reads", "Store", "StoredPart", "Tx", "UnitSuspended", "Work", "Writer"]
 
 log = logging.getLogger("gateway.db.store")
 
@@ -96,7 +85,7 @@ class Store:
         # Fold a large WAL left by an import or a seed back into the file now, not in the middle of traffic;
         # from then on the checkpoints (and their fsync) run on a connection of their own, so a commit never
         # waits for one.
-        for setting in (*PREPARE, "PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA wal_autocheckpoint = 0"):
+        for setting in (*PREPARE, *LOOKUP_SETTINGS, "PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA wal_autocheckpoint = 0"):
             await db.execute(setting)
         store = cls(db, batch_max=batch_max, on_commit=on_commit)
         store._checkpointer = asyncio.create_task(run_checkpoints(path))

@@ -21,7 +21,7 @@ from gateway.catalog import CodeEntry
 from gateway.clock import Clock
 from gateway.context import CommandContext
 from gateway.db import dialogs, messages
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 from gateway.dialog import records
 from gateway.dialog.machines import MACHINES
 from gateway.dialog.records import DialogRecord

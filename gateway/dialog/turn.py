@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.context import CommandContext
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 from gateway.dialog.machines import MACHINES
 from gateway.dialog.records import DialogRecord
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.db.ledger import bill_totals
-from gateway.db.store import Reads
+from gateway.db.unit import Reads
 from gateway.ledger.calendar import days_in_month, last_cycles
 
 ABNORMAL_MONTHS = 3

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gateway.db import passwords as on_file
 from gateway.db.passwords import SecretHashes, secret_hashes, set_password_hash
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 
 __all__ = [
     "LOCK_SECONDS",

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 from gateway.clock import Clock
 from gateway.db import campaigns as campaigns_repo
-from gateway.db.store import Tx, Writer
+from gateway.db.unit import Tx, Writer
 from gateway.pushes.sweeps import SWEEPABLE, Sweeps
 from gateway.tasks import Background
 

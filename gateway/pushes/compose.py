@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from gateway.credit.control import standings
 from gateway.db import pushes as pushes_repo
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 from gateway.format import cycle_cn, data, day_cn, yuan
 from gateway.ledger.bills import recent_bills
 from gateway.ledger.calendar import cycle_of

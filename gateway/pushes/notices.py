@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.credit.control import Transition
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 from gateway.pushes.policy import NOTICE_OF_STATE, PushPolicy
 from gateway.pushes.queue import raise_push
 

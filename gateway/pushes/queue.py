@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gateway.db import pushes as pushes_repo
-from gateway.db.store import Tx
+from gateway.db.unit import Tx
 from gateway.pushes.policy import PushPolicy
 
 

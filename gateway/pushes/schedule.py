@@ -19,7 +19,8 @@ from datetime import timedelta
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
 from gateway.db import campaigns as campaigns_repo
-from gateway.db.store import Store, Tx
+from gateway.db.store import Store
+from gateway.db.unit import Tx
 from gateway.ledger.calendar import Calendar, previous_cycle
 from gateway.pushes.sweeps import Sweeps
 

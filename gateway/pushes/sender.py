@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from gateway.clock import Clock
 from gateway.db import messages
 from gateway.db import pushes as pushes_repo
-from gateway.db.store import Store, Tx
+from gateway.db.store import Store
+from gateway.db.unit import Tx
 from gateway.model.pushes import Due
 from gateway.outbox import Outbox
 from gateway.pushes.compose import Composer

@@ -14,7 +14,7 @@ from datetime import timedelta
 from gateway.db import campaigns as campaigns_repo
 from gateway.db import pushes as pushes_repo
 from gateway.db.pushes import Selection
-from gateway.db.store import Tx, Writer
+from gateway.db.unit import Tx, Writer
 from gateway.ledger.calendar import previous_cycle
 from gateway.pushes.policy import PushSetup
 

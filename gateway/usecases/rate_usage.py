@@ -18,7 +18,7 @@ from gateway.credit.control import CreditControl
 from gateway.credit.machine import effective_floor
 from gateway.db import accounts, ledger, usage
 from gateway.db import credit as credit_repo
-from gateway.db.store import Tx, Writer
+from gateway.db.unit import Tx, Writer
 from gateway.ledger.bills import recent_bills
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products

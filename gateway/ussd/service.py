@@ -20,7 +20,8 @@ from commands.orders import package_content, place_order, this_month
 from commands.queries import ordered_packages
 from gateway.catalog import Catalog, CodeEntry
 from gateway.clock import Clock
-from gateway.db.store import Store, Tx
+from gateway.db.store import Store
+from gateway.db.unit import Tx
 from gateway.errors import (
     LedgerError,
     SubscriberTerminated,

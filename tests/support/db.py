@@ -1,0 +1,58 @@
+"""Shared setup of the repository tests (tests/test_db_*.py): a migrated SQLite file, and holders put in it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from gateway.db import accounts
+from gateway.db.database import open_database
+from gateway.db.sqlite import AioConnection
+from gateway.db.unit import Tx
+
+
+@asynccontextmanager
+async def opened(tmp_path: Path) -> AsyncIterator[Tx]:
+    """A transaction handle on a new SQLite file at the newest schema revision; the file is closed after."""
+    db = await open_database(str(tmp_path / "t.db"))
+    try:
+        yield Tx(AioConnection(db))
+    finally:
+        await db.close()
+
+
+def subscriber_row(msisdn: str, **columns: object) -> dict[str, object]:
+    """The :data:`accounts.SUBSCRIBER` columns of an active 神州行 subscriber since 2025-01-01, but for ``columns``."""
+    return {
+        "msisdn": msisdn,
+        "name": "张三",
+        "brand": "神州行",
+        "vip": "none",
+        "plan": "SZX",
+        "status": "active",
+        "password_hash": None,
+        "id_hash": None,
+        "id_tail_hash": None,
+        "created_on": "2025-01-01",
+        **columns,
+    }
+
+
+def account_row(msisdn: str, **columns: object) -> dict[str, object]:
+    """The :data:`accounts.ACCOUNT` columns of an account with empty books and no dates, but for ``columns``."""
+    return {
+        "msisdn": msisdn,
+        "cash": 0,
+        "gift": 0,
+        "gift_expires": None,
+        "credit_limit": 0,
+        "valid_until": None,
+        "points": 0,
+        **columns,
+    }
+
+
+async def add_holder(tx: Tx, msisdn: str, **account: object) -> None:
+    """A subscriber (:func:`subscriber_row`) with the account of :func:`account_row` and ``account``."""
+    await accounts.add_holders(tx, [subscriber_row(msisdn)], [account_row(msisdn, **account)])
