@@ -9,7 +9,7 @@ from __future__ import annotations
 from commands.queries import ordered_list, ordered_packages
 from gateway.context import CommandContext
 from gateway.db.unit import Tx
-from gateway.dialog.machines import Confirmation, Reply, ServicePick
+from gateway.dialog.machines import TRANSITIONS, Reply
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Step, Turn
 from gateway.errors import AlreadySubscribed, InsufficientFunds, NotSubscribed, SubscriberSuspended
@@ -84,7 +84,7 @@ def _cancel_prompt(turn: Turn, package: Package) -> str:
 
 async def confirmation(turn: Turn, record: DialogRecord) -> Step:
     """The reply to an order or cancel prompt: 是/Y does it, anything else (or too late) does not."""
-    Confirmation(model=record).send("reply", reply=Reply(text=turn.ctx.text, now=turn.now))
+    TRANSITIONS[record.kind].send(record, "reply", reply=Reply(text=turn.ctx.text, now=turn.now))
     name = record.data["name"]
     if record.state != "confirmed":
         return Step(text=turn.ctx.render(f"{record.kind}_{record.state}", name=name))
@@ -138,7 +138,8 @@ async def pick(turn: Turn, _: str) -> Step:
 
 async def pick_reply(turn: Turn, record: DialogRecord) -> Step:
     products: list[str] = record.data["products"]
-    ServicePick(model=record).send("reply", reply=Reply(text=turn.ctx.text, now=turn.now, number_count=len(products)))
+    reply = Reply(text=turn.ctx.text, now=turn.now, number_count=len(products))
+    TRANSITIONS[record.kind].send(record, "reply", reply=reply)
     ctx = turn.ctx
     count = len(products)
     if record.state == "picked":

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from gateway.context import CommandContext
-from gateway.dialog.machines import Reply, SecretChange
+from gateway.dialog.machines import TRANSITIONS, Reply
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Hashed, Step, Turn
 from gateway.ledger import passwords
@@ -163,7 +163,7 @@ async def _continue(turn: Turn, record: DialogRecord, flow: _Flow) -> Step:
     inbox's copy of it is blanked in the same transaction."""
     facts = await _facts(turn, record, flow)
     before = record.state
-    SecretChange(model=record).send("reply", reply=facts.reply)
+    TRANSITIONS[record.kind].send(record, "reply", reply=facts.reply)
     ctx, state = turn.ctx, record.state
     if state == "changed":
         assert facts.new_hash is not None

@@ -23,7 +23,7 @@ from gateway.context import CommandContext
 from gateway.db import dialogs, messages
 from gateway.db.unit import Tx
 from gateway.dialog import records
-from gateway.dialog.machines import MACHINES
+from gateway.dialog.machines import TRANSITIONS
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Continuation, Hashed, Preparation, Starter, Step, Turn
 from gateway.templates import Templates
@@ -157,7 +157,7 @@ class Dialogs:
             record = await records.load(tx, msisdn, service_number)
             if record is None:
                 continue
-            MACHINES[record.kind](model=record).send("expire")
+            TRANSITIONS[record.kind].send(record, "expire")
             text = self._templates.render(f"{record.kind}_expired", name=record.data.get("name", ""))
             await dialogs.delete(tx, msisdn, service_number)
             mt = None if record.kind in QUIET_KINDS else await messages.queue_mt(tx, answer(record, text), now=now)

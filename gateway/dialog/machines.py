@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from statemachine import State, StateMachine
 
+from gateway.transitions import Transitions
+
 YES = frozenset({"是", "Y", "确认", "YES"})  # input is upper-cased by the normaliser, so "y" arrives as "Y"
 
 
@@ -124,3 +126,8 @@ MACHINES: dict[str, type[StateMachine]] = {
     "password_reset": SecretChange,
 }
 """Each dialog kind and its machine."""
+
+_TABLES = {machine: Transitions(machine) for machine in set(MACHINES.values())}
+TRANSITIONS: dict[str, Transitions] = {kind: _TABLES[machine] for kind, machine in MACHINES.items()}
+"""Each dialog kind's machine as a table: how a step moves a dialog (``TRANSITIONS[kind].send(record, ...)``),
+without building a machine each time (see :mod:`gateway.transitions`)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.context import CommandContext
 from gateway.db.unit import Tx
-from gateway.dialog.machines import MACHINES
+from gateway.dialog.machines import TRANSITIONS
 from gateway.dialog.records import DialogRecord
 
 
@@ -41,7 +41,7 @@ class Turn:
             kind=kind,
             data=data,
             expires_at=self.now + self.window,
-            state=MACHINES[kind].initial_state.value,  # no machine is built until there is a reply to run
+            state=TRANSITIONS[kind].initial,
         )
         return record
 
