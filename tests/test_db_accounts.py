@@ -8,10 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from support.db import account_row, opened, subscriber_row
 
 from gateway.db import accounts
-from gateway.db.database import open_database
-from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
 from gateway.model.usage import Drawn
 
@@ -19,48 +18,21 @@ MAIN = "13800138000"
 OTHER = "13900139000"
 
 
-def person(msisdn: str, **more: object) -> dict[str, object]:
-    row: dict[str, object] = {
-        "msisdn": msisdn,
-        "name": "张三",
-        "brand": "神州行",
-        "vip": "none",
-        "plan": "SZX",
-        "status": "active",
-        "password_hash": None,
-        "id_hash": None,
-        "id_tail_hash": None,
-        "created_on": "2025-01-01",
-    }
-    return row | more
-
-
-def books(msisdn: str, **more: object) -> dict[str, object]:
-    row: dict[str, object] = {
-        "msisdn": msisdn,
-        "cash": 0,
-        "gift": 0,
-        "gift_expires": None,
-        "credit_limit": 0,
-        "valid_until": None,
-        "points": 0,
-    }
-    return row | more
-
-
 @pytest.fixture
 async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
-    db = await open_database(str(tmp_path / "t.db"))
-    try:
-        unit = Tx(AioConnection(db))
+    async with opened(tmp_path) as unit:
         await accounts.add_holders(
             unit,
-            [person(MAIN, plan="SZX"), person(OTHER, name="李四", brand="全球通", plan="QQT", vip="gold")],
-            [books(MAIN, cash=5000, gift=1200, valid_until="2026-03-31"), books(OTHER, cash=-300, credit_limit=10000)],
+            [
+                subscriber_row(MAIN, plan="SZX"),
+                subscriber_row(OTHER, name="李四", brand="全球通", plan="QQT", vip="gold"),
+            ],
+            [
+                account_row(MAIN, cash=5000, gift=1200, valid_until="2026-03-31"),
+                account_row(OTHER, cash=-300, credit_limit=10000),
+            ],
         )
         yield unit
-    finally:
-        await db.close()
 
 
 async def test_add_holders_writes_every_column_of_both_tables(tx: Tx) -> None:
@@ -76,7 +48,7 @@ async def test_add_holders_writes_every_column_of_both_tables(tx: Tx) -> None:
 
 async def test_add_holders_refuses_a_number_taken(tx: Tx) -> None:
     with pytest.raises(sqlite3.IntegrityError):
-        await accounts.add_holders(tx, [person(MAIN)], [])
+        await accounts.add_holders(tx, [subscriber_row(MAIN)], [])
 
 
 async def test_add_subscription_runs_or_ends(tx: Tx) -> None:
