@@ -25,6 +25,8 @@ import signal
 import sqlite3
 import sys
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bench import mo_reply, push_sweep, steady_instrument
@@ -57,34 +59,41 @@ async def loads(sim: SmscSimulator, args: argparse.Namespace, numbers: list[str]
 
 def needed(args: argparse.Namespace) -> int:
     """How many distinct numbers :func:`loads` asks from."""
-    return 500 + args.count + int(args.paced * args.paced_seconds + args.light * args.light_seconds)
+    return 500 + int(args.count) + int(args.paced * args.paced_seconds + args.light * args.light_seconds)
 
 
 async def ledger_sizes(args: argparse.Namespace) -> dict[int, tuple[float, float, float]]:
     """``102`` paced at ``--paced`` from numbers spread over ledgers of 1,000 and of 1,000,000 subscribers."""
     found = {}
     for size in (1_000, 1_000_000):
-        with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-            path = f"{folder}/bench.db"
-            print(f"seeded {size} subscribers in {await mo_reply.seed(path, size):.1f} s")
-            sim = SmscSimulator(port=0)
-            await sim.start()
-            process = await mo_reply.start_gateway(sim.port, path, event_loop=args.event_loop)
-            try:
-                await sim.wait_bound(15.0)
-                count = int(args.paced * args.paced_seconds)
-                spread = [str(mo_reply.FIRST_MSISDN + (i * 7919 + 13) % size) for i in range(500 + count)]
-                warm = mo_reply.Meter(sim)
-                await mo_reply.saturate(warm, spread[:500], "102", 32)
-                await warm.collect(500, 60)
-                meter = mo_reply.Meter(sim)
-                await mo_reply.pace(meter, spread[500:], "102", args.paced)
-                await meter.collect(count, 60)
-                found[size] = meter.report(f"{size:,} holders")
-            finally:
-                await stop(process)
-                await sim.stop()
+        async with gateway_on(size, args) as sim:
+            count = int(args.paced * args.paced_seconds)
+            spread = [str(mo_reply.FIRST_MSISDN + (i * 7919 + 13) % size) for i in range(500 + count)]
+            warm = mo_reply.Meter(sim)
+            await mo_reply.saturate(warm, spread[:500], "102", 32)
+            await warm.collect(500, 60)
+            meter = mo_reply.Meter(sim)
+            await mo_reply.pace(meter, spread[500:], "102", args.paced)
+            await meter.collect(count, 60)
+            found[size] = meter.report(f"{size:,} holders")
     return found
+
+
+@asynccontextmanager
+async def gateway_on(subscribers: int, args: argparse.Namespace) -> AsyncIterator[SmscSimulator]:
+    """A simulator and, bound to it, a gateway process on a new ledger of ``subscribers``; both stopped after."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        path = f"{folder}/bench.db"
+        print(f"seeded {subscribers} subscribers in {await mo_reply.seed(path, subscribers):.1f} s")
+        sim = SmscSimulator(port=0)
+        await sim.start()
+        process = await mo_reply.start_gateway(sim.port, path, event_loop=args.event_loop)
+        try:
+            await sim.wait_bound(15.0)
+            yield sim
+        finally:
+            await stop(process)
+            await sim.stop()
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
@@ -110,25 +119,15 @@ async def floor(args: argparse.Namespace) -> Figures:
 
 
 async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float, float], mo_reply.Flood]:
-    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        path = f"{folder}/bench.db"
-        print(f"seeded {args.subscribers} subscribers in {await mo_reply.seed(path, args.subscribers):.1f} s")
-        sim = SmscSimulator(port=0)
-        await sim.start()
-        process = await mo_reply.start_gateway(sim.port, path, event_loop=args.event_loop)
-        try:
-            await sim.wait_bound(15.0)
-            numbers = [str(mo_reply.FIRST_MSISDN + i * 7919 % args.subscribers) for i in range(needed(args))]
-            figures = await loads(sim, args, numbers)
-            holders = [str(mo_reply.FIRST_MSISDN + i) for i in range(args.dialogs)]
-            dialogs = await mo_reply.dialogs(sim, holders, args.concurrency)
-            probes = [str(mo_reply.FIRST_MSISDN + args.subscribers // 2 + i) for i in range(int(args.light * 60))]
-            flood = await mo_reply.flood_probe(
-                sim, probes, str(mo_reply.FIRST_MSISDN + args.subscribers - 1), count=args.flood, rate=args.light
-            )
-        finally:
-            await stop(process)
-            await sim.stop()
+    async with gateway_on(args.subscribers, args) as sim:
+        numbers = [str(mo_reply.FIRST_MSISDN + i * 7919 % args.subscribers) for i in range(needed(args))]
+        figures = await loads(sim, args, numbers)
+        holders = [str(mo_reply.FIRST_MSISDN + i) for i in range(args.dialogs)]
+        dialogs = await mo_reply.dialogs(sim, holders, args.concurrency)
+        probes = [str(mo_reply.FIRST_MSISDN + args.subscribers // 2 + i) for i in range(int(args.light * 60))]
+        flood = await mo_reply.flood_probe(
+            sim, probes, str(mo_reply.FIRST_MSISDN + args.subscribers - 1), count=args.flood, rate=args.light
+        )
     return figures, dialogs, flood
 
 

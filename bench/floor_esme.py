@@ -63,6 +63,9 @@ class FloorEsme:
     def acks_uncertain(self, tokens: list[object]) -> None:
         pass
 
+    def acks_unsent(self, tokens: list[object]) -> None:
+        pass
+
     def acks_confirmed(self, tokens: list[object]) -> None:
         pass
 
