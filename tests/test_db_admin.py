@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from support.db import new_subscriber
 
 from gateway.db import accounts, admin_changes, admin_reads, bulk, credit, usage
 from gateway.db.admin_changes import PaymentMade, PaymentOrder
@@ -32,25 +33,12 @@ OTHER = "13900139000"  # suspended
 STRANGER = "13700000000"  # not a subscriber
 
 
-def holder(msisdn: str, *, status: str = "active", cash: int = 0, password: str | None = None) -> NewSubscriber:
-    return NewSubscriber(
-        msisdn=msisdn,
-        name="张三",
-        brand="神州行",
-        plan="SZX",
-        created_on=date(2025, 1, 1),
-        status=status,
-        cash=cash,
-        password=password,
-    )
-
-
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Connection]:
     connection = await open_database(str(tmp_path / "t.db"))
     try:
         await add_subscribers(
-            connection, [holder(MAIN, cash=1000, password="135790"), holder(OTHER, status="suspended")]
+            connection, [new_subscriber(MAIN, cash=1000, password="135790"), new_subscriber(OTHER, status="suspended")]
         )
         yield connection
     finally:

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from support.db import new_subscriber
 
 from gateway.db import accounts, campaigns, credit, pushes, usage
 from gateway.db.campaigns import Campaign, Tally
@@ -16,7 +17,6 @@ from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
 from gateway.ledger.writes import add_subscribers
 from gateway.model.credit import CreditRow
-from gateway.model.ledger import NewSubscriber
 from gateway.model.usage import CycleCharge
 
 NOW = 1_795_400_000.0
@@ -31,23 +31,6 @@ SUSPENDED = "13800000006"  # suspended, nothing
 QUIET = "13800000007"  # active, nothing, opted out of reminders
 PROTECTED = "13800000008"  # active on file, nothing, but in a protective restore
 TERMINATED = "13800000009"  # terminated, nothing
-
-
-def holder(
-    msisdn: str, *, status: str = "active", cash: int = 0, gift: int = 0, expires: date | None = None, limit: int = 0
-) -> NewSubscriber:
-    return NewSubscriber(
-        msisdn=msisdn,
-        name="张三",
-        brand="神州行",
-        plan="SZX",
-        created_on=date(2025, 1, 1),
-        status=status,
-        cash=cash,
-        gift=gift,
-        gift_expires=expires,
-        credit_limit=limit,
-    )
 
 
 def credit_row(
@@ -71,15 +54,15 @@ async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
         await add_subscribers(
             db,
             [
-                holder(LOW, cash=500),
-                holder(RICH, cash=5000),
-                holder(GIFT_TODAY, cash=500, gift=800, expires=date(2026, 11, 23)),
-                holder(GIFT_GONE, cash=500, gift=800, expires=date(2026, 11, 22)),
-                holder(POSTPAID, limit=2000),
-                holder(SUSPENDED, status="suspended"),
-                holder(QUIET),
-                holder(PROTECTED),
-                holder(TERMINATED, status="terminated"),
+                new_subscriber(LOW, cash=500),
+                new_subscriber(RICH, cash=5000),
+                new_subscriber(GIFT_TODAY, cash=500, gift=800, gift_expires=date(2026, 11, 23)),
+                new_subscriber(GIFT_GONE, cash=500, gift=800, gift_expires=date(2026, 11, 22)),
+                new_subscriber(POSTPAID, credit_limit=2000),
+                new_subscriber(SUSPENDED, status="suspended"),
+                new_subscriber(QUIET),
+                new_subscriber(PROTECTED),
+                new_subscriber(TERMINATED, status="terminated"),
             ],
         )
         unit = Tx(AioConnection(db))

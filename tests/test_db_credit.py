@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from support.db import new_subscriber
 
 from gateway.db import credit
 from gateway.db.database import open_database
@@ -15,7 +16,7 @@ from gateway.db.subscribers import CHUNK
 from gateway.db.unit import Tx
 from gateway.ledger.writes import add_subscribers
 from gateway.model.credit import CreditRow, Standing
-from gateway.model.ledger import Account, NewSubscriber, Subscriber
+from gateway.model.ledger import Account, Subscriber
 from gateway.types import Fen
 
 MAIN = "13800138000"  # active, no credit row until a transition
@@ -36,17 +37,11 @@ PROTECTED = CreditRow(
 )
 
 
-def holder(msisdn: str, *, status: str = "active", cash: int = 0) -> NewSubscriber:
-    return NewSubscriber(
-        msisdn=msisdn, name="张三", brand="神州行", plan="SZX", created_on=date(2025, 1, 1), status=status, cash=cash
-    )
-
-
 @pytest.fixture
 async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
     db = await open_database(str(tmp_path / "t.db"))
     try:
-        await add_subscribers(db, [holder(MAIN, cash=-120), holder(HELD, status="suspended")])
+        await add_subscribers(db, [new_subscriber(MAIN, cash=-120), new_subscriber(HELD, status="suspended")])
         yield Tx(AioConnection(db))
     finally:
         await db.close()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 from pathlib import Path
 
 import pytest
+from support.db import new_subscriber
 
 from gateway.db import passwords
 from gateway.db.database import open_database
@@ -15,30 +15,18 @@ from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
 from gateway.errors import UnknownSubscriber
 from gateway.ledger.writes import add_subscribers
-from gateway.model.ledger import NewSubscriber
 
 MAIN = "13800138000"  # a password and an ID number on file
 BARE = "13900139000"  # no secrets on file
 STRANGER = "13700000000"  # not a subscriber
 
 
-def holder(msisdn: str, *, password: str | None = None, id_number: str | None = None) -> NewSubscriber:
-    return NewSubscriber(
-        msisdn=msisdn,
-        name="张三",
-        brand="神州行",
-        plan="SZX",
-        created_on=date(2025, 1, 1),
-        password=password,
-        id_number=id_number,
-    )
-
-
 @pytest.fixture
 async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
     db = await open_database(str(tmp_path / "t.db"))
     try:
-        await add_subscribers(db, [holder(MAIN, password="135790", id_number="110101199001011234"), holder(BARE)])
+        secrets = new_subscriber(MAIN, password="135790", id_number="110101199001011234")
+        await add_subscribers(db, [secrets, new_subscriber(BARE)])
         yield Tx(AioConnection(db))
     finally:
         await db.close()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 from pathlib import Path
 
 import pytest
+from support.db import new_subscriber
 
 from gateway.db import accounts, credit, pushes, usage
 from gateway.db.database import open_database
@@ -15,7 +15,6 @@ from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
 from gateway.ledger.writes import add_subscribers
 from gateway.model.credit import CreditRow
-from gateway.model.ledger import NewSubscriber
 from gateway.model.pushes import Due
 from gateway.model.usage import CycleCharge, DayCharge
 
@@ -30,10 +29,7 @@ async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
     try:
         await add_subscribers(
             db,
-            [
-                NewSubscriber(msisdn=m, name="张三", brand="神州行", plan="SZX", created_on=date(2025, 1, 1))
-                for m in (MAIN, OTHER, THIRD)
-            ],
+            [new_subscriber(m) for m in (MAIN, OTHER, THIRD)],
         )
         yield Tx(AioConnection(db))
     finally:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from gateway.db import accounts
 from gateway.db.database import open_database
 from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
+from gateway.model.ledger import NewSubscriber
 
 
 @asynccontextmanager
@@ -56,3 +59,8 @@ def account_row(msisdn: str, **columns: object) -> dict[str, object]:
 async def add_holder(tx: Tx, msisdn: str, **account: object) -> None:
     """A subscriber (:func:`subscriber_row`) with the account of :func:`account_row` and ``account``."""
     await accounts.add_holders(tx, [subscriber_row(msisdn)], [account_row(msisdn, **account)])
+
+
+def new_subscriber(msisdn: str, **facts: Any) -> NewSubscriber:
+    """A 神州行 subscriber since 2025-01-01 to import, with the :class:`NewSubscriber` ``facts`` given."""
+    return NewSubscriber(msisdn=msisdn, name="张三", brand="神州行", plan="SZX", created_on=date(2025, 1, 1), **facts)
