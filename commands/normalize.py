@@ -13,10 +13,13 @@ import unicodedata
 
 _DROP = str.maketrans("", "", " \t\r\n+#\u3000")
 _INVISIBLE = frozenset({"Cf", "Cc"})
+_ASCII_DROP = str.maketrans("", "", "".join(map(chr, (*range(0x20), 0x7F))) + " +#")  # Cc and separators
 
 
 def normalize(text: str) -> str:
     """``' ｋｔｇｐｒｓ１０ '`` → ``'KTGPRS10'``; ``'\\ufeff١٠٢'`` → ``'102'``; ``'是'`` stays ``'是'``."""
+    if text.isascii():  # most MOs: NFKC leaves ASCII as it is, and its only invisible characters are Cc
+        return text.translate(_ASCII_DROP).upper()
     shown = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE)
     folded = unicodedata.normalize("NFKC", shown)
     return "".join(_ascii_digit(c) for c in folded).translate(_DROP).upper()

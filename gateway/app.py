@@ -296,9 +296,14 @@ class Gateway:
         self.metrics.mo_stored(mo)
         self.dispatcher.put(mo)
 
-    async def answer(self, mo: InboundMessage) -> None:
-        with self.metrics.answering(mo):
-            await self.responder.answer(mo)
+    def answer(self, mo: InboundMessage, finished: Callable[[], None]) -> None:
+        counted = self.metrics.answering(mo)
+
+        def ended(answered: bool) -> None:
+            counted(answered)
+            finished()
+
+        self.responder.answer(mo, ended)
 
     async def stop(self) -> None:
         """Stop taking MOs, finish what is in hand, drain the window, unbind, close the store."""

@@ -20,6 +20,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gateway.clock import Clock
 from gateway.db.messages import StoredPart
@@ -191,7 +192,17 @@ class Inbox:
             self.silenced += 1
             answer(Status.ESME_ROK)
             return
-        self._tasks.spawn(self._safely(answer, self._mo(answer, message, part), Status.ESME_RX_T_APPN))
+        if single:  # most MOs: stored and answered by callbacks, without a task of their own
+            try:
+                text = decode_payload(part.data_coding, part.payload)
+            except Exception as exc:
+                self._failed(answer, exc, Status.ESME_RX_T_APPN)
+                return
+            too_long = len(part.payload) > self._limits.max_mo_octets
+            self._single(answer, message, text, too_long, self._clock.now())
+            return
+        stored = self._stored_part(message, part)
+        self._tasks.spawn(self._safely(answer, self._part(answer, stored, stored.received_at), Status.ESME_RX_T_APPN))
 
     def expire(self) -> None:
         """Hand on, marked incomplete, every concatenated MO whose parts stopped coming."""
@@ -207,6 +218,8 @@ class Inbox:
 
     async def drain(self) -> None:
         self._record_confirmed()
+        while self._storing:  # single MOs being stored: each answered before its entry goes
+            await asyncio.gather(*(storing.done for storing in list(self._storing.values())))
         await self._tasks.wait()
 
     # --- inside ---------------------------------------------------------------------------------
@@ -232,14 +245,10 @@ class Inbox:
         self.receipts[receipt.stat] += 1
         answer(Status.ESME_ROK)
 
-    async def _mo(self, answer: _Answer, message: ShortMessage, part: InPart) -> None:
-        now = self._clock.now()
+    def _stored_part(self, message: ShortMessage, part: InPart) -> StoredPart:
         concat = part.concat
-        if concat is None or concat.total <= 1:
-            too_long = len(part.payload) > self._limits.max_mo_octets
-            await self._single(answer, message, decode_payload(part.data_coding, part.payload), too_long, now)
-            return
-        stored = StoredPart(
+        assert concat is not None
+        return StoredPart(
             source_addr=message.source_addr,
             destination_addr=message.destination_addr,
             reference=concat.reference,
@@ -247,37 +256,69 @@ class Inbox:
             seqno=concat.seqno,
             data_coding=part.data_coding,
             payload=part.payload,
-            received_at=now,
+            received_at=self._clock.now(),
         )
-        await self._part(answer, stored, now)
 
-    async def _single(self, answer: _Answer, message: ShortMessage, text: str, too_long: bool, now: float) -> None:
+    def _single(self, answer: _Answer, message: ShortMessage, text: str, too_long: bool, now: float) -> None:
         key = (message.source_addr, message.destination_addr, text)
         connection = answer.handle.connection
         earlier = self._storing.get(key)
         mine = self._storing[key] = _Storing(connection, asyncio.get_running_loop().create_future())
+        if earlier is not None and earlier.connection is not connection and not earlier.done.done():
+            # A copy on another connection: first know whether its acknowledgement could be written.
+
+            def after_earlier(_: object) -> None:
+                self._store_single(answer, message, text, too_long, now, mine, earlier)
+
+            earlier.done.add_done_callback(after_earlier)
+            return
+        self._store_single(answer, message, text, too_long, now, mine, earlier)
+
+    def _store_single(
+        self,
+        answer: _Answer,
+        message: ShortMessage,
+        text: str,
+        too_long: bool,
+        now: float,
+        mine: _Storing,
+        earlier: _Storing | None,
+    ) -> None:
+        key = (message.source_addr, message.destination_addr, text)
         try:
-            if earlier is not None and earlier.connection is not connection:
-                await earlier.done  # a copy on another connection: first know whether its ack could be written
             expected = self.redeliveries.arrived(key)
             if expected is not None and expected.sure:
                 self.deduplicated += 1
                 log.info("mo delivered again after its acknowledgement could not be sent: not handled twice")
                 answer(Status.ESME_ROK, AckToken(key, expected.mo_id))
+                self._settle(key, mine, earlier)
                 return
-            mo = await self._store.add_mo(
+            mo = InboundMessage(
+                id=0,
                 source_addr=message.source_addr,
                 destination_addr=message.destination_addr,
                 text=self._cut(text),
-                too_long=too_long,
                 received_at=now,
+                too_long=too_long,
                 redelivery_of=expected.mo_id if expected is not None else None,
             )
-            answer(Status.ESME_ROK, AckToken(key, mo.id))
-        finally:
+            self._store.add_mo_then(mo, lambda ok, stored: self._stored(answer, key, mine, earlier, ok, stored))
+        except Exception as exc:
+            self._failed(answer, exc, Status.ESME_RX_T_APPN)
             self._settle(key, mine, earlier)
-        log.debug("mo stored", extra={"mo_id": mo.id, "msisdn": mo.source_addr, "to": mo.destination_addr})
-        self._dispatch(mo)
+
+    def _stored(
+        self, answer: _Answer, key: MoKey, mine: _Storing, earlier: _Storing | None, ok: bool, stored: Any
+    ) -> None:
+        """The MO is committed (or could not be): acknowledged, then its copies may go on, then it is handed on."""
+        if not ok:
+            self._failed(answer, stored, Status.ESME_RX_T_APPN)
+            self._settle(key, mine, earlier)
+            return
+        answer(Status.ESME_ROK, AckToken(key, stored.id))
+        self._settle(key, mine, earlier)
+        log.debug("mo stored", extra={"mo_id": stored.id, "msisdn": stored.source_addr, "to": stored.destination_addr})
+        self._dispatch(stored)
 
     def _settle(self, key: MoKey, mine: _Storing, earlier: _Storing | None) -> None:
         """Mark this copy's outcome known once the earlier copy's is too (one waiter each: no stampede)."""

@@ -12,8 +12,7 @@ gateways can run in one process, as they do in the tests.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -80,14 +79,18 @@ class Metrics:
     def mo_stored(self, mo: InboundMessage) -> None:
         self._stored_at[mo.id] = time.monotonic()
 
-    @contextmanager
-    def answering(self, mo: InboundMessage) -> Iterator[None]:
-        """Around answering one MO: counted, and its latency observed, only if the answer is committed."""
+    def answering(self, mo: InboundMessage) -> Callable[[bool], None]:
+        """Told when one MO's answering ends: counted, and its latency observed, only if it was answered."""
         stored_at = self._stored_at.pop(mo.id, None)
-        yield
-        self.answered += 1
-        if stored_at is not None:  # an MO stored before a restart has no start to measure from
-            self.answer_latency.observe(time.monotonic() - stored_at)
+
+        def ended(answered: bool) -> None:
+            if not answered:
+                return
+            self.answered += 1
+            if stored_at is not None:  # an MO stored before a restart has no start to measure from
+                self.answer_latency.observe(time.monotonic() - stored_at)
+
+        return ended
 
     def ledger_committed(self, seconds: float) -> None:
         self.ledger_commit.observe(seconds)

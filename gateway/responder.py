@@ -12,7 +12,8 @@ without one. The new outbox rows go to :class:`Outbox`.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, NoReturn
 
 from gateway.clock import Clock
 from gateway.db import messages
@@ -25,6 +26,7 @@ from gateway.errors import LedgerError
 from gateway.outbox import Outbox
 from gateway.ratelimit import RateLimiter, Verdict
 from gateway.router import Route, Router
+from gateway.tasks import Background
 from gateway.templates import Templates
 from gateway.types import InboundMessage, OutboundMessage, Reply
 
@@ -55,34 +57,94 @@ class Responder:
         self._told_incomplete: dict[str, float] = {}  # sender → until when no second such notice goes
         self.rate_limited = 0
         self.deduplicated = 0  # MOs that were the SMSC's second delivery of one with an effect
+        self._tasks = Background("responder")  # the long ways
 
-    async def answer(self, mo: InboundMessage) -> None:
-        """Answer one stored MO exactly once (the dispatcher calls this, one MO per subscriber at a time)."""
+    def answer(self, mo: InboundMessage, finished: Callable[[bool], None]) -> None:
+        """Answer one stored MO exactly once (the dispatcher calls this, one MO per subscriber at a time);
+        ``finished(answered)`` once its answer is committed, or even the system-error answer could not be.
+
+        Most MOs go the short way: their one unit is handed to the writer with a callback, no task made. An
+        MO that may be a redelivery, is over the rate limit, is not whole, or needs hashing first, and any
+        failure, go the long way (:meth:`_long_way`), one task each.
+        """
         try:
-            if mo.redelivery_of is not None and await self._store.redelivered(mo):
-                self.deduplicated += 1
-                log.info("mo delivered again after a lost acknowledgement: not handled twice", extra={"mo_id": mo.id})
-                await self._store.drop_redelivery(mo, now=self._clock.now())
+            if mo.redelivery_of is not None:
+                self._long(mo, self._maybe_redelivered(mo), finished)
                 return
             verdict = self._limiter.check(mo.source_addr, self._clock.now())
-            if verdict is Verdict.ALLOW:
-                outbound = await self._answer(mo)
-            else:
-                self.rate_limited += 1
-                text = self._templates.render("rate_limited")
-                replies = [self._router.reply(mo, text)] if verdict is Verdict.WARN else []
-                outbound = await self._store.finish_mo(mo, replies, now=self._clock.now())
-        except Exception:
-            log.exception("command failed", extra={"mo_id": mo.id})
-            text = self._templates.render("system_error")
-            outbound = await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
+            if verdict is not Verdict.ALLOW:
+                self._long(mo, self._limited(mo, verdict), finished)
+                return
+            route = self._router.route(mo)
+            if route is None or mo.too_long or not mo.complete or self._dialogs.may_need_preparing(route.ctx):
+                self._long(mo, self._answer(mo, route), finished)
+                return
+            unit = self._unit(mo, route, Hashed())
+        except Exception as exc:
+            self._long(mo, _raise(exc), finished)
+            return
+        self._store.transact_then(unit, lambda ok, value: self._committed(mo, ok, value, finished))
+
+    def _committed(self, mo: InboundMessage, ok: bool, value: Any, finished: Callable[[bool], None]) -> None:
+        if not ok:
+            refused = isinstance(value, LedgerError)  # e.g. not a subscriber: nothing was written
+            self._long(mo, self._refused(mo, value) if refused else _raise(value), finished)
+            return
+        outcome, outbound = value
+        self._dialogs.settle(outcome)
+        self._send(mo, outbound)
+        finished(True)
+
+    def _long(
+        self, mo: InboundMessage, work: Coroutine[Any, Any, list[OutboundMessage]], finished: Callable[[bool], None]
+    ) -> None:
+        self._tasks.spawn(self._long_way(mo, work, finished))
+
+    async def _long_way(
+        self, mo: InboundMessage, work: Awaitable[list[OutboundMessage]], finished: Callable[[bool], None]
+    ) -> None:
+        """``work``'s answers sent; if it fails, the system-error answer (never silence)."""
+        try:
+            try:
+                outbound = await work
+            except Exception:
+                log.exception("command failed", extra={"mo_id": mo.id})
+                text = self._templates.render("system_error")
+                outbound = await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
+        except BaseException:
+            finished(False)
+            raise
+        self._send(mo, outbound)
+        finished(True)
+
+    def _send(self, mo: InboundMessage, outbound: Sequence[OutboundMessage]) -> None:
         # Never the MO's text: it may be a password or an ID number.
         log.debug("mo answered", extra={"mo_id": mo.id, "msisdn": mo.source_addr, "answers": len(outbound)})
         for mt in outbound:
             self._outbox.send(mt)
 
-    async def _answer(self, mo: InboundMessage) -> list[OutboundMessage]:
-        route = self._router.route(mo)
+    async def _maybe_redelivered(self, mo: InboundMessage) -> list[OutboundMessage]:
+        if await self._store.redelivered(mo):
+            self.deduplicated += 1
+            log.info("mo delivered again after a lost acknowledgement: not handled twice", extra={"mo_id": mo.id})
+            await self._store.drop_redelivery(mo, now=self._clock.now())
+            return []
+        verdict = self._limiter.check(mo.source_addr, self._clock.now())
+        if verdict is not Verdict.ALLOW:
+            return await self._limited(mo, verdict)
+        return await self._answer(mo, self._router.route(mo))
+
+    async def _limited(self, mo: InboundMessage, verdict: Verdict) -> list[OutboundMessage]:
+        self.rate_limited += 1
+        text = self._templates.render("rate_limited")
+        replies = [self._router.reply(mo, text)] if verdict is Verdict.WARN else []
+        return await self._store.finish_mo(mo, replies, now=self._clock.now())
+
+    async def _refused(self, mo: InboundMessage, refusal: LedgerError) -> list[OutboundMessage]:
+        text = self._router.refusal(refusal)
+        return await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
+
+    async def _answer(self, mo: InboundMessage, route: Route | None) -> list[OutboundMessage]:
         if route is None:
             return await self._store.finish_mo(mo, [], now=self._clock.now())
         if mo.too_long and not self._dialogs.involved((mo.source_addr, mo.destination_addr), route.entry):
@@ -112,8 +174,7 @@ class Responder:
             hashed = await self._dialogs.prepare(route.ctx, route.entry)  # slow work: before the batch, not in it
             outcome, outbound = await self._store.transact(self._unit(mo, route, hashed))
         except LedgerError as refusal:  # e.g. not a subscriber: nothing was written, answer it plainly
-            text = self._router.refusal(refusal)
-            return await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
+            return await self._refused(mo, refusal)
         self._dialogs.settle(outcome)
         return list(outbound)
 
@@ -149,3 +210,8 @@ class Responder:
 
     async def load(self) -> None:
         await self._store.transact(self._dialogs.load)
+
+
+async def _raise(exc: Exception) -> NoReturn:
+    """A failure met outside a coroutine, handed to :meth:`Responder._long_way` to be answered."""
+    raise exc

@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 from conftest import SUBSCRIBER, StartGateway
+from support.storing import StoreMo, store_mos_through
 from support.texts import HELP_10086, TEXT
 
 from gateway.clock import ManualClock
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import DataCoding, EsmClass, Status, Tag
 from gateway.smsc import SmscSimulator
+from gateway.types import InboundMessage
 
 NOW = 1_795_400_000.0
 TOO_LONG = "您好，您发送的短信过长，无法办理，请发送业务代码，如发送102查询余额。"
@@ -62,7 +64,7 @@ async def test_a_deliver_sm_whose_handling_fails_is_answered_with_an_error_and_o
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    store.add_mo = broken  # type: ignore[method-assign]
+    store_mos_through(store, broken)
     store.add_receipt = broken  # type: ignore[method-assign]
     caplog.set_level(logging.INFO, logger="gateway")
     assert await sim.send_mo(SUBSCRIBER, "10001", "102", timeout=2) == [Status.ESME_RX_T_APPN]  # offer it later
@@ -150,20 +152,19 @@ async def test_copies_of_one_text_on_one_connection_are_stored_side_by_side(
     """5,000 identical 102s once took 47.9 s to acknowledge: each waited for the one before it to be
     stored. On one connection no copy can be the SMSC's second delivery of another, so none waits."""
     gateway = await start_gateway()
-    add_mo = gateway.store.add_mo
     storing = busiest = 0
 
-    async def counted(**fields: Any) -> Any:
+    async def counted(mo: InboundMessage, store: StoreMo) -> InboundMessage:
         nonlocal storing, busiest
         storing += 1
         busiest = max(busiest, storing)
         try:
             await asyncio.sleep(0.05)
-            return await add_mo(**fields)
+            return await store(mo)
         finally:
             storing -= 1
 
-    gateway.store.add_mo = counted  # type: ignore[method-assign]
+    store_mos_through(gateway.store, counted)
     statuses = await asyncio.gather(*(sim.send_mo(SUBSCRIBER, "10001", "102") for _ in range(40)))
     assert statuses == [[Status.ESME_ROK]] * 40
     assert busiest >= 20  # before: 1

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
 from conftest import StartGateway, ask
+from hypothesis import given
+from hypothesis import strategies as st
 from support.passwords import ALICE, NEW, OLD
 from support.passwords import seed as seed_passwords
 from support.queries import MAIN, NOW
@@ -70,6 +73,13 @@ def test_a_normalised_text_of_digits_is_ascii_digits(text: str, code: str) -> No
     if normalised.isdigit():
         assert normalised.isascii()
         assert str(int(normalised)).zfill(len(normalised)) == normalised
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
+def test_an_ascii_text_is_normalised_as_the_general_path_would(text: str) -> None:
+    """ASCII takes a short way (no NFKC, no category look-ups); it must come out the same as the long one."""
+    shown = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
+    assert normalize(text) == shown.translate(str.maketrans("", "", " \t\r\n+#")).upper()
 
 
 # --- over the simulator ----------------------------------------------------------------------------

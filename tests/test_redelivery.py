@@ -12,11 +12,13 @@ from pathlib import Path
 
 from conftest import SUBSCRIBER, StartGateway
 from support.exactly_once import seed, wait_submits
+from support.storing import StoreMo, store_mos_through
 
 from gateway.clock import ManualClock
 from gateway.redelivery import Redeliveries
 from gateway.smpp.constants import Status
 from gateway.smsc import SmscSimulator
+from gateway.types import InboundMessage
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 in Shanghai: half a month's fee
 BALANCE = "您好，您的账户余额为58.90元，其中现金余额58.90元，赠送余额0.00元；可用余额58.90元。"
@@ -111,20 +113,19 @@ async def test_an_mo_whose_ack_was_never_written_is_dropped_when_it_comes_again(
     """The SMSC surely delivers again what it never got an acknowledgement for: one answer, not two."""
     await seed(tmp_path / "gateway.db")
     gateway = await start_gateway(clock=ManualClock(NOW))
-    add_mo = gateway.store.add_mo
     stored = asyncio.Event()
 
-    async def add_mo_then_drop(**fields: object) -> object:
-        mo = await add_mo(**fields)  # type: ignore[arg-type]
+    async def then_drop(mo: InboundMessage, store: StoreMo) -> InboundMessage:
+        kept = await store(mo)
         await sim.drop_connections()  # the link goes before the ack can be written
         await asyncio.sleep(0.1)
         stored.set()
-        return mo
+        return kept
 
-    gateway.store.add_mo = add_mo_then_drop  # type: ignore[assignment]
+    restore = store_mos_through(gateway.store, then_drop)
     first = asyncio.create_task(sim.send_mo(SUBSCRIBER, "10001", "102"))
     await stored.wait()
-    gateway.store.add_mo = add_mo  # type: ignore[method-assign]
+    restore()
     await asyncio.gather(first, return_exceptions=True)
     await sim.wait_bound(5)
     assert await sim.send_mo(SUBSCRIBER, "10001", "102") == [Status.ESME_ROK]

@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from gateway.db import messages
@@ -34,14 +34,20 @@ log = logging.getLogger("gateway.db.store")
 T = TypeVar("T")
 
 
+Then = Callable[[bool, Any], None]
+"""Told ``(True, result)`` or ``(False, exception)`` once a unit's batch has committed (or failed)."""
+
+
 @dataclass(slots=True)
 class _Operation:
-    """A unit of work, whether it runs under a savepoint (``guarded``), and what came of it."""
+    """A unit of work, whether it runs under a savepoint (``guarded``), and who learns what came of it: an
+    awaiting caller (``done``) or a callback (``then``), which costs the loop no task and no wake-up."""
 
     work: Work
     guarded: bool
     late: bool = False  # a receipt: after the MTs marked sent in the same batch, whose parts it looks up
-    done: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    then: Then | None = None
+    done: asyncio.Future[Any] | None = None
 
 
 def message_id_keys(message_id: str) -> tuple[str, str, str]:
@@ -73,6 +79,7 @@ class Store:
         self._waiting: list[_Operation] = []
         self._committing: list[_Operation] = []
         self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()  # set when the writer has nothing left to commit
         self._writer: asyncio.Task[None] | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self.commits = 0
@@ -97,8 +104,9 @@ class Store:
 
     async def close(self) -> None:
         if self._writer is not None:
-            unfinished = [operation.done for operation in self._waiting + self._committing]
-            await asyncio.gather(*unfinished, return_exceptions=True)
+            while self._waiting or self._committing:  # every unit handed over is committed first
+                self._idle.clear()
+                await self._idle.wait()
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
         if self._checkpointer is not None:
@@ -117,6 +125,12 @@ class Store:
         commits. It runs on the database thread and may await nothing but ``tx`` (see :mod:`gateway.db.unit`).
         """
         return await self._queue(work, guarded=True)
+
+    def transact_then(self, work: Work, then: Then) -> None:
+        """:meth:`transact` for a caller that would rather be called back than await: ``then(ok, value)``
+        runs on the loop once the unit's batch has committed (``value`` is the result, or the exception)."""
+        self._waiting.append(_Operation(work, True, then=then))
+        self._wakeup.set()
 
     async def add_mo(
         self,
@@ -147,6 +161,11 @@ class Store:
         )
         stored: InboundMessage = await self._queue(lambda tx: messages.add_mo(tx, mo, parts_done=parts_done))
         return stored
+
+    def add_mo_then(self, mo: InboundMessage, then: Then) -> None:
+        """Store ``mo`` (its ``id`` is not used) in the next commit; ``then(True, stored)`` with its id."""
+        self._waiting.append(_Operation(lambda tx: messages.add_mo(tx, mo), False, then=then))
+        self._wakeup.set()
 
     async def add_part(self, part: StoredPart) -> None:
         await self._queue(lambda tx: messages.add_part(tx, part))
@@ -217,10 +236,10 @@ class Store:
     # --- the writer ---------------------------------------------------------------------------
 
     async def _queue(self, work: Work, *, guarded: bool = False, late: bool = False) -> Any:
-        operation = _Operation(work, guarded, late)
-        self._waiting.append(operation)
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Operation(work, guarded, late, done=done))
         self._wakeup.set()
-        return await operation.done
+        return await done
 
     async def _write_loop(self) -> None:
         while True:
@@ -231,6 +250,7 @@ class Store:
                 del self._waiting[: self._batch_max]
                 await self._commit(self._committing)
                 self._committing = []
+            self._idle.set()
 
     async def _commit(self, batch: list[_Operation]) -> None:
         """The batch in one trip: the unguarded units in one commit, then the guarded ones in another."""
@@ -246,11 +266,11 @@ class Store:
             if isinstance(outcome, BaseException):
                 log.error("commit failed", exc_info=outcome)
                 for operation in part:
-                    _settle(operation.done, outcome)
+                    _settle(operation, False, outcome)
                 continue
             self.commits += 1
             for operation, (ok, value) in zip(part, outcome, strict=True):
-                _settle(operation.done, value, failed=not ok)
+                _settle(operation, ok, value)
         if self._on_commit is not None:
             self._on_commit(time.perf_counter() - started)
 
@@ -262,13 +282,21 @@ _SHUTDOWN_MARK = (
 Outcome = list[tuple[bool, Any]] | BaseException
 
 
-def _settle(future: asyncio.Future[Any], value: Any, *, failed: bool = True) -> None:
-    if future.done():
+def _settle(operation: _Operation, ok: bool, value: Any) -> None:
+    """Tell the unit's caller what came of it (``value`` is the exception when not ``ok``)."""
+    if operation.then is not None:
+        try:
+            operation.then(ok, value)
+        except Exception:  # the caller's own failure: logged, and the rest of the batch still told
+            log.exception("a unit's callback failed")
         return
-    if failed and isinstance(value, BaseException):
-        future.set_exception(value)
+    done = operation.done
+    if done is None or done.done():
+        return
+    if ok:
+        done.set_result(value)
     else:
-        future.set_result(value)
+        done.set_exception(value)
 
 
 def _run_batch(connection: sqlite3.Connection, parts: list[list[tuple[Work, bool]]]) -> list[Outcome]:

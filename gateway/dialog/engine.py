@@ -100,12 +100,16 @@ class Dialogs:
 
     # --- one MO ---------------------------------------------------------------------------------
 
+    def may_need_preparing(self, ctx: CommandContext) -> bool:
+        """Whether :meth:`prepare` may have hashing to do for this MO (most need nothing worked out)."""
+        pending = self._pending.get((ctx.msisdn, ctx.catalog.service_number))
+        return pending is not None and pending[1] in self._preparations
+
     async def prepare(self, ctx: CommandContext, entry: CodeEntry | None) -> Hashed:
         """Outside the writer, before :meth:`handle`: the hashing the MO's continuation will need, worked out
         from the dialog as the read side sees it (committed: this subscriber's MOs come one at a time)."""
         key = (ctx.msisdn, ctx.catalog.service_number)
-        pending = self._pending.get(key)
-        if pending is None or pending[1] not in self._preparations:  # most dialogs need nothing worked out
+        if not self.may_need_preparing(ctx):
             return Hashed()
         record = await records.load(ctx.ledger, *key)
         if record is None or not _continues(record, entry, ctx.text) or record.kind not in self._preparations:

@@ -27,9 +27,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
+from support.storing import StoreMo, store_mos_through
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
@@ -40,6 +40,7 @@ from gateway.smpp.codec import Pdu, encode_pdu
 from gateway.smpp.constants import CommandId, Status
 from gateway.smsc import SmscSimulator
 from gateway.smsc import core as smsc_core
+from gateway.types import InboundMessage
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai: an order today costs half the month
 
@@ -457,13 +458,12 @@ async def test_an_mo_still_being_stored_when_the_link_drops_is_answered_once(
     the redelivery and is dropped. (It used to be stored as a new MO and answered a second time.)"""
     gateway = await env.start()
     sim = env.sim
-    add_mo = gateway.store.add_mo
 
-    async def slow_add_mo(**fields: Any) -> Any:
+    async def slow(mo: InboundMessage, store: StoreMo) -> InboundMessage:
         await asyncio.sleep(0.4)  # a group commit that takes a while: a busy disk, a big batch
-        return await add_mo(**fields)
+        return await store(mo)
 
-    gateway.store.add_mo = slow_add_mo  # type: ignore[method-assign]
+    store_mos_through(gateway.store, slow)
     reconnects = gateway.link.reconnects
     first = asyncio.create_task(sim.send_mo(ASKERS[0], "10001", "102"))
     await asyncio.sleep(0.1)
