@@ -2,8 +2,8 @@
 
 Follow one message: :class:`Link` hands a deliver_sm to :class:`Inbox`, which stores it and answers
 the SMSC; the stored MO goes to the :class:`Dispatcher`, which calls :meth:`Gateway.answer`: the
-router's reply and the MO's "answered" mark are committed together by :meth:`Store.finish_mo`, and the
-new outbox row goes to :class:`Outbox`, which gives its parts to the link.
+:class:`Responder`'s one unit of work commits the answer with the MO's "answered" mark, and the new
+outbox row goes to :class:`Outbox`, which gives its parts to the link (``docs/architecture.md``).
 """
 
 from __future__ import annotations

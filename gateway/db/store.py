@@ -2,8 +2,10 @@
 
 One writer task takes all the units waiting and hands them to the database thread
 (:mod:`gateway.db.thread`) in one trip: there they run one after another inside one transaction, each
-whole (see :mod:`gateway.db.unit`), and the transaction commits once; then their futures are resolved.
-A caller that awaits its unit therefore knows its writes are on disk. A unit that may fail (a dialog's
+whole (see :mod:`gateway.db.unit`), and the transaction commits once; then, in the next turn of the loop
+(the writer has handed the next batch over by then), their callers are told: an awaited future resolved,
+or a callback called (:meth:`Store.transact_then`, :meth:`Store.add_mo_then`: no task on the hot path).
+A caller told of its unit therefore knows its writes are on disk. A unit that may fail (a dialog's
 step, a payment) runs under a savepoint: if it raises, its writes are undone, the exception reaches its
 caller and the rest of the batch commits. The inbox's and outbox's own small writes
 (:mod:`gateway.db.messages`) run first, in a commit of their own, so an MT the SMSC accepted is recorded
@@ -77,9 +79,9 @@ class Store:
         self._batch_max = batch_max
         self._on_commit = on_commit  # told how long each group commit took, in seconds
         self._waiting: list[_Operation] = []
-        self._committing: list[_Operation] = []
         self._wakeup = asyncio.Event()
-        self._idle = asyncio.Event()  # set when the writer has nothing left to commit
+        self._unsettled = 0  # units handed over whose callers have not been told yet
+        self._idle = asyncio.Event()  # set when that comes down to none
         self._writer: asyncio.Task[None] | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self.commits = 0
@@ -104,7 +106,7 @@ class Store:
 
     async def close(self) -> None:
         if self._writer is not None:
-            while self._waiting or self._committing:  # every unit handed over is committed first
+            while self._unsettled:  # every unit handed over is committed, and its caller told, first
                 self._idle.clear()
                 await self._idle.wait()
             self._writer.cancel()
@@ -129,8 +131,7 @@ class Store:
     def transact_then(self, work: Work, then: Then) -> None:
         """:meth:`transact` for a caller that would rather be called back than await: ``then(ok, value)``
         runs on the loop once the unit's batch has committed (``value`` is the result, or the exception)."""
-        self._waiting.append(_Operation(work, True, then=then))
-        self._wakeup.set()
+        self._hand_over(_Operation(work, True, then=then))
 
     async def add_mo(
         self,
@@ -164,8 +165,7 @@ class Store:
 
     def add_mo_then(self, mo: InboundMessage, then: Then) -> None:
         """Store ``mo`` (its ``id`` is not used) in the next commit; ``then(True, stored)`` with its id."""
-        self._waiting.append(_Operation(lambda tx: messages.add_mo(tx, mo), False, then=then))
-        self._wakeup.set()
+        self._hand_over(_Operation(lambda tx: messages.add_mo(tx, mo), False, then=then))
 
     async def add_part(self, part: StoredPart) -> None:
         await self._queue(lambda tx: messages.add_part(tx, part))
@@ -237,20 +237,22 @@ class Store:
 
     async def _queue(self, work: Work, *, guarded: bool = False, late: bool = False) -> Any:
         done = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Operation(work, guarded, late, done=done))
-        self._wakeup.set()
+        self._hand_over(_Operation(work, guarded, late, done=done))
         return await done
+
+    def _hand_over(self, operation: _Operation) -> None:
+        self._unsettled += 1
+        self._waiting.append(operation)
+        self._wakeup.set()
 
     async def _write_loop(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._waiting:
-                self._committing = self._waiting[: self._batch_max]
+                batch = self._waiting[: self._batch_max]
                 del self._waiting[: self._batch_max]
-                await self._commit(self._committing)
-                self._committing = []
-            self._idle.set()
+                await self._commit(batch)
 
     async def _commit(self, batch: list[_Operation]) -> None:
         """The batch in one trip: the unguarded units in one commit, then the guarded ones in another."""
@@ -262,7 +264,15 @@ class Store:
             outcomes = await self._db.call(_run_batch, [[(op.work, op.guarded) for op in part] for part in parts])
         except Exception as exc:  # e.g. the thread is gone: every waiter learns of it, the writer goes on
             outcomes = [exc] * len(parts)
+        if self._on_commit is not None:
+            self._on_commit(time.perf_counter() - started)
+        # The callers are told in the next turn of the loop: the writer hands the next batch to the thread
+        # first, so the database works on it while the loop answers for this one.
+        asyncio.get_running_loop().call_soon(self._tell, parts, outcomes)
+
+    def _tell(self, parts: list[list[_Operation]], outcomes: list[Outcome]) -> None:
         for part, outcome in zip(parts, outcomes, strict=True):
+            self._unsettled -= len(part)
             if isinstance(outcome, BaseException):
                 log.error("commit failed", exc_info=outcome)
                 for operation in part:
@@ -271,8 +281,8 @@ class Store:
             self.commits += 1
             for operation, (ok, value) in zip(part, outcome, strict=True):
                 _settle(operation, ok, value)
-        if self._on_commit is not None:
-            self._on_commit(time.perf_counter() - started)
+        if not self._unsettled:
+            self._idle.set()
 
 
 _SHUTDOWN_MARK = (
