@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from gateway.catalog import Catalog
 from gateway.clock import Clock
+from gateway.db.unit import Reads
 from gateway.errors import SubscriberTerminated
 from gateway.ledger.reads import Ledger
 from gateway.model.ledger import Account, Subscriber
@@ -26,6 +27,18 @@ class CommandContext:
     clock: Clock
     ledger: Ledger
     credit: CreditControl | None = None  # for the commands that change credit state (JJKJ)
+
+    def within(self, tx: Reads) -> CommandContext:
+        """The same context, its ledger reading in ``tx`` (what a step reads, it reads in its own transaction)."""
+        return CommandContext(
+            msisdn=self.msisdn,
+            catalog=self.catalog,
+            text=self.text,
+            templates=self.templates,
+            clock=self.clock,
+            ledger=self.ledger.within(tx),
+            credit=self.credit,
+        )
 
     def render(self, template: str, /, **values: object) -> str:
         return self.templates.render(template, **values)

@@ -12,6 +12,8 @@ from gateway.errors import MessageTooLong
 from gateway.smpp.codec import ShortMessage
 from gateway.smpp.constants import DataCoding, EsmClass, Tag
 from gateway.smpp.text import (
+    GSM_CODEC,
+    GSM_HIGHEST,
     Concat,
     ConcatInfo,
     InPart,
@@ -170,6 +172,21 @@ def test_one_non_gsm_character_makes_the_whole_text_ucs2() -> None:
     assert split_text("Hello 你", reference=1) == [
         OutPart(data_coding=UCS2, esm_class=0, short_message=ucs2("Hello 你"))
     ]
+
+
+def test_no_character_above_the_euro_sign_is_gsm() -> None:
+    """gsm_encode gives up at once on a text whose highest character is above GSM_HIGHEST; that must be
+    what the codec would say too, for every character there is."""
+    carried = [c for c in map(chr, range(0x110000)) if _codec_carries(c)]
+    assert max(carried) == GSM_HIGHEST == "\u20ac"
+
+
+def _codec_carries(char: str) -> bool:
+    try:
+        char.encode(GSM_CODEC)
+    except UnicodeError:
+        return False
+    return True
 
 
 def test_emoji_at_the_cut_is_not_split() -> None:

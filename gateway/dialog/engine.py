@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from gateway.catalog import CodeEntry
 from gateway.clock import Clock
@@ -119,7 +119,7 @@ class Dialogs:
     async def handle(self, tx: Tx, ctx: CommandContext, entry: CodeEntry | None, hashed: Hashed) -> Outcome:
         """The MO's step in ``tx``, with what :meth:`prepare` worked out for it."""
         now = self._clock.now()
-        ctx = replace(ctx, ledger=ctx.ledger.within(tx))  # what the step reads, it reads in its own transaction
+        ctx = ctx.within(tx)
         turn = Turn(ctx=ctx, tx=tx, now=now, window=self._window, hashed=hashed)
         key = (ctx.msisdn, ctx.catalog.service_number)
         record = await records.load(tx, *key)

@@ -25,6 +25,7 @@ from gateway.smpp.codec import ShortMessage, Tlvs, find_tlv, u8_tlv, u16_tlv
 from gateway.smpp.constants import DataCoding, EsmClass, Tag
 
 GSM_CODEC = "gsm03.38"
+GSM_HIGHEST = "\u20ac"  # the euro sign: no character above it is in GSM 03.38 (a test checks)
 codecs.lookup(GSM_CODEC)
 
 GSM_SINGLE = 160
@@ -77,6 +78,8 @@ def gsm_encode(text: str) -> bytes | None:
     """GSM 03.38 unpacked septets, or None when the text has characters GSM cannot carry."""
     if "\x1b" in text:
         return None  # the codec maps U+001B to a bare escape septet, which swallows the next character
+    if text and max(text) > GSM_HIGHEST:
+        return None  # Chinese, say: known at once, without the codec's walk up to the first such character
     try:
         return text.encode(GSM_CODEC)
     except UnicodeError:
