@@ -14,6 +14,8 @@ from gateway.config import Config, load_config
 from gateway.converse.pytest_plugin import pytest_collect_file  # noqa: F401  (conversations as tests)
 from gateway.smsc import SmscSimulator
 
+pytest_plugins = ["support.postgres"]  # postgres_server, postgres_url: a real PostgreSQL for the tests that ask
+
 SUBSCRIBER = "13800138000"
 
 

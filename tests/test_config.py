@@ -120,6 +120,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "smpp.max_resends": ("5", 5),
     "ussd.max_sessions": ("500", 500),
     "ledger.path": ("/var/lib/gateway/gateway.db", "/var/lib/gateway/gateway.db"),
+    "ledger.url": ("postgresql://gateway:pw@db:5432/gateway", "postgresql://gateway:pw@db:5432/gateway"),
     "ledger.batch_max": ("64", 64),
     "http.host": ("localhost", "localhost"),
     "http.port": ("0", 0),

@@ -49,21 +49,22 @@ def add_ledger_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     actions.add_parser(
         "migrate",
         help="bring the ledger to this gateway's schema (gateway run does it at start)",
-        description="Bring the ledger file (ledger.path) to the newest schema revision this gateway has, in one"
-        " transaction: a file of an earlier gateway keeps every row. A file already there is left as it is.",
+        description="Bring the ledger (the PostgreSQL database at ledger.url if set, else the file at ledger.path)"
+        " to the newest schema revision this gateway has, in one transaction: a file of an earlier gateway keeps"
+        " every row. A ledger already there is left as it is.",
     )
 
 
 def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
     """Run the parsed ``gateway ledger ...`` command; the exit code."""
     if args.ledger_command == "migrate":  # needs no products: a file is migrated whatever the catalog says
-        return _migrate(str(config.resolve(config.ledger.path)))
+        return _migrate(config.ledger_target())
     try:
         products = Products.load(config.resolve(config.gateway.products))
+        path = config.ledger_file()
     except ConfigError as exc:
         return _fail(f"gateway: config error: {exc}", EXIT_CONFIG)
     calendar = Calendar.named(config.gateway.timezone)  # load_config has checked the zone
-    path = str(config.resolve(config.ledger.path))
     action: Callable[[Connection], Awaitable[int]]
     if args.ledger_command in ("import", "usage"):
         try:
@@ -111,7 +112,8 @@ def _migrate(path: str) -> int:
         now = migrate.upgrade(path)
     except StartupError as exc:
         return _fail(f"gateway: {exc}", EXIT_REFUSED)
-    print(f"ledger {path}: {'already ' if now == before else ''}at revision {now} ({migrate.title(now)})")
+    shown = migrate.shown(path)
+    print(f"ledger {shown}: {'already ' if now == before else ''}at revision {now} ({migrate.title(now)})")
     return EXIT_OK
 
 

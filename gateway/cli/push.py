@@ -51,10 +51,10 @@ def run_push_command(args: argparse.Namespace, config: Config) -> int:
     try:
         products = Products.load(config.resolve(config.gateway.products))
         setup = PushSetup.of(config, products, Calendar.named(config.gateway.timezone))
+        path = config.ledger_file()
     except ConfigError as exc:
         print(f"gateway: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    path = str(config.resolve(config.ledger.path))
     try:
         return asyncio.run(_campaign(path, args.kind, args.no_wait, setup, args.stall_timeout))
     except KeyboardInterrupt:

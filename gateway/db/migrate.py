@@ -41,7 +41,8 @@ _ALEMBIC = threading.RLock()
 
 
 def upgrade(path: str) -> str:
-    """Bring the file at ``path`` (made if missing) to the newest revision; the revision it is at now.
+    """Bring the ledger (a file at ``path``, made if missing, or a ``postgresql://`` URL) to the newest
+    revision; the revision it is at now.
 
     Raises :class:`StartupError`, naming the file, if it cannot be opened, is not a database, or was
     stamped by a newer gateway with a revision this one does not know.
@@ -50,7 +51,8 @@ def upgrade(path: str) -> str:
         before = _revision(connection)
         if before is not None and before not in _known():
             raise StartupError(
-                f"cannot open the ledger {path}: it is at schema revision {before}, which this gateway does not know"
+                f"cannot open the ledger {shown(path)}: it is at schema revision {before}, which this gateway does not"
+                " know"
                 f" (its newest is {head()}); a newer gateway made it"
             )
         if before is not None and before == _scripts().get_current_head():  # up to date: nothing to run
@@ -59,13 +61,13 @@ def upgrade(path: str) -> str:
         now = _revision(connection)
     assert now is not None  # there is at least the baseline
     if now != before:
-        log.info("ledger %s migrated from revision %s to %s", path, before or "none", now)
+        log.info("ledger %s migrated from revision %s to %s", shown(path), before or "none", now)
     return now
 
 
 def current(path: str) -> str | None:
-    """The revision the file is stamped with; None for one without a stamp (new, or made before migrations)."""
-    if not Path(path).exists():  # not made here by merely looking
+    """The revision the ledger is stamped with; None for one without a stamp (new, or made before migrations)."""
+    if not is_url(path) and not Path(path).exists():  # a file is not made here by merely looking
         return None
     with _ALEMBIC, _connection(path) as connection:
         return _revision(connection)
@@ -87,21 +89,57 @@ def title(revision: str) -> str:
     return script.doc
 
 
+def is_url(ledger: str) -> bool:
+    """Whether ``ledger`` names a PostgreSQL database (``postgresql://…``) rather than a SQLite file."""
+    return ledger.startswith(("postgresql://", "postgres://"))
+
+
+def shown(ledger: str) -> str:
+    """The ledger as it may be logged or told: a URL with its password masked, a path as it is."""
+    if not is_url(ledger):
+        return ledger
+    try:
+        return sqlalchemy.engine.make_url(ledger).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return "postgresql://…"  # a URL that does not parse is not shown: it may hold a password anywhere
+
+
 @contextmanager
-def _connection(path: str) -> Iterator[Connection]:
-    """A transaction on the file that holds its write lock; committed if the block ends without an error."""
-    engine = sqlalchemy.create_engine(sqlalchemy.URL.create("sqlite", database=path), poolclass=NullPool)
+def _connection(ledger: str) -> Iterator[Connection]:
+    """A transaction on the ledger that holds its migration lock; committed if the block ends without an error.
+
+    A SQLite file's lock is its write lock; a PostgreSQL database's, an advisory lock held to the end of the
+    transaction, so two instances starting at once migrate it once (PostgreSQL's DDL is transactional).
+    """
+    try:
+        engine = _engine(ledger)
+    except sqlalchemy.exc.ArgumentError as exc:
+        raise StartupError(f"cannot open the ledger {shown(ledger)}: the URL does not read as one") from exc
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            yield connection
+    except sqlalchemy.exc.DBAPIError as exc:  # not a database, cannot be made, locked past the timeout
+        reason = str(exc.orig).replace(ledger, shown(ledger))
+        raise StartupError(f"cannot open the ledger {shown(ledger)}: {reason}") from exc
+    finally:
+        engine.dispose()
+
+
+_MIGRATION_LOCK = 0x6761_7465  # "gate": the advisory lock key the migrations of a PostgreSQL ledger take
+
+
+def _engine(ledger: str) -> sqlalchemy.Engine:
+    if is_url(ledger):
+        url = sqlalchemy.engine.make_url(ledger).set(drivername="postgresql+psycopg")
+        return sqlalchemy.create_engine(url, poolclass=NullPool)
+    engine = sqlalchemy.create_engine(sqlalchemy.URL.create("sqlite", database=ledger), poolclass=NullPool)
     # The driver would begin no transaction before DDL (so Alembic could not make the upgrade one):
     # it is left to begin none, and the transaction is begun here, with the lock.
     sqlalchemy.event.listen(engine, "connect", _no_implicit_transactions)
     sqlalchemy.event.listen(engine, "begin", _begin_immediate)
-    try:
-        with engine.begin() as connection:
-            yield connection
-    except sqlalchemy.exc.DBAPIError as exc:  # not a database, cannot be made, locked past the timeout
-        raise StartupError(f"cannot open the ledger {path}: {exc.orig}") from exc
-    finally:
-        engine.dispose()
+    return engine
 
 
 def _no_implicit_transactions(dbapi_connection: sqlite3.Connection, _record: object) -> None:

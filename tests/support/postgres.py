@@ -1,0 +1,52 @@
+"""A real PostgreSQL 16 for the tests, started by the test run itself from the pip package ``pgserver``.
+
+One server per test process (each xdist worker has its own), in a temporary folder, listening on a Unix
+socket only; each test that asks gets a database of its own, made empty. The server is stopped when the
+session ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pgserver
+import psycopg
+import pytest
+import sqlalchemy
+
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    folder = tmp_path_factory.mktemp("postgres")
+    server = pgserver.get_server(folder, cleanup_mode="stop")  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> str:
+    """The URL of a new, empty database on the test server (``postgresql://postgres@/name?host=…``)."""
+    name = f"test_{next(_names)}"
+    admin = postgres_server.get_uri()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return with_database(admin, name)
+
+
+def with_database(url: str, name: str, *, password: str | None = None) -> str:
+    """``url`` naming another database (and, if given, another password)."""
+    parsed = sqlalchemy.engine.make_url(url).set(database=name)
+    if password is not None:
+        parsed = parsed.set(password=password)
+    return parsed.render_as_string(hide_password=False)
+
+
+def socket_folder(url: str) -> Path:
+    return Path(str(sqlalchemy.engine.make_url(url).query["host"]))
