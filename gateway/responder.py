@@ -91,9 +91,11 @@ class Responder:
             self._long(mo, self._refused(mo, value) if refused else _raise(value), finished)
             return
         outcome, outbound = value
-        self._dialogs.settle(outcome)
-        self._send(mo, outbound)
-        finished(True)
+        try:
+            self._dialogs.settle(outcome)
+            self._send(mo, outbound)
+        finally:  # the answer is committed: the subscriber's next MO goes on whatever sending it met
+            finished(True)
 
     def _long(
         self, mo: InboundMessage, work: Coroutine[Any, Any, list[OutboundMessage]], finished: Callable[[bool], None]
@@ -114,8 +116,10 @@ class Responder:
         except BaseException:
             finished(False)
             raise
-        self._send(mo, outbound)
-        finished(True)
+        try:
+            self._send(mo, outbound)
+        finally:
+            finished(True)
 
     def _send(self, mo: InboundMessage, outbound: Sequence[OutboundMessage]) -> None:
         # Never the MO's text: it may be a password or an ID number.

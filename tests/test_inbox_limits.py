@@ -168,3 +168,38 @@ async def test_copies_of_one_text_on_one_connection_are_stored_side_by_side(
     statuses = await asyncio.gather(*(sim.send_mo(SUBSCRIBER, "10001", "102") for _ in range(40)))
     assert statuses == [[Status.ESME_ROK]] * 40
     assert busiest >= 20  # before: 1
+
+
+async def test_an_answer_that_cannot_be_sent_does_not_hold_up_the_senders_next_mo(
+    sim: SmscSimulator, start_gateway: StartGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The answer is committed, then handing it to the link fails: logged, and the subscriber's next MO is
+    still answered (its dispatcher queue goes on). The first answer stays queued in the outbox."""
+    gateway = await start_gateway()
+    send = gateway.outbox.send
+    calls = 0
+
+    def failing_once(mt: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("link adapter broke")
+        send(mt)
+
+    gateway.outbox.send = failing_once  # type: ignore[method-assign]
+    caplog.set_level(logging.ERROR, logger="gateway")
+    assert await sim.send_mo(SUBSCRIBER, "10086", "hello") == [Status.ESME_ROK]
+    assert await sim.send_mo(SUBSCRIBER, "10086", "hello again") == [Status.ESME_ROK]
+    [mt] = await sim.wait_for_mts(1, timeout=5)
+    assert (mt.destination_addr, mt.text) == (SUBSCRIBER, HELP_10086)
+    assert calls == 2
+    assert await gateway.store.fetch("SELECT text, status FROM mo ORDER BY id") == [
+        ("hello", "answered"),
+        ("hello again", "answered"),
+    ]
+    for _ in range(100):  # the second is marked sent in a commit after its submit_sm_resp
+        if await gateway.store.fetch("SELECT status FROM mt ORDER BY id") == [("queued",), ("sent",)]:
+            break
+        await asyncio.sleep(0.02)
+    assert await gateway.store.fetch("SELECT status FROM mt ORDER BY id") == [("queued",), ("sent",)]
+    assert "link adapter broke" in caplog.text
