@@ -202,7 +202,7 @@ class Inbox:
             self._single(answer, message, text, too_long, self._clock.now())
             return
         stored = self._stored_part(message, part)
-        self._tasks.spawn(self._safely(answer, self._part(answer, stored, stored.received_at), Status.ESME_RX_T_APPN))
+        self._tasks.spawn(self._safely(answer, self._part(answer, stored), Status.ESME_RX_T_APPN))
 
     def expire(self) -> None:
         """Hand on, marked incomplete, every concatenated MO whose parts stopped coming."""
@@ -268,23 +268,16 @@ class Inbox:
             # A copy on another connection: first know whether its acknowledgement could be written.
 
             def after_earlier(_: object) -> None:
-                self._store_single(answer, message, text, too_long, now, mine, earlier)
+                self._store_single(answer, key, too_long, now, mine, earlier)
 
             earlier.done.add_done_callback(after_earlier)
             return
-        self._store_single(answer, message, text, too_long, now, mine, earlier)
+        self._store_single(answer, key, too_long, now, mine, earlier)
 
     def _store_single(
-        self,
-        answer: _Answer,
-        message: ShortMessage,
-        text: str,
-        too_long: bool,
-        now: float,
-        mine: _Storing,
-        earlier: _Storing | None,
+        self, answer: _Answer, key: MoKey, too_long: bool, now: float, mine: _Storing, earlier: _Storing | None
     ) -> None:
-        key = (message.source_addr, message.destination_addr, text)
+        source_addr, destination_addr, text = key
         try:
             expected = self.redeliveries.arrived(key)
             if expected is not None and expected.sure:
@@ -295,8 +288,8 @@ class Inbox:
                 return
             mo = InboundMessage(
                 id=0,
-                source_addr=message.source_addr,
-                destination_addr=message.destination_addr,
+                source_addr=source_addr,
+                destination_addr=destination_addr,
                 text=self._cut(text),
                 received_at=now,
                 too_long=too_long,
@@ -333,7 +326,8 @@ class Inbox:
         else:
             earlier.done.add_done_callback(done)
 
-    async def _part(self, answer: _Answer, stored: StoredPart, now: float) -> None:
+    async def _part(self, answer: _Answer, stored: StoredPart) -> None:
+        now = stored.received_at
         key = (stored.source_addr, stored.destination_addr, stored.reference, stored.total)
         if key in self._closed:
             log.info("late copy of a part of a joined or refused mo dropped", extra={"seqno": stored.seqno})
