@@ -25,8 +25,8 @@ import signal
 import sqlite3
 import sys
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from bench import mo_reply, push_sweep, steady_instrument
@@ -82,8 +82,7 @@ async def ledger_sizes(args: argparse.Namespace) -> dict[int, tuple[float, float
 @asynccontextmanager
 async def gateway_on(subscribers: int, args: argparse.Namespace) -> AsyncIterator[SmscSimulator]:
     """A simulator and, bound to it, a gateway process on a new ledger of ``subscribers``; both stopped after."""
-    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        path = f"{folder}/bench.db"
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder, ledger_in(folder, args.engine) as path:
         print(f"seeded {subscribers} subscribers in {await mo_reply.seed(path, subscribers):.1f} s")
         sim = SmscSimulator(port=0)
         await sim.start()
@@ -94,6 +93,25 @@ async def gateway_on(subscribers: int, args: argparse.Namespace) -> AsyncIterato
         finally:
             await stop(process)
             await sim.stop()
+
+
+@contextmanager
+def ledger_in(folder: str, engine: str) -> Iterator[str]:
+    """Where the gateway's ledger is: a SQLite file in ``folder``, or a database on a PostgreSQL 16 started
+    there (the ``pgserver`` package of the test extra), stopped after."""
+    if engine == "sqlite":
+        yield f"{folder}/bench.db"
+        return
+    try:
+        import pgserver
+    except ImportError:
+        raise SystemExit("bench --engine postgres needs pgserver: pip install -e '.[test]'") from None
+    server = pgserver.get_server(f"{folder}/postgres", cleanup_mode="stop")  # type: ignore[attr-defined]
+    try:
+        server.psql("CREATE DATABASE bench;")
+        yield server.get_uri(database="bench")
+    finally:
+        server.cleanup()
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
@@ -144,6 +162,7 @@ async def main(args: argparse.Namespace) -> None:
         f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}; load {os.getloadavg()[0]:.2f}"
     )
     print(f"the gateway's event loop: {args.event_loop}")
+    print(f"the gateway's ledger: {args.engine}")
     print("--- floor (minimal ESME)")
     base = await floor(args)
     print("--- gateway")
@@ -227,5 +246,6 @@ if __name__ == "__main__":
     parser.add_argument("--sweep-window", type=float, default=10)
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument("--no-sizes", action="store_true", help="skip the 1,000 vs 1,000,000 subscribers run")
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite", help="the gateway's ledger")
     parser.add_argument("--event-loop", choices=["asyncio", "uvloop"], default="asyncio", help="the gateway's")
     asyncio.run(main(parser.parse_args()))

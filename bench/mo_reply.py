@@ -50,6 +50,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def seed(path: str, count: int) -> float:
+    """``count`` subscribers from FIRST_MSISDN in the ledger at ``path`` (a file, or a PostgreSQL URL)."""
     config = load_config(environ={})
     started = time.monotonic()
     db = await open_database(path)
@@ -61,7 +62,8 @@ async def seed(path: str, count: int) -> float:
         calendar=Calendar.named(config.gateway.timezone),
         start_msisdn=FIRST_MSISDN,
     )
-    await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if db.engine == "sqlite":
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     await db.close()
     os.sync()  # a real ledger was loaded long before the traffic: do not measure the flush of a fresh seed
     return time.monotonic() - started
@@ -72,7 +74,7 @@ async def start_gateway(port: int, path: str, *, event_loop: str = "asyncio") ->
     env.update(
         {
             "GATEWAY_SMPP__PORT": str(port),
-            "GATEWAY_LEDGER__PATH": path,
+            **({"GATEWAY_LEDGER__URL": path} if path.startswith("postgresql://") else {"GATEWAY_LEDGER__PATH": path}),
             "GATEWAY_HTTP__PORT": "0",
             "GATEWAY_LOG__LEVEL": "warning",
             "GATEWAY_SMPP__WINDOW": "64",

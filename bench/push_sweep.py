@@ -95,9 +95,9 @@ async def seed(path: str, plan: Plan) -> tuple[float, float]:
     )
     seeded = time.monotonic()
     params = {"first": FIRST_MSISDN, "stride": plan.stride, "due": plan.due, "raise": BEFORE_SEED}
-    await db.execute(BALANCES, params)
-    await db.execute("INSERT OR IGNORE INTO schedule_run VALUES ('daily', ?)", (calendar.today(now).isoformat(),))
-    await db.commit()
+    async with db.transaction() as tx:
+        await tx.execute(BALANCES, params)
+        await tx.execute("INSERT OR IGNORE INTO schedule_run VALUES ('daily', ?)", (calendar.today(now).isoformat(),))
     await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     await db.close()
     os.sync()  # a real ledger was loaded long before the campaign: do not measure the flush of a fresh seed

@@ -69,7 +69,7 @@ EXIT_FORCED = 130
 class Gateway:
     def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
         self.config = config
-        self.ledger_file = config.ledger_file()  # a ledger.url is refused here, as a config error
+        self.ledger_target = config.ledger_target()  # the SQLite file, or the PostgreSQL database of ledger.url
         self.clock = clock or (ManualClock(time.time()) if config.gateway.clock == "manual" else SystemClock())
         g = config.gateway
         self.templates = Templates.load(config.resolve(g.templates))
@@ -106,7 +106,7 @@ class Gateway:
 
     async def _start(self, undo: AsyncExitStack) -> None:
         config = self.config
-        path = self.ledger_file
+        path = self.ledger_target
         self.store = await Store.open(path, batch_max=config.ledger.batch_max, on_commit=self.metrics.ledger_committed)
         undo.push_async_callback(self.store.close)
         self.ledger = await Ledger.open(path, products=self.products, calendar=self.calendar)

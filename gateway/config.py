@@ -210,18 +210,8 @@ class Config:
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     def ledger_target(self) -> str:
-        """What ``gateway ledger migrate`` brings to the newest revision: ``ledger.url`` if set, else the file."""
+        """Where the ledger is: ``ledger.url`` (PostgreSQL) if set, else the SQLite file at ``ledger.path``."""
         return self.ledger.url or str(self.resolve(self.ledger.path))
-
-    def ledger_file(self) -> str:
-        """The SQLite file every other command opens. A ``ledger.url`` is refused here, by name: so far only
-        the migrations run on PostgreSQL (its engine behind the store is issue 15's next step)."""
-        if self.ledger.url:
-            raise ConfigError(
-                "ledger.url: only `gateway ledger migrate` works on PostgreSQL so far; leave ledger.url empty to"
-                " run on the SQLite file at ledger.path"
-            )
-        return str(self.resolve(self.ledger.path))
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

@@ -518,17 +518,17 @@ async def test_an_older_file_gains_the_payment_reference_and_its_uniqueness(tmp_
         )
         await db.execute("INSERT INTO payment (msisdn, amount, channel, paid_at) VALUES ('13800138000', 100, 'x', 1)")
         await db.commit()
-    db = await open_database(path)
+    ledger = await open_database(path)
     try:
-        await db.execute(
+        await ledger.execute(
             "INSERT INTO payment (msisdn, amount, channel, paid_at, reference) VALUES ('13800138000', 1, 'x', 2, 'r')"
         )
         with pytest.raises(aiosqlite.IntegrityError):
-            await db.execute(
+            await ledger.execute(
                 "INSERT INTO payment (msisdn, amount, channel, paid_at, reference)"
                 " VALUES ('13800138000', 1, 'x', 3, 'r')"
             )
-        rows = list(await db.execute_fetchall("SELECT amount, reference FROM payment ORDER BY id"))
+        rows = list(await ledger.fetch("SELECT amount, reference FROM payment ORDER BY id"))
         assert [tuple(r) for r in rows] == [(100, None), (1, "r")]
     finally:
-        await db.close()
+        await ledger.close()

@@ -88,7 +88,6 @@ async def seed(path: Path) -> None:
         ),
     ]
     await add_subscribers(db, people)
-    await db.commit()
     await db.close()
 
 

@@ -15,11 +15,10 @@ from support.db import new_subscriber
 from gateway.db import accounts, admin_changes, admin_reads, bulk, credit, usage
 from gateway.db.admin_changes import PaymentMade, PaymentOrder
 from gateway.db.admin_reads import ReceivedMessage, SecretsSet, SentMessage, StatusChange, UsageReject
-from gateway.db.database import Connection, open_database
+from gateway.db.database import Database, open_database
 from gateway.db.health import write_ready_probe
 from gateway.db.marks import named_list
 from gateway.db.rows import Columns
-from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
 from gateway.errors import UnknownSubscriber
 from gateway.ledger.writes import add_subscribers
@@ -34,7 +33,7 @@ STRANGER = "13700000000"  # not a subscriber
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Connection]:
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
     connection = await open_database(str(tmp_path / "t.db"))
     try:
         await add_subscribers(
@@ -46,8 +45,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Connection]:
 
 
 @pytest.fixture
-def tx(db: Connection) -> Tx:
-    return Tx(AioConnection(db))
+def tx(db: Database) -> Tx:
+    return Tx(db)
 
 
 # --- admin_reads ----------------------------------------------------------------------------------
@@ -199,7 +198,7 @@ def test_a_payment_answers_only_the_same_order() -> None:
 # --- bulk and health ------------------------------------------------------------------------------
 
 
-async def test_existing_msisdns_over_more_than_one_lookup(db: Connection) -> None:
+async def test_existing_msisdns_over_more_than_one_lookup(db: Database) -> None:
     people: list[bulk.PlainSubscriber] = [
         {"msisdn": str(15000000000 + n), "name": f"用户{n}", "brand": "神州行", "plan": "SZX",
          "created_on": "2025-01-01", "cash": n, "credit_limit": 0}
@@ -211,20 +210,20 @@ async def test_existing_msisdns_over_more_than_one_lookup(db: Connection) -> Non
     assert await bulk.count_subscribers_between(db, "15000000000", "15000000009") == 10
     assert await bulk.count_subscribers_between(db, "13000000000", "14000000000") == 2  # MAIN and OTHER
     last = people[-1]["msisdn"]
-    assert await AioConnection(db).fetch(
+    assert await db.fetch(
         "SELECT s.vip, s.status, s.password_hash, a.cash, a.gift, a.credit_limit FROM subscriber s"
         " JOIN account a ON a.msisdn = s.msisdn WHERE s.msisdn = ?",
         [last],
     ) == [("none", "active", None, 501, 0, 0)]
 
 
-async def test_add_package_holders(db: Connection) -> None:
+async def test_add_package_holders(db: Database) -> None:
     holding: bulk.PackageHolder = {
         "msisdn": MAIN, "product": "DATA10", "started_at": 100.0, "cycle": "2026-11", "category": "data",
         "fee": 1000, "charged_at": 101.0, "data_used": 2048,
     }  # fmt: skip
     await bulk.add_package_holders(db, [holding])
-    fetch = AioConnection(db).fetch
+    fetch = db.fetch
     assert await fetch("SELECT msisdn, product, started_at, ends_at FROM subscription") == [
         (MAIN, "DATA10", 100.0, None)
     ]

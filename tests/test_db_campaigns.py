@@ -13,7 +13,6 @@ from gateway.db import accounts, campaigns, credit, pushes, usage
 from gateway.db.campaigns import Campaign, Tally
 from gateway.db.database import open_database
 from gateway.db.pushes import Selection
-from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
 from gateway.ledger.writes import add_subscribers
 from gateway.model.credit import CreditRow
@@ -65,7 +64,7 @@ async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
                 new_subscriber(TERMINATED, status="terminated"),
             ],
         )
-        unit = Tx(AioConnection(db))
+        unit = Tx(db)
         await credit.opt_out(unit, QUIET, now=NOW)
         await credit.record_transition(
             unit,

@@ -11,7 +11,6 @@ from support.db import new_subscriber
 
 from gateway.db import credit
 from gateway.db.database import open_database
-from gateway.db.sqlite import AioConnection
 from gateway.db.subscribers import CHUNK
 from gateway.db.unit import Tx
 from gateway.ledger.writes import add_subscribers
@@ -42,7 +41,7 @@ async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
     db = await open_database(str(tmp_path / "t.db"))
     try:
         await add_subscribers(db, [new_subscriber(MAIN, cash=-120), new_subscriber(HELD, status="suspended")])
-        yield Tx(AioConnection(db))
+        yield Tx(db)
     finally:
         await db.close()
 

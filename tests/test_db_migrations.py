@@ -293,8 +293,8 @@ async def test_open_database_migrates_then_sets_the_connection_up(tmp_path: Path
 
     db = await open_database(str(path))
     try:
-        assert await db.execute_fetchall("PRAGMA journal_mode") == [("wal",)]
-        assert await db.execute_fetchall("SELECT effect FROM mo") == [(0,)]
+        assert await db.fetch("PRAGMA journal_mode") == [("wal",)]
+        assert await db.fetch("SELECT effect FROM mo") == [(0,)]
     finally:
         await db.close()
     assert stamp(path) == [(HEAD,)]

@@ -11,7 +11,6 @@ from support.db import new_subscriber
 from gateway.db import passwords
 from gateway.db.database import open_database
 from gateway.db.passwords import SecretHashes
-from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
 from gateway.errors import UnknownSubscriber
 from gateway.ledger.writes import add_subscribers
@@ -27,7 +26,7 @@ async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
     try:
         secrets = new_subscriber(MAIN, password="135790", id_number="110101199001011234")
         await add_subscribers(db, [secrets, new_subscriber(BARE)])
-        yield Tx(AioConnection(db))
+        yield Tx(db)
     finally:
         await db.close()
 

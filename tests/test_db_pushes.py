@@ -11,7 +11,6 @@ from support.db import new_subscriber
 from gateway.db import accounts, credit, pushes, usage
 from gateway.db.database import open_database
 from gateway.db.pushes import Selection
-from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
 from gateway.ledger.writes import add_subscribers
 from gateway.model.credit import CreditRow
@@ -31,7 +30,7 @@ async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
             db,
             [new_subscriber(m) for m in (MAIN, OTHER, THIRD)],
         )
-        yield Tx(AioConnection(db))
+        yield Tx(db)
     finally:
         await db.close()
 

@@ -10,7 +10,6 @@ import pytest
 
 from gateway.db import usage
 from gateway.db.database import open_database
-from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
 from gateway.model.usage import CycleCharge, DayCharge, RatedRecord, Refusal, UsageRecord
 
@@ -23,7 +22,7 @@ NOW = 1_000_000.0
 async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
     db = await open_database(str(tmp_path / "t.db"))
     try:
-        yield Tx(AioConnection(db))
+        yield Tx(db)
     finally:
         await db.close()
 

@@ -26,8 +26,8 @@ DONE = "您好，您已成功订购GPRS10元包，本次扣费5.00元，当前�
 async def ledger(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     db = await open_database(str(path))
     try:
-        fees = [tuple(r) for r in await db.execute_fetchall("SELECT product, amount FROM fee")]
-        cash = [tuple(r) for r in await db.execute_fetchall("SELECT cash, gift FROM account")]
+        fees = [tuple(r) for r in await db.fetch("SELECT product, amount FROM fee")]
+        cash = [tuple(r) for r in await db.fetch("SELECT cash, gift FROM account")]
     finally:
         await db.close()
     return fees, cash

@@ -75,7 +75,6 @@ async def test_moving_the_clock_over_http_expires_a_confirmation(
             )
         ],
     )
-    await db.commit()
     await db.close()
     gateway = await start_gateway(gateway__clock="manual")
     port = gateway.http.port

@@ -11,6 +11,7 @@ import pytest
 
 from gateway.config import PROJECT_ROOT
 from gateway.db.database import open_database
+from gateway.db.unit import Database
 from gateway.errors import ImportRejected
 from gateway.ledger.importer import import_subscribers, parse_subscribers, parse_yuan
 from gateway.ledger.products import Products
@@ -43,7 +44,7 @@ def products() -> Products:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
     connection = await open_database(str(tmp_path / "ledger.db"))
     yield connection
     await connection.close()
@@ -69,9 +70,9 @@ def ledger_bytes(folder: Path) -> bytes:
     return b"".join(path.read_bytes() for path in sorted(folder.glob("ledger.db*")))
 
 
-async def count_rows(db: aiosqlite.Connection) -> tuple[int, int]:
-    subscribers = await db.execute_fetchall("SELECT COUNT(*) FROM subscriber")
-    accounts = await db.execute_fetchall("SELECT COUNT(*) FROM account")
+async def count_rows(db: Database) -> tuple[int, int]:
+    subscribers = await db.fetch("SELECT COUNT(*) FROM subscriber")
+    accounts = await db.fetch("SELECT COUNT(*) FROM account")
     return next(iter(subscribers))[0], next(iter(accounts))[0]
 
 
@@ -83,18 +84,16 @@ def test_yuan_become_exact_fen(text: str, fen: int) -> None:
     assert parse_yuan(text) == fen
 
 
-async def test_a_good_file_imports_exactly_its_rows(db: aiosqlite.Connection, products: Products) -> None:
+async def test_a_good_file_imports_exactly_its_rows(db: Database, products: Products) -> None:
     assert await import_subscribers(db, parse(GOOD, products)) == 3
 
-    people = await db.execute_fetchall(
-        "SELECT msisdn, name, brand, vip, plan, status, created_on FROM subscriber ORDER BY msisdn"
-    )
+    people = await db.fetch("SELECT msisdn, name, brand, vip, plan, status, created_on FROM subscriber ORDER BY msisdn")
     assert list(people) == [
         ("13811110001", "张伟", "神州行", "none", "SZX", "active", "2026-11-18"),
         ("13811110002", "王芳", "全球通", "gold", "QQT138", "suspended", "2020-03-15"),
         ("13811110003", "李娜", "动感地带", "silver", "DGDD28", "active", "2026-11-18"),
     ]
-    accounts = await db.execute_fetchall("SELECT * FROM account ORDER BY msisdn")
+    accounts = await db.fetch("SELECT * FROM account ORDER BY msisdn")
     assert list(accounts) == [
         ("13811110001", 1250, 0, None, 0, "2027-06-30", 0),
         ("13811110002", -320, 500, "2026-12-31", 50000, None, 1200),
@@ -102,10 +101,10 @@ async def test_a_good_file_imports_exactly_its_rows(db: aiosqlite.Connection, pr
     ]
 
 
-async def test_secrets_are_stored_as_hashes_only(db: aiosqlite.Connection, products: Products, tmp_path: Path) -> None:
+async def test_secrets_are_stored_as_hashes_only(db: Database, products: Products, tmp_path: Path) -> None:
     await import_subscribers(db, parse(GOOD, products))
 
-    rows = await db.execute_fetchall("SELECT msisdn, password_hash, id_hash FROM subscriber ORDER BY msisdn")
+    rows = await db.fetch("SELECT msisdn, password_hash, id_hash FROM subscriber ORDER BY msisdn")
     (_, no_password, no_id), (_, password_hash, id_hash), (_, none, id_hash_3) = rows
     assert (no_password, no_id, none) == (None, None, None)
     assert verify_secret("582947", password_hash)
@@ -189,9 +188,7 @@ def test_a_quoted_cell_over_two_lines_counts_both(products: Products) -> None:
     ]
 
 
-async def test_one_bad_row_among_good_ones_leaves_the_ledger_unchanged(
-    db: aiosqlite.Connection, products: Products
-) -> None:
+async def test_one_bad_row_among_good_ones_leaves_the_ledger_unchanged(db: Database, products: Products) -> None:
     await import_subscribers(db, parse(GOOD, products))
     before = await count_rows(db)
     text = "\n".join([HEADER, csv_row(msisdn="13811110004"), csv_row(msisdn="13811110005", balance="7.777")])
@@ -203,7 +200,7 @@ async def test_one_bad_row_among_good_ones_leaves_the_ledger_unchanged(
     assert await count_rows(db) == before == (3, 3)
 
 
-async def test_a_failing_insert_rolls_back_the_rows_before_it(db: aiosqlite.Connection) -> None:
+async def test_a_failing_insert_rolls_back_the_rows_before_it(db: Database) -> None:
     good = NewSubscriber(msisdn="13811110001", name="张伟", brand="神州行", plan="SZX", created_on=TODAY)
     bad = NewSubscriber(msisdn="13811110002", name="王芳", brand="神州行", plan="SZX", created_on=TODAY, gift=-1)
 
@@ -211,7 +208,8 @@ async def test_a_failing_insert_rolls_back_the_rows_before_it(db: aiosqlite.Conn
         await import_subscribers(db, [good, bad])
 
     assert await count_rows(db) == (0, 0)
-    assert not db.in_transaction
+    async with db.transaction():  # the failed import's transaction was rolled back, not left open
+        pass
 
 
 def test_a_number_twice_in_the_file_is_named_with_both_lines(products: Products) -> None:
@@ -221,9 +219,7 @@ def test_a_number_twice_in_the_file_is_named_with_both_lines(products: Products)
     assert problems_of(text, products) == ["line 4: msisdn 13811110001 is also on line 2"]
 
 
-async def test_a_number_already_in_the_ledger_is_rejected_before_any_insert(
-    db: aiosqlite.Connection, products: Products
-) -> None:
+async def test_a_number_already_in_the_ledger_is_rejected_before_any_insert(db: Database, products: Products) -> None:
     await import_subscribers(db, parse(GOOD, products))
     text = "\n".join(
         [HEADER, csv_row(msisdn="13811110007"), csv_row(msisdn="13811110003"), csv_row(msisdn="13811110001")]
@@ -239,7 +235,7 @@ async def test_a_number_already_in_the_ledger_is_rejected_before_any_insert(
     assert await count_rows(db) == (3, 3)
 
 
-async def test_subscribers_given_twice_without_a_file_are_rejected(db: aiosqlite.Connection) -> None:
+async def test_subscribers_given_twice_without_a_file_are_rejected(db: Database) -> None:
     one = NewSubscriber(msisdn="13811110001", name="张伟", brand="神州行", plan="SZX", created_on=TODAY)
     with pytest.raises(ImportRejected) as caught:
         await import_subscribers(db, [one, one])

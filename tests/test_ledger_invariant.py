@@ -95,7 +95,6 @@ async def seed(path: Path) -> None:
             for m in SUBSCRIBERS
         ],
     )
-    await db.commit()
     await db.close()
 
 

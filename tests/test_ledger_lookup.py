@@ -10,9 +10,8 @@ import aiosqlite
 import pytest
 
 from gateway.db.database import open_database
-from gateway.db.sqlite import AioConnection
 from gateway.db.subscribers import CHUNK
-from gateway.db.unit import Params
+from gateway.db.unit import Database, Params
 from gateway.errors import UnknownSubscriber
 from gateway.ledger.lookup import SubscriberLookup
 from gateway.ledger.writes import add_subscribers
@@ -22,7 +21,7 @@ COUNT = 1200  # more than two chunks
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> aiosqlite.Connection:
+async def db(tmp_path: Path) -> Database:
     connection = await open_database(str(tmp_path / "ledger.db"))
     await add_subscribers(
         connection,
@@ -38,7 +37,6 @@ async def db(tmp_path: Path) -> aiosqlite.Connection:
             for i in range(COUNT)
         ],
     )
-    await connection.commit()
     yield connection
     await connection.close()
 
@@ -46,8 +44,8 @@ async def db(tmp_path: Path) -> aiosqlite.Connection:
 class CountingDb:
     """Counts the queries that reach the database."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self.db = AioConnection(db)
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self.queries = 0
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple[object, ...]]:
@@ -55,7 +53,7 @@ class CountingDb:
         return await self.db.fetch(sql, params)
 
 
-async def test_concurrent_lookups_share_queries_and_get_their_own_rows(db: aiosqlite.Connection) -> None:
+async def test_concurrent_lookups_share_queries_and_get_their_own_rows(db: Database) -> None:
     counting = CountingDb(db)
     lookup = SubscriberLookup(counting)
     numbers = [str(13000000000 + i) for i in range(COUNT)] + ["13999999999"]
@@ -67,7 +65,7 @@ async def test_concurrent_lookups_share_queries_and_get_their_own_rows(db: aiosq
     assert counting.queries == -(-len(numbers) // CHUNK)
 
 
-async def test_the_same_number_asked_twice_at_once_is_fetched_once(db: aiosqlite.Connection) -> None:
+async def test_the_same_number_asked_twice_at_once_is_fetched_once(db: Database) -> None:
     counting = CountingDb(db)
     lookup = SubscriberLookup(counting)
     first, second, third = await asyncio.gather(*(lookup.get("13000000007") for _ in range(3)))
@@ -76,7 +74,7 @@ async def test_the_same_number_asked_twice_at_once_is_fetched_once(db: aiosqlite
     assert counting.queries == 1
 
 
-async def test_a_failed_query_reaches_every_waiter_and_the_next_lookup_works(db: aiosqlite.Connection) -> None:
+async def test_a_failed_query_reaches_every_waiter_and_the_next_lookup_works(db: Database) -> None:
     class Failing(CountingDb):
         async def fetch(self, sql: str, params: Params = ()) -> list[tuple[object, ...]]:
             self.queries += 1

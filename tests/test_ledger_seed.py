@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from gateway.config import PROJECT_ROOT
 from gateway.db.database import open_database
-from gateway.db.sqlite import AioConnection
+from gateway.db.unit import Database
 from gateway.errors import ImportRejected
 from gateway.ledger import seed
 from gateway.ledger.calendar import Calendar
@@ -33,27 +32,27 @@ def products() -> Products:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
     connection = await open_database(str(tmp_path / "ledger.db"))
     yield connection
     await connection.close()
 
 
 @pytest.fixture
-async def ledger(db: aiosqlite.Connection, products: Products) -> Ledger:
+async def ledger(db: Database, products: Products) -> Ledger:
     await seed_demo(db, now=NOW, products=products, calendar=CALENDAR)
-    return Ledger(AioConnection(db), products=products, calendar=CALENDAR)
+    return Ledger(db, products=products, calendar=CALENDAR)
 
 
-async def rows(db: aiosqlite.Connection, sql: str) -> list[tuple[object, ...]]:
-    return [tuple(r) for r in await db.execute_fetchall(sql)]
+async def rows(db: Database, sql: str) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in await db.fetch(sql)]
 
 
 def local(instant: float) -> str:
     return CALENDAR.local(instant).strftime("%Y-%m-%d %H:%M")
 
 
-async def test_the_demo_subscriber_has_the_documented_account(ledger: Ledger, db: aiosqlite.Connection) -> None:
+async def test_the_demo_subscriber_has_the_documented_account(ledger: Ledger, db: Database) -> None:
     subscriber, account = await ledger.subscriber(DEMO)
 
     assert (subscriber.name, subscriber.brand, subscriber.plan, subscriber.vip, subscriber.status) == (
@@ -138,7 +137,7 @@ async def test_the_cast_is_there(ledger: Ledger) -> None:
     assert (sun.gift, sun.gift_on(date(2026, 11, 18))) == (500, 0)  # expired at the end of last month
 
 
-async def test_the_crowd_mixes_brands_plans_vip_levels_and_statuses(db: aiosqlite.Connection, ledger: Ledger) -> None:
+async def test_the_crowd_mixes_brands_plans_vip_levels_and_statuses(db: Database, ledger: Ledger) -> None:
     people = await rows(
         db, "SELECT s.brand, s.plan, s.vip, s.status, a.cash FROM subscriber s JOIN account a USING (msisdn)"
     )
@@ -154,7 +153,7 @@ async def test_the_crowd_mixes_brands_plans_vip_levels_and_statuses(db: aiosqlit
 
 
 async def test_every_bill_adds_up_and_every_fee_has_its_package_kind(
-    db: aiosqlite.Connection, ledger: Ledger, products: Products
+    db: Database, ledger: Ledger, products: Products
 ) -> None:
     assert (
         await rows(
@@ -171,7 +170,7 @@ async def test_every_bill_adds_up_and_every_fee_has_its_package_kind(
     assert lines == {"plan", "vas", "voice", "sms", "mms", "data"}
 
 
-async def test_the_terminated_and_suspended_have_nothing_this_cycle(db: aiosqlite.Connection, ledger: Ledger) -> None:
+async def test_the_terminated_and_suspended_have_nothing_this_cycle(db: Database, ledger: Ledger) -> None:
     for msisdn in ("13500135000", "13700137000"):
         assert await ledger.usage(msisdn, "2026-11") == {}
         assert await ledger.charges(msisdn, "2026-11") == {}
@@ -181,7 +180,7 @@ async def test_the_terminated_and_suspended_have_nothing_this_cycle(db: aiosqlit
     "moment",
     [datetime(2026, 12, 1, 0, 0, 30), datetime(2026, 2, 28, 23, 59), datetime(2027, 1, 16, 12, 0)],
 )
-async def test_nothing_is_seeded_in_the_future(db: aiosqlite.Connection, products: Products, moment: datetime) -> None:
+async def test_nothing_is_seeded_in_the_future(db: Database, products: Products, moment: datetime) -> None:
     now = moment.replace(tzinfo=CALENDAR.zone).timestamp()
     await seed_demo(db, now=now, products=products, calendar=CALENDAR)
     instants = await rows(
@@ -215,7 +214,7 @@ async def test_the_demo_is_the_same_every_time(tmp_path: Path, products: Product
     assert len(set(dumps[0][0])) == len(dumps[0][0])
 
 
-async def test_seeding_the_demo_twice_is_rejected_and_changes_nothing(db: aiosqlite.Connection, ledger: Ledger) -> None:
+async def test_seeding_the_demo_twice_is_rejected_and_changes_nothing(db: Database, ledger: Ledger) -> None:
     before = await rows(db, "SELECT (SELECT COUNT(*) FROM subscriber), (SELECT COUNT(*) FROM fee)")
     with pytest.raises(ImportRejected) as caught:
         await seed_demo(db, now=NOW, products=ledger.products, calendar=CALENDAR)
@@ -224,7 +223,7 @@ async def test_seeding_the_demo_twice_is_rejected_and_changes_nothing(db: aiosql
 
 
 async def test_bulk_seeds_plain_subscribers_in_chunks(
-    db: aiosqlite.Connection, products: Products, monkeypatch: pytest.MonkeyPatch
+    db: Database, products: Products, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(seed, "BULK_CHUNK", 700)
     assert await seed_bulk(db, count=2005, now=NOW, products=products, calendar=CALENDAR) == 2005
@@ -236,7 +235,7 @@ async def test_bulk_seeds_plain_subscribers_in_chunks(
         " (SELECT MIN(msisdn) || '-' || MAX(msisdn) FROM subscriber)",
     )
     assert counts == [(2005, 2005, 201, 201, 201, "13000000000-13000002004")]
-    ledger = Ledger(AioConnection(db), products=products, calendar=CALENDAR)
+    ledger = Ledger(db, products=products, calendar=CALENDAR)
     subscriber, account = await ledger.subscriber("13000000010")
     assert (subscriber.vip, subscriber.status, subscriber.created_on) == ("none", "active", date(2026, 11, 18))
     assert account.cash == 13000000010 * 7919 % 50_000
@@ -248,7 +247,7 @@ async def test_bulk_seeds_plain_subscribers_in_chunks(
     assert await rows(db, "SELECT COUNT(*) FROM subscriber WHERE password_hash IS NOT NULL") == [(0,)]
 
 
-async def test_bulk_refuses_a_range_already_taken(db: aiosqlite.Connection, products: Products) -> None:
+async def test_bulk_refuses_a_range_already_taken(db: Database, products: Products) -> None:
     await seed_bulk(db, count=10, now=NOW, products=products, calendar=CALENDAR, start_msisdn=13000000100)
     with pytest.raises(ImportRejected) as caught:
         await seed_bulk(db, count=200, now=NOW, products=products, calendar=CALENDAR, start_msisdn=13000000000)
@@ -256,6 +255,6 @@ async def test_bulk_refuses_a_range_already_taken(db: aiosqlite.Connection, prod
     assert await rows(db, "SELECT COUNT(*) FROM subscriber") == [(10,)]
 
 
-async def test_bulk_numbers_must_stay_eleven_digits(db: aiosqlite.Connection, products: Products) -> None:
+async def test_bulk_numbers_must_stay_eleven_digits(db: Database, products: Products) -> None:
     with pytest.raises(ValueError, match="must be 11 digits starting with 1"):
         await seed_bulk(db, count=2, now=NOW, products=products, calendar=CALENDAR, start_msisdn=19999999999)

@@ -250,7 +250,6 @@ async def test_a_dialog_waiting_for_its_answer_is_pending(
         msisdn=msisdn, name="李明", brand="神州行", plan="SZX", created_on=date(2024, 1, 1), cash=5890
     )
     await add_subscribers(db, [subscriber])
-    await db.commit()
     await db.close()
     gateway = await start_gateway()
     assert (await scrape(gateway))("gateway_dialogs_pending") == 0

@@ -74,7 +74,6 @@ async def seed(path: Path) -> None:
         await add_subscription(db, SUBSCRIBED, product, started_at)
     await add_fee(db, SUBSCRIBED, "2026-11", "vas", "LDTX", 300, at(2026, 11, 1, 0, 5))
     await add_fee(db, SUBSCRIBED, "2026-11", "data", "GPRS10", 1000, at(2026, 11, 1, 0, 5))
-    await db.commit()
     await db.close()
 
 

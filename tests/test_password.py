@@ -93,7 +93,7 @@ async def test_the_id_numbers_last_6_characters_get_a_hash_of_their_own(tmp_path
         for m, n in [("13800000001", "110105198805164927"), ("13800000002", None)]
     ]
     await add_subscribers(db, people)
-    rows = list(await db.execute_fetchall("SELECT id_hash, id_tail_hash FROM subscriber ORDER BY msisdn"))
+    rows = list(await db.fetch("SELECT id_hash, id_tail_hash FROM subscriber ORDER BY msisdn"))
     await db.close()
     [(id_hash, tail_hash), no_id] = rows
     assert verify_secret("164927", tail_hash)

@@ -33,7 +33,6 @@ async def seed(path: Path) -> None:
         for m in HIGH
     ]
     await add_subscribers(db, people)
-    await db.commit()
     await db.close()
 
 

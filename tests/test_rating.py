@@ -475,7 +475,6 @@ async def seed(path: Path) -> None:
     ]
     await add_subscribers(db, people)
     await add_subscription(db, SUBSCRIBER, "GPRS10", NOW - 40 * 86400)
-    await db.commit()
     await db.close()
 
 

@@ -48,7 +48,6 @@ async def seed(path: Path) -> None:
             NewSubscriber(msisdn=POORER, name="李娜", brand="神州行", plan="SZX", created_on=date(2024, 1, 1), cash=80),
         ],
     )
-    await db.commit()
     await db.close()
 
 

@@ -63,5 +63,4 @@ async def seed(path: Path) -> None:
     await add_subscription(db, MAIN, "GPRS10", NOW - 80 * 86400)
     await add_subscription(db, MAIN, "GPRS5", NOW - 50 * 86400)
     await add_usage(db, MAIN, "2026-11", "data", 30000)
-    await db.commit()
     await db.close()

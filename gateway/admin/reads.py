@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gateway.db import admin_reads
 from gateway.db.admin_reads import ReceivedMessage, SentMessage
-from gateway.db.reads import ReadConnection
+from gateway.db.reads import ReadConnection, open_reads
 from gateway.model.ledger import Subscription
 
 MESSAGES_SHOWN = 100
@@ -20,7 +20,7 @@ class AdminReads:
 
     @classmethod
     async def open(cls, path: str) -> AdminReads:
-        return cls(await ReadConnection.open(path))
+        return cls(await open_reads(path))
 
     async def close(self) -> None:
         await self._reads.close()

@@ -17,8 +17,8 @@ from gateway.cli.ledger_show import describe
 from gateway.cli.usage_file import parse_usage
 from gateway.clock import SystemClock
 from gateway.config import Config
-from gateway.db.database import Connection, DatabaseError, open_database
-from gateway.db.sqlite import AioConnection
+from gateway.db.database import Database, DatabaseError, open_database
+from gateway.db.target import shown
 from gateway.db.unit import DirectWriter
 from gateway.errors import ConfigError, ImportRejected, StartupError, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
@@ -61,11 +61,11 @@ def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
         return _migrate(config.ledger_target())
     try:
         products = Products.load(config.resolve(config.gateway.products))
-        path = config.ledger_file()
+        path = config.ledger_target()
     except ConfigError as exc:
         return _fail(f"gateway: config error: {exc}", EXIT_CONFIG)
     calendar = Calendar.named(config.gateway.timezone)  # load_config has checked the zone
-    action: Callable[[Connection], Awaitable[int]]
+    action: Callable[[Database], Awaitable[int]]
     if args.ledger_command in ("import", "usage"):
         try:
             text = args.file.read_bytes().decode("utf-8")
@@ -84,7 +84,7 @@ def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
     return asyncio.run(_with_ledger(path, action))
 
 
-async def _with_ledger(path: str, action: Callable[[Connection], Awaitable[int]]) -> int:
+async def _with_ledger(path: str, action: Callable[[Database], Awaitable[int]]) -> int:
     try:
         db = await open_database(path)
     except StartupError as exc:
@@ -99,7 +99,7 @@ async def _with_ledger(path: str, action: Callable[[Connection], Awaitable[int]]
     except UnknownSubscriber as exc:
         return _fail(f"gateway: {exc} is not in the ledger", EXIT_REFUSED)
     except DatabaseError as exc:  # e.g. locked by another writer for longer than busy_timeout
-        return _fail(f"gateway: ledger {path}: {exc}", EXIT_REFUSED)
+        return _fail(f"gateway: ledger {shown(path)}: {exc}", EXIT_REFUSED)
     finally:
         await db.close()
 
@@ -112,13 +112,12 @@ def _migrate(path: str) -> int:
         now = migrate.upgrade(path)
     except StartupError as exc:
         return _fail(f"gateway: {exc}", EXIT_REFUSED)
-    shown = migrate.shown(path)
-    print(f"ledger {shown}: {'already ' if now == before else ''}at revision {now} ({migrate.title(now)})")
+    print(f"ledger {shown(path)}: {'already ' if now == before else ''}at revision {now} ({migrate.title(now)})")
     return EXIT_OK
 
 
-def _importer(text: str, file: Path, products: Products, calendar: Calendar) -> Callable[[Connection], Awaitable[int]]:
-    async def run(db: Connection) -> int:
+def _importer(text: str, file: Path, products: Products, calendar: Calendar) -> Callable[[Database], Awaitable[int]]:
+    async def run(db: Database) -> int:
         subscribers = parse_subscribers(text, products=products, today=calendar.today(SystemClock().now()))
         count = await import_subscribers(db, subscribers)
         print(f"imported {count} subscriber{'' if count == 1 else 's'} from {file}")
@@ -127,8 +126,8 @@ def _importer(text: str, file: Path, products: Products, calendar: Calendar) -> 
     return run
 
 
-def _rater(text: str, file: Path, rating: UsageRating) -> Callable[[Connection], Awaitable[int]]:
-    async def run(db: Connection) -> int:
+def _rater(text: str, file: Path, rating: UsageRating) -> Callable[[Database], Awaitable[int]]:
+    async def run(db: Database) -> int:
         records = parse_usage(text)
         result = await rating.rate(DirectWriter(db), records, now=SystemClock().now())
         charged = sum(r.charged for r in result.rated)
@@ -150,10 +149,10 @@ def _rater(text: str, file: Path, rating: UsageRating) -> Callable[[Connection],
 
 def _seeder(
     count: int | None, start: int, products: Products, calendar: Calendar
-) -> Callable[[Connection], Awaitable[int]]:
+) -> Callable[[Database], Awaitable[int]]:
     """``--count N`` plain subscribers, else (``--demo``) the demo people."""
 
-    async def run(db: Connection) -> int:
+    async def run(db: Database) -> int:
         now = SystemClock().now()
         began = time.perf_counter()
         if count is None:
@@ -171,9 +170,9 @@ def _seeder(
     return run
 
 
-def _shower(msisdn: str, products: Products, calendar: Calendar) -> Callable[[Connection], Awaitable[int]]:
-    async def run(db: Connection) -> int:
-        ledger = Ledger(AioConnection(db), products=products, calendar=calendar)
+def _shower(msisdn: str, products: Products, calendar: Calendar) -> Callable[[Database], Awaitable[int]]:
+    async def run(db: Database) -> int:
+        ledger = Ledger(db, products=products, calendar=calendar)
         print("\n".join(await describe(ledger, msisdn, now=SystemClock().now())))
         return EXIT_OK
 

@@ -20,6 +20,7 @@ import time
 from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.db.database import DatabaseError, open_database
+from gateway.db.target import shown
 from gateway.db.unit import DirectWriter
 from gateway.errors import ConfigError
 from gateway.ledger.calendar import Calendar
@@ -51,7 +52,7 @@ def run_push_command(args: argparse.Namespace, config: Config) -> int:
     try:
         products = Products.load(config.resolve(config.gateway.products))
         setup = PushSetup.of(config, products, Calendar.named(config.gateway.timezone))
-        path = config.ledger_file()
+        path = config.ledger_target()
     except ConfigError as exc:
         print(f"gateway: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -61,7 +62,7 @@ def run_push_command(args: argparse.Namespace, config: Config) -> int:
         print("\ninterrupted: the gateway goes on sending what was selected", file=sys.stderr)
         return EXIT_INTERRUPTED
     except DatabaseError as exc:
-        print(f"gateway: ledger {path}: {exc}", file=sys.stderr)
+        print(f"gateway: ledger {shown(path)}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 
 

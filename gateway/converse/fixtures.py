@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from gateway.converse.script import Fixture
-from gateway.db.database import Connection
-from gateway.db.transaction import immediate_transaction
+from gateway.db.unit import Database
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.ledger.writes import add_bill, add_payment, add_subscribers, add_subscription, add_usage
 from gateway.model.ledger import NewSubscriber
 
 
-async def seed(db: Connection, fixtures: list[Fixture], products: Products, calendar: Calendar, *, now: float) -> None:
+async def seed(db: Database, fixtures: list[Fixture], products: Products, calendar: Calendar, *, now: float) -> None:
     """Write every fixture (and its subscriptions, usage this month, bills and payments) in one transaction."""
     cycle = calendar.cycle(now)
-    async with immediate_transaction(db):
+    async with db.transaction():
         await add_subscribers(db, [_subscriber(f, products, calendar, now) for f in fixtures])
         for f in fixtures:
             for product, since in f.subscriptions:

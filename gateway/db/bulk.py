@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypedDict
 
-from gateway.db.database import Connection
+from gateway.db.unit import Connection
 
 LOOKUP_CHUNK = 500
 """Numbers looked up per statement."""
@@ -47,14 +47,14 @@ async def existing_msisdns(db: Connection, msisdns: Sequence[str]) -> set[str]:
     for start in range(0, len(msisdns), LOOKUP_CHUNK):
         chunk = {f"m{i}": msisdn for i, msisdn in enumerate(msisdns[start : start + LOOKUP_CHUNK])}
         marks = ", ".join(f":{name}" for name in chunk)
-        rows = await db.execute_fetchall(f"SELECT msisdn FROM subscriber WHERE msisdn IN ({marks})", chunk)
+        rows = await db.fetch(f"SELECT msisdn FROM subscriber WHERE msisdn IN ({marks})", chunk)
         found.update(row[0] for row in rows)
     return found
 
 
 async def count_subscribers_between(db: Connection, first: str, last: str) -> int:
     """How many subscribers have a number from ``first`` to ``last`` (both included)."""
-    rows = await db.execute_fetchall(
+    rows = await db.fetch(
         "SELECT COUNT(*) FROM subscriber WHERE msisdn BETWEEN :first AND :last", {"first": first, "last": last}
     )
     return int(next(iter(rows))[0])
@@ -62,27 +62,27 @@ async def count_subscribers_between(db: Connection, first: str, last: str) -> in
 
 async def add_plain_subscribers(db: Connection, people: Sequence[PlainSubscriber]) -> None:
     """Insert the subscribers and their accounts."""
-    await db.executemany(
+    await db.execute_many(
         "INSERT INTO subscriber (msisdn, name, brand, plan, created_on)"
         " VALUES (:msisdn, :name, :brand, :plan, :created_on)",
         people,
     )
-    await db.executemany(
+    await db.execute_many(
         "INSERT INTO account (msisdn, cash, credit_limit) VALUES (:msisdn, :cash, :credit_limit)", people
     )
 
 
 async def add_package_holders(db: Connection, holders: Sequence[PackageHolder]) -> None:
     """Insert each holder's subscription, this cycle's fee for it, and the data used this cycle."""
-    await db.executemany(
+    await db.execute_many(
         "INSERT INTO subscription (msisdn, product, started_at) VALUES (:msisdn, :product, :started_at)", holders
     )
-    await db.executemany(
+    await db.execute_many(
         "INSERT INTO fee (msisdn, cycle, category, product, amount, charged_at)"
         " VALUES (:msisdn, :cycle, :category, :product, :fee, :charged_at)",
         holders,
     )
-    await db.executemany(
+    await db.execute_many(
         "INSERT INTO usage (msisdn, cycle, category, quantity, charged)"
         " VALUES (:msisdn, :cycle, 'data', :data_used, 0)",
         holders,

@@ -1,8 +1,9 @@
-"""The gateway's SQLite file: opening it at the newest schema revision, and checkpointing its WAL.
+"""Opening the ledger at the newest schema revision, on either engine, and checkpointing a SQLite file's WAL.
 
-Every table lives in one file (``ledger.path``): the inbox and outbox, the ledger's and the dialogs', so
-one transaction can change all of them. They are made, and changed, by the revisions of
-:mod:`gateway.db.migrations` (``gateway ledger migrate``); the connection settings are here.
+Every table lives in one database: a SQLite file (``ledger.path``) or a PostgreSQL database (``ledger.url``):
+the inbox and outbox, the ledger's and the dialogs', so one transaction can change all of them. They are
+made, and changed, by the revisions of :mod:`gateway.db.migrations` (``gateway ledger migrate``); the
+connection settings are here.
 """
 
 from __future__ import annotations
@@ -13,20 +14,29 @@ import sqlite3
 
 import aiosqlite
 
-from gateway.db.sqlite import CONNECTION_SETTINGS, connect
+from gateway.db.errors import DatabaseError
+from gateway.db.sqlite import CONNECTION_SETTINGS, SqliteDatabase, connect
+from gateway.db.target import is_url
+from gateway.db.unit import Database
 from gateway.errors import StartupError
+
+__all__ = ["CHECKPOINT_INTERVAL", "PREPARE", "Database", "DatabaseError", "migrate", "open_database"]
 
 log = logging.getLogger("gateway.db.database")
 
-Connection = aiosqlite.Connection
-"""The file as :func:`open_database` opens it, named for callers that need not know the driver."""
 
-DatabaseError = sqlite3.Error
-"""What a statement on the file raises when the file says no (locked past ``busy_timeout``, say)."""
+async def open_database(ledger: str) -> Database:
+    """The ledger at the newest schema revision: a SQLite file (made if missing, in WAL mode), or the
+    PostgreSQL database at a ``postgresql://`` URL."""
+    if is_url(ledger):
+        await migrate(ledger)
+        from gateway.db import postgres  # psycopg takes 0.4 s to import: only a process that uses it pays
+
+        return await postgres.connect(ledger)
+    return SqliteDatabase(await _open_file(ledger))
 
 
-async def open_database(path: str) -> aiosqlite.Connection:
-    """The gateway's SQLite file at the newest schema revision (made if missing), in WAL mode."""
+async def _open_file(path: str) -> aiosqlite.Connection:
     # Migrated, and so opened, here first: when aiosqlite's connect fails, its thread is left to report
     # to the event loop, which by then may be closed (a traceback after the one line saying why).
     await migrate(path)

@@ -31,6 +31,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
+from gateway.db.target import is_url, shown
 from gateway.errors import StartupError
 
 log = logging.getLogger("gateway.db.migrate")
@@ -87,21 +88,6 @@ def title(revision: str) -> str:
         script = _scripts().get_revision(revision)
     assert script is not None
     return script.doc
-
-
-def is_url(ledger: str) -> bool:
-    """Whether ``ledger`` names a PostgreSQL database (``postgresql://…``) rather than a SQLite file."""
-    return ledger.startswith(("postgresql://", "postgres://"))
-
-
-def shown(ledger: str) -> str:
-    """The ledger as it may be logged or told: a URL with its password masked, a path as it is."""
-    if not is_url(ledger):
-        return ledger
-    try:
-        return sqlalchemy.engine.make_url(ledger).render_as_string(hide_password=True)
-    except sqlalchemy.exc.ArgumentError:
-        return "postgresql://…"  # a URL that does not parse is not shown: it may hold a password anywhere
 
 
 @contextmanager

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import aiosqlite
+
+from gateway.db.unit import Params, Tx
 
 
 async def connect(path: str) -> aiosqlite.Connection:
@@ -26,7 +28,8 @@ async def connect(path: str) -> aiosqlite.Connection:
 
 
 async def _connected(path: str) -> aiosqlite.Connection:
-    return await aiosqlite.connect(path)
+    # Autocommit, as on PostgreSQL: a statement outside a transaction that was asked for commits at once.
+    return await aiosqlite.connect(path, isolation_level=None)
 
 
 LOOKUP_SETTINGS = ("PRAGMA mmap_size = 1073741824", "PRAGMA cache_size = -65536")
@@ -44,12 +47,31 @@ class AioConnection:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
 
-    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in await self.db.execute_fetchall(sql, params)]
 
-    async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+    async def execute(self, sql: str, params: Params = ()) -> int:
         async with self.db.execute(sql, params) as cursor:
             return int(cursor.rowcount)
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         await self.db.executemany(sql, rows)
+
+
+class SqliteDatabase(AioConnection):
+    """A tool's connection to the SQLite file (:class:`~gateway.db.unit.Database`)."""
+
+    engine = "sqlite"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        await self.db.execute("BEGIN IMMEDIATE")  # no other writer can slip in between a check and the inserts
+        try:
+            yield Tx(self)
+        except BaseException:
+            await self.db.rollback()
+            raise
+        await self.db.commit()
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -25,8 +25,10 @@ from typing import Any, TypeVar
 
 from gateway.db import messages
 from gateway.db.database import PREPARE, migrate, run_checkpoints
+from gateway.db.errors import DatabaseError
 from gateway.db.messages import StoredPart
 from gateway.db.sqlite import LOOKUP_SETTINGS
+from gateway.db.target import is_url
 from gateway.db.thread import DatabaseThread
 from gateway.db.unit import Params, ThreadConnection, Tx, Work, run_unit
 from gateway.types import InboundMessage, OutboundMessage, Reply
@@ -73,8 +75,31 @@ def normal_id(message_id: str) -> str:
     return stripped or ("0" if message_id.strip() else "")
 
 
+class _ThreadEngine:
+    """The connection on a thread of its own: a whole batch, every unit and statement, in one trip. SQLite's
+    file, or PostgreSQL's socket (:class:`~gateway.db.postgres.SyncConnection`)."""
+
+    def __init__(self, db: DatabaseThread) -> None:
+        self._db = db
+
+    async def run_batch(self, parts: list[list[tuple[Work, bool]]]) -> list[Outcome]:
+        return await self._db.call(_run_batch, parts)
+
+    async def read(self, read: Callable[[Tx], Awaitable[T]]) -> T:
+        return await self._db.call(_read_on_thread, read)
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return await self._db.fetch(sql, params)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return await self._db.execute(sql, params)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+
 class Store:
-    def __init__(self, db: DatabaseThread, *, batch_max: int, on_commit: Callable[[float], None] | None = None) -> None:
+    def __init__(self, db: _ThreadEngine, *, batch_max: int, on_commit: Callable[[float], None] | None = None) -> None:
         self._db = db
         self._batch_max = batch_max
         self._on_commit = on_commit  # told how long each group commit took, in seconds
@@ -88,16 +113,17 @@ class Store:
         self.crashed = False  # the previous run did not close the store (killed, power lost)
 
     @classmethod
-    async def open(cls, path: str, *, batch_max: int = 512, on_commit: Callable[[float], None] | None = None) -> Store:
-        await migrate(path)  # every table in place
-        db = await DatabaseThread.open(path, name="store")
-        # Fold a large WAL left by an import or a seed back into the file now, not in the middle of traffic;
-        # from then on the checkpoints (and their fsync) run on a connection of their own, so a commit never
-        # waits for one.
-        for setting in (*PREPARE, *LOOKUP_SETTINGS, "PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA wal_autocheckpoint = 0"):
-            await db.execute(setting)
-        store = cls(db, batch_max=batch_max, on_commit=on_commit)
-        store._checkpointer = asyncio.create_task(run_checkpoints(path))
+    async def open(
+        cls, ledger: str, *, batch_max: int = 512, on_commit: Callable[[float], None] | None = None
+    ) -> Store:
+        """The store on the SQLite file at ``ledger``, or on the PostgreSQL database a ``postgresql://`` URL names."""
+        await migrate(ledger)  # every table in place
+        if is_url(ledger):
+            store = cls(await _open_postgres(ledger), batch_max=batch_max, on_commit=on_commit)
+        else:
+            store = cls(await _open_file(ledger), batch_max=batch_max, on_commit=on_commit)
+            store._checkpointer = asyncio.create_task(run_checkpoints(ledger))
+        db = store._db
         rows = await db.fetch("SELECT value FROM meta WHERE key = 'clean_shutdown'")
         store.crashed = bool(rows) and rows[0][0] != "1"  # a new file has no row: nothing to recover from
         await db.execute(_SHUTDOWN_MARK, {"value": "0"})
@@ -114,7 +140,7 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             await asyncio.gather(self._checkpointer, return_exceptions=True)
-        with suppress(sqlite3.Error):  # a connection already gone cannot record it
+        with suppress(*DatabaseError):  # a connection already gone cannot record it
             await self._db.execute(_SHUTDOWN_MARK, {"value": "1"})
         await self._db.close()
 
@@ -231,7 +257,7 @@ class Store:
         return await self._db.fetch(sql, params)
 
     async def _read(self, read: Callable[[Tx], Awaitable[T]]) -> T:
-        return await self._db.call(_read_on_thread, read)
+        return await self._db.read(read)
 
     # --- the writer ---------------------------------------------------------------------------
 
@@ -261,7 +287,7 @@ class Store:
         guarded = [operation for operation in batch if operation.guarded]
         parts = [part for part in (plain, guarded) if part]
         try:
-            outcomes = await self._db.call(_run_batch, [[(op.work, op.guarded) for op in part] for part in parts])
+            outcomes = await self._db.run_batch([[(op.work, op.guarded) for op in part] for part in parts])
         except Exception as exc:  # e.g. the thread is gone: every waiter learns of it, the writer goes on
             outcomes = [exc] * len(parts)
         if self._on_commit is not None:
@@ -317,7 +343,7 @@ def _run_batch(connection: sqlite3.Connection, parts: list[list[tuple[Work, bool
         try:
             outcomes.append(_run_part(connection, tx, part))
         except Exception as exc:
-            with suppress(sqlite3.Error):
+            with suppress(*DatabaseError):
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
             outcomes.append(exc)
@@ -335,11 +361,27 @@ def _run_part(connection: sqlite3.Connection, tx: Tx, units: list[tuple[Work, bo
         try:
             done.append((True, run_unit(work, tx)))
         except Exception as exc:
-            connection.execute("ROLLBACK TO unit")
+            connection.execute("ROLLBACK TO SAVEPOINT unit")
             done.append((False, exc))
-        connection.execute("RELEASE unit")
+        connection.execute("RELEASE SAVEPOINT unit")
     connection.execute("COMMIT")
     return done
+
+
+async def _open_file(path: str) -> _ThreadEngine:
+    db = await DatabaseThread.open(path, name="store")
+    # Fold a large WAL left by an import or a seed back into the file now, not in the middle of traffic;
+    # from then on the checkpoints (and their fsync) run on a connection of their own, so a commit never
+    # waits for one.
+    for setting in (*PREPARE, *LOOKUP_SETTINGS, "PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA wal_autocheckpoint = 0"):
+        await db.execute(setting)
+    return _ThreadEngine(db)
+
+
+async def _open_postgres(url: str) -> _ThreadEngine:
+    from gateway.db import postgres  # psycopg takes 0.4 s to import: only a process that uses it pays
+
+    return _ThreadEngine(await DatabaseThread.start(lambda: postgres.connect_sync(url), name="store"))
 
 
 def _read_on_thread(connection: sqlite3.Connection, read: Callable[[Tx], Awaitable[T]]) -> T:

@@ -1,10 +1,14 @@
-"""One SQLite connection owned by one thread of ours: a whole piece of work runs there in one trip.
+"""One database connection owned by one thread of ours: a whole piece of work runs there in one trip.
 
 aiosqlite sends each statement to its thread and back, so a unit of work of a dozen statements is a
 dozen trips while everything else on the loop waits its turn. Here the caller hands over a plain
 function of the connection (:meth:`DatabaseThread.call`); the thread runs it whole, statements and all,
 and answers once. Results reach the event loop with ``call_soon_threadsafe``; a loop that has closed
 meanwhile is not an error of the thread's (the task that asked is gone with it).
+
+The connection is SQLite's (:meth:`DatabaseThread.open`), or any with its few calls (``execute`` returning
+a cursor, ``executemany``, ``in_transaction``, ``close``): PostgreSQL's
+(:class:`gateway.db.postgres.SyncConnection`), whose driver releases the GIL while it waits on the socket.
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ _STOP = object()
 
 
 class DatabaseThread:
-    """A thread that owns ``sqlite3.connect(path)``; every use of the connection goes through :meth:`call`."""
+    """A thread that owns a connection; every use of the connection goes through :meth:`call`."""
 
-    def __init__(self, path: str, *, name: str = "database") -> None:
-        self._path = path
+    def __init__(self, connect: Callable[[], Any], *, name: str = "database") -> None:
+        self._connect = connect
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._opened: asyncio.Future[None] | None = None
@@ -34,8 +38,13 @@ class DatabaseThread:
 
     @classmethod
     async def open(cls, path: str, *, name: str = "database") -> DatabaseThread:
-        """Start the thread and connect; a connect that fails raises here and leaves no thread running."""
-        opened = cls(path, name=name)
+        """The thread of ``sqlite3.connect(path)`` (autocommit: transactions are begun by statements)."""
+        return await cls.start(lambda: sqlite3.connect(path, isolation_level=None, check_same_thread=False), name=name)
+
+    @classmethod
+    async def start(cls, connect: Callable[[], Any], *, name: str = "database") -> DatabaseThread:
+        """Start the thread and ``connect()`` there; a connect that fails raises here and leaves no thread running."""
+        opened = cls(connect, name=name)
         loop = asyncio.get_running_loop()
         opened._opened = loop.create_future()
         opened._thread.start()
@@ -86,7 +95,7 @@ class DatabaseThread:
     def _run(self) -> None:
         assert self._opened is not None
         try:
-            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            connection = self._connect()
         except BaseException as exc:
             _answer(self._opened, None, exc)
             return

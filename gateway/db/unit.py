@@ -5,19 +5,17 @@ whose only awaits are the handle's statements. In the gateway's store it runs wh
 thread, in one trip: there every statement is answered at once, so the coroutine never suspends and
 :func:`run_unit` drives it to its end with a single ``send``. A unit that awaits anything else (a lock,
 a sleep, a read on another connection) is a mistake: it is stopped and :class:`UnitSuspended` raised.
-Tools beside the gateway run the same units on an aiosqlite connection (:class:`DirectWriter`), where the
-awaits are real.
+Tools beside the gateway run the same units on a connection of their own (:class:`DirectWriter` on a
+:class:`Database`), and the gateway's store on PostgreSQL runs them on its connection: there the awaits are
+real.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar, cast
-
-import aiosqlite
-
-from gateway.db.sqlite import AioConnection
 
 T = TypeVar("T")
 
@@ -30,14 +28,15 @@ class UnitSuspended(RuntimeError):
 
 
 class Connection(Protocol):
-    """What :class:`Tx` needs of a connection: the database thread's (:class:`ThreadConnection`), or an
-    aiosqlite one (:class:`~gateway.db.sqlite.AioConnection`)."""
+    """What :class:`Tx` needs of a connection: the database thread's (:class:`ThreadConnection`), an
+    aiosqlite one (:class:`~gateway.db.sqlite.AioConnection`) or a PostgreSQL one
+    (:class:`~gateway.db.postgres.PgConnection`)."""
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
 
     async def execute(self, sql: str, params: Params = ()) -> int: ...
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None: ...
 
 
 class ThreadConnection:
@@ -52,7 +51,7 @@ class ThreadConnection:
     async def execute(self, sql: str, params: Params = ()) -> int:
         return self._connection.execute(sql, params).rowcount
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         self._connection.executemany(sql, rows)
 
 
@@ -69,7 +68,7 @@ class Tx:
         """Run one statement; the number of rows it changed."""
         return await self._db.execute(sql, params)
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         """Run one statement for each row of parameters."""
         await self._db.execute_many(sql, rows)
 
@@ -107,23 +106,29 @@ class Writer(Protocol):
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
 
 
+class Database(Connection, Protocol):
+    """A tool's connection beside the gateway, on either engine (:func:`gateway.db.database.open_database`)."""
+
+    engine: str  # "sqlite" or "postgresql"
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """Its statements in one transaction (SQLite: ``BEGIN IMMEDIATE``): committed at the end of the block,
+        rolled back, and the exception passed on, if the block raises."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class DirectWriter:
     """Ledger work straight on a connection, each piece its own transaction, for tools beside the gateway
     (``gateway ledger usage``, ``gateway push run``)."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._connection = AioConnection(db)
 
     async def transact(self, work: Work) -> Any:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            result = await work(Tx(self._connection))
-        except BaseException:
-            await self._db.rollback()
-            raise
-        await self._db.commit()
-        return result
+        async with self._db.transaction() as tx:
+            return await work(tx)
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        return await self._connection.fetch(sql, params)
+        return await self._db.fetch(sql, params)

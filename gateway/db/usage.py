@@ -57,7 +57,7 @@ async def add_to_cycles(tx: Tx, charges: Iterable[CycleCharge]) -> None:
     await tx.execute_many(
         "INSERT INTO usage (msisdn, cycle, category, quantity, charged) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (msisdn, cycle, category)"
-        " DO UPDATE SET quantity = quantity + excluded.quantity, charged = charged + excluded.charged",
+        " DO UPDATE SET quantity = usage.quantity + excluded.quantity, charged = usage.charged + excluded.charged",
         [(c.msisdn, c.cycle, c.category, c.quantity, c.charged) for c in charges],
     )
 
@@ -66,7 +66,7 @@ async def add_day_charges(tx: Tx, charges: Iterable[DayCharge]) -> None:
     """Add to what each subscriber was charged for usage on a day."""
     await tx.execute_many(
         "INSERT INTO daily_charge (msisdn, day, amount) VALUES (?, ?, ?)"
-        " ON CONFLICT (msisdn, day) DO UPDATE SET amount = amount + excluded.amount",
+        " ON CONFLICT (msisdn, day) DO UPDATE SET amount = daily_charge.amount + excluded.amount",
         [(c.msisdn, c.day, c.amount) for c in charges],
     )
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from gateway.db.bulk import existing_msisdns
-from gateway.db.database import Connection
-from gateway.db.transaction import immediate_transaction
+from gateway.db.unit import Database
 from gateway.errors import ImportRejected
 from gateway.ledger.products import Products
 from gateway.ledger.writes import add_subscribers
@@ -87,12 +86,12 @@ def parse_subscribers(text: str, *, products: Products, today: date) -> list[New
     return subscribers
 
 
-async def import_subscribers(db: Connection, subscribers: Sequence[NewSubscriber]) -> int:
+async def import_subscribers(db: Database, subscribers: Sequence[NewSubscriber]) -> int:
     """Insert the subscribers in one transaction and commit; on any problem nothing is written.
 
     A number given twice or already in the ledger is an ImportRejected, found before anything is inserted.
     """
-    async with immediate_transaction(db):  # no other writer can add one of these numbers meanwhile
+    async with db.transaction():  # no other writer can add one of these numbers meanwhile
         problems = _doubles(subscribers)
         existing = await existing_msisdns(db, [s.msisdn for s in subscribers])
         problems += [

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.db import ledger as repo
 from gateway.db import subscribers
-from gateway.db.reads import ReadConnection
+from gateway.db.reads import open_reads
 from gateway.db.unit import Params, Reads
 from gateway.errors import UnknownSubscriber
 from gateway.ledger.calendar import Calendar
@@ -40,7 +40,7 @@ class Ledger:
 
     @classmethod
     async def open(cls, path: str, *, products: Products, calendar: Calendar) -> Ledger:
-        connection = await ReadConnection.open(path)
+        connection = await open_reads(path)
         return cls(connection, products=products, calendar=calendar, closing=connection.close)
 
     def within(self, reads: Reads) -> Ledger:

@@ -17,8 +17,7 @@ from gateway.db.bulk import (
     count_subscribers_between,
     existing_msisdns,
 )
-from gateway.db.database import Connection
-from gateway.db.transaction import immediate_transaction
+from gateway.db.unit import Database
 from gateway.errors import ImportRejected
 from gateway.ledger.calendar import Calendar, add_months
 from gateway.ledger.demo_cast import demo_subscriber, others
@@ -40,7 +39,7 @@ BULK_PACKAGE_EVERY = 10
 _MSISDN_LOW, _MSISDN_HIGH = 10_000_000_000, 19_999_999_999
 
 
-async def seed_demo(db: Connection, *, now: float, products: Products, calendar: Calendar) -> list[str]:
+async def seed_demo(db: Database, *, now: float, products: Products, calendar: Calendar) -> list[str]:
     """Seed the demo people and commit; their numbers, 13800138000 first.
 
     ImportRejected (and nothing written) if one of the numbers is already in the ledger.
@@ -49,7 +48,7 @@ async def seed_demo(db: Connection, *, now: float, products: Products, calendar:
     rng = random.Random(CROWD_SEED)
     people = [p if p.bills else with_history(p, rng, at, products) for p in (demo_subscriber(at), *others(at))]
     people += crowd(rng, at, products, {p.subscriber.msisdn for p in people})
-    async with immediate_transaction(db):
+    async with db.transaction():
         existing = await existing_msisdns(db, [p.subscriber.msisdn for p in people])
         if existing:
             shown = ", ".join(sorted(existing)[:3]) + (", ..." if len(existing) > 3 else "")
@@ -60,7 +59,7 @@ async def seed_demo(db: Connection, *, now: float, products: Products, calendar:
     return [p.subscriber.msisdn for p in people]
 
 
-async def _history(db: Connection, person: Person, at: Moments, products: Products) -> None:
+async def _history(db: Database, person: Person, at: Moments, products: Products) -> None:
     """Subscriptions, this cycle's fees and usage (active subscribers only), bills and payments."""
     msisdn, cycle, calendar = person.subscriber.msisdn, at.cycle, at.calendar
     for held in person.subscriptions:
@@ -80,7 +79,7 @@ async def _history(db: Connection, person: Person, at: Moments, products: Produc
 
 
 async def seed_bulk(
-    db: Connection,
+    db: Database,
     *,
     count: int,
     now: float,
@@ -101,13 +100,13 @@ async def seed_bulk(
     if taken:
         raise ImportRejected([f"{taken} of the numbers {start_msisdn} to {last} are already in the ledger"])
     for first in range(0, count, BULK_CHUNK):
-        async with immediate_transaction(db):
+        async with db.transaction():
             await _bulk_chunk(db, range(first, min(first + BULK_CHUNK, count)), start_msisdn, now, products, calendar)
     return count
 
 
 async def _bulk_chunk(
-    db: Connection, indexes: range, start_msisdn: int, now: float, products: Products, calendar: Calendar
+    db: Database, indexes: range, start_msisdn: int, now: float, products: Products, calendar: Calendar
 ) -> None:
     plans = [products.plans[code] for code in sorted(products.plans)]
     today, cycle = calendar.today(now).isoformat(), calendar.cycle(now)

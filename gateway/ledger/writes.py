@@ -6,9 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from gateway.db import accounts, usage
-from gateway.db.database import Connection
-from gateway.db.sqlite import AioConnection
-from gateway.db.unit import Tx
+from gateway.db.unit import Connection, Tx
 from gateway.ledger.secrets import hash_secret
 from gateway.model.ledger import NewSubscriber
 from gateway.model.usage import CycleCharge
@@ -86,7 +84,7 @@ async def add_payment(db: Connection, msisdn: str, amount: int, channel: str, pa
 
 def _tx(db: Connection) -> Tx:
     """The caller's connection as a transaction handle: its statements join the caller's transaction."""
-    return Tx(AioConnection(db))
+    return Tx(db)
 
 
 def _iso(day: date | None) -> str | None:

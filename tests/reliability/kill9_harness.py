@@ -335,7 +335,6 @@ async def seed(path: Path, numbers: list[str]) -> None:
             for n in numbers
         ],
     )
-    await db.commit()
     await db.close()
 
 
@@ -351,7 +350,7 @@ async def read_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     }
     db = await open_database(str(path))
     try:
-        return {name: [tuple(r) for r in await db.execute_fetchall(sql)] for name, sql in queries.items()}
+        return {name: [tuple(r) for r in await db.fetch(sql)] for name, sql in queries.items()}
     finally:
         await db.close()
 

@@ -109,7 +109,6 @@ async def seed(path: Path, code_people: dict[str, tuple[str, bool]] | None = Non
     for msisdn, (package, _) in code_people.items():
         if package:
             await add_subscription(db, msisdn, package, NOW - 40 * 86_400)
-    await db.commit()
     await db.close()
 
 

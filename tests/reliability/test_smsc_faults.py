@@ -95,7 +95,6 @@ async def env(sim: SmscSimulator, start_gateway: StartGateway, tmp_path: Path) -
         for m in SCRIPTS
     ]
     await add_subscribers(db, people)
-    await db.commit()
     await db.close()
 
     async def start(**overrides: str) -> Gateway:

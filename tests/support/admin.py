@@ -82,5 +82,4 @@ async def seed(path: Path) -> None:
     await add_subscribers(db, people)
     await add_subscription(db, SUBSCRIBER, "GPRS10", NOW - 40 * 86400)
     await add_subscription(db, SUBSCRIBER, "LDTX", NOW - 90 * 86400, NOW - 30 * 86400)
-    await db.commit()
     await db.close()

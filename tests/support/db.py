@@ -10,7 +10,6 @@ from typing import Any
 
 from gateway.db import accounts
 from gateway.db.database import open_database
-from gateway.db.sqlite import AioConnection
 from gateway.db.unit import Tx
 from gateway.model.ledger import NewSubscriber
 
@@ -20,7 +19,7 @@ async def opened(tmp_path: Path) -> AsyncIterator[Tx]:
     """A transaction handle on a new SQLite file at the newest schema revision; the file is closed after."""
     db = await open_database(str(tmp_path / "t.db"))
     try:
-        yield Tx(AioConnection(db))
+        yield Tx(db)
     finally:
         await db.close()
 

@@ -25,7 +25,6 @@ async def seed(path: Path) -> None:
             )
         ],
     )
-    await db.commit()
     await db.close()
 
 

@@ -39,5 +39,4 @@ async def seed(path: Path) -> None:
             person(NO_ID, password=OLD),
         ],
     )
-    await db.commit()
     await db.close()

@@ -33,10 +33,34 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture
 def postgres_url(postgres_server: Any) -> str:
     """The URL of a new, empty database on the test server (``postgresql://postgres@/name?host=…``)."""
-    name = f"test_{next(_names)}"
+    return _new_database(postgres_server.get_uri())
+
+
+@pytest.fixture(scope="session")
+def _migrated_template(postgres_server: Any) -> str:
+    """A database at the newest schema revision, made once per test process, that new ones are copied from."""
+    from gateway.db.migrate import upgrade
+
     admin = postgres_server.get_uri()
+    upgrade(_new_database(admin, name="migrated_template"))
+    return "migrated_template"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_at(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a storage test's ledger is, once on each engine: a new SQLite file, or a new PostgreSQL database
+    already at the newest revision (copied from a migrated template: a migration per test would be slow)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "t.db")
+    server = request.getfixturevalue("postgres_server")
+    return _new_database(server.get_uri(), template=request.getfixturevalue("_migrated_template"))
+
+
+def _new_database(admin: str, *, name: str | None = None, template: str | None = None) -> str:
+    name = name or f"test_{next(_names)}"
+    copied = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"{copied}')
     return with_database(admin, name)
 
 
@@ -46,6 +70,10 @@ def with_database(url: str, name: str, *, password: str | None = None) -> str:
     if password is not None:
         parsed = parsed.set(password=password)
     return parsed.render_as_string(hide_password=False)
+
+
+def database_name(url: str) -> str:
+    return str(sqlalchemy.engine.make_url(url).database)
 
 
 def socket_folder(url: str) -> Path:

@@ -133,5 +133,4 @@ async def seed(path: Path) -> None:
     await add_usage(db, TERMINATED, "2026-11", "data", 4096, 0)
     await add_bill(db, TERMINATED, "2026-10", {"plan": 2800})
     await add_payment(db, TERMINATED, 5000, "营业厅", at(2026, 10, 3, 9))
-    await db.commit()
     await db.close()

@@ -1,0 +1,25 @@
+"""What a statement raises when the database says no, on either engine, for callers that know no driver.
+
+SQLite's errors are the driver's own (``sqlite3.Error``); PostgreSQL's are turned into :class:`EngineError`
+at the connection (:mod:`gateway.db.postgres`), so catching one of the tuples below needs neither driver
+imported by the caller, and a SQLite-only process never imports psycopg.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+class EngineError(Exception):
+    """An error PostgreSQL reported for a statement (its first line; the driver's error is the cause)."""
+
+
+class EngineIntegrityError(EngineError):
+    """A PostgreSQL statement broke a constraint (a number taken, a key repeated)."""
+
+
+DatabaseError = (sqlite3.Error, EngineError)
+"""Any statement the database refused: locked past its timeout, a constraint, a connection gone."""
+
+IntegrityError = (sqlite3.IntegrityError, EngineIntegrityError)
+"""A statement that broke a constraint."""
