@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from support.db import account_row, opened, subscriber_row
 
 from gateway.db import accounts
+from gateway.db.errors import IntegrityError
 from gateway.db.unit import Tx
 from gateway.model.usage import Drawn
 
@@ -19,8 +18,8 @@ OTHER = "13900139000"
 
 
 @pytest.fixture
-async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
-    async with opened(tmp_path) as unit:
+async def tx(ledger_at: str) -> AsyncIterator[Tx]:
+    async with opened(ledger_at) as unit:
         await accounts.add_holders(
             unit,
             [
@@ -47,7 +46,7 @@ async def test_add_holders_writes_every_column_of_both_tables(tx: Tx) -> None:
 
 
 async def test_add_holders_refuses_a_number_taken(tx: Tx) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         await accounts.add_holders(tx, [subscriber_row(MAIN)], [])
 
 
@@ -89,5 +88,5 @@ async def test_draw_takes_from_cash_and_gift_of_each_account(tx: Tx) -> None:
 
 
 async def test_draw_cannot_take_the_gift_book_below_zero(tx: Tx) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         await accounts.draw(tx, [Drawn(msisdn=MAIN, cash=0, gift=1201)])

@@ -3,11 +3,9 @@ many subscribers, the readiness write, and the column and parameter helpers (rea
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
 from support.db import new_subscriber
@@ -16,6 +14,7 @@ from gateway.db import accounts, admin_changes, admin_reads, bulk, credit, usage
 from gateway.db.admin_changes import PaymentMade, PaymentOrder
 from gateway.db.admin_reads import ReceivedMessage, SecretsSet, SentMessage, StatusChange, UsageReject
 from gateway.db.database import Database, open_database
+from gateway.db.errors import IntegrityError
 from gateway.db.health import write_ready_probe
 from gateway.db.marks import named_list
 from gateway.db.rows import Columns
@@ -33,8 +32,8 @@ STRANGER = "13700000000"  # not a subscriber
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    connection = await open_database(str(tmp_path / "t.db"))
+async def db(ledger_at: str) -> AsyncIterator[Database]:
+    connection = await open_database(ledger_at)
     try:
         await add_subscribers(
             connection, [new_subscriber(MAIN, cash=1000, password="135790"), new_subscriber(OTHER, status="suspended")]
@@ -181,7 +180,7 @@ async def test_record_payment_once_by_reference(tx: Tx) -> None:
     await admin_changes.record_payment(tx, paid)
     assert await admin_changes.payment_by_reference(tx, "pay-1") == paid
     assert await tx.fetch("SELECT cash FROM account WHERE msisdn = ?", [MAIN]) == [(3500,)]
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         await admin_changes.record_payment(tx, paid)
     assert await tx.fetch("SELECT COUNT(*) FROM payment") == [(1,)]
 

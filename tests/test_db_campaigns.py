@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from support.db import new_subscriber
@@ -47,8 +46,8 @@ def credit_row(
 
 
 @pytest.fixture
-async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
-    db = await open_database(str(tmp_path / "t.db"))
+async def tx(ledger_at: str) -> AsyncIterator[Tx]:
+    db = await open_database(ledger_at)
     try:
         await add_subscribers(
             db,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from support.db import new_subscriber
@@ -37,8 +36,8 @@ PROTECTED = CreditRow(
 
 
 @pytest.fixture
-async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
-    db = await open_database(str(tmp_path / "t.db"))
+async def tx(ledger_at: str) -> AsyncIterator[Tx]:
+    db = await open_database(ledger_at)
     try:
         await add_subscribers(db, [new_subscriber(MAIN, cash=-120), new_subscriber(HELD, status="suspended")])
         yield Tx(db)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from support.db import opened
@@ -21,8 +20,8 @@ ORDER = StoredDialog(
 
 
 @pytest.fixture
-async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
-    async with opened(tmp_path) as handle:
+async def tx(ledger_at: str) -> AsyncIterator[Tx]:
+    async with opened(ledger_at) as handle:
         yield handle
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from support.db import opened
@@ -18,8 +17,8 @@ OTHER = "13900139000"
 
 
 @pytest.fixture
-async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
-    async with opened(tmp_path) as handle:
+async def tx(ledger_at: str) -> AsyncIterator[Tx]:
+    async with opened(ledger_at) as handle:
         yield handle
 
 
@@ -72,22 +71,20 @@ async def add_sent_mt(tx: Tx, text: str, message_ids: list[str]) -> int:
 
 
 async def test_add_mo_returns_the_id_the_database_gave(tx: Tx) -> None:
-    await tx.execute(
-        "INSERT INTO mo (id, source_addr, destination_addr, text, received_at) VALUES (41, 'x', 'y', '', 1)"
-    )
-    stored = await messages.add_mo(tx, mo("查话费", too_long=True, redelivery_of=41))
+    await tx.execute("INSERT INTO mo (source_addr, destination_addr, text, received_at) VALUES ('x', 'y', '', 1)")
+    stored = await messages.add_mo(tx, mo("查话费", too_long=True, redelivery_of=1))
     assert stored == InboundMessage(
-        id=42,
+        id=2,
         source_addr=SUBSCRIBER,
         destination_addr="10086",
         text="查话费",
         received_at=100.0,
         complete=True,
         too_long=True,
-        redelivery_of=41,
+        redelivery_of=1,
     )
-    assert await tx.fetch("SELECT text, complete, too_long, redelivery_of, status, effect FROM mo WHERE id = 42") == [
-        ("查话费", 1, 1, 41, "new", 0)
+    assert await tx.fetch("SELECT text, complete, too_long, redelivery_of, status, effect FROM mo WHERE id = 2") == [
+        ("查话费", 1, 1, 1, "new", 0)
     ]
 
 
@@ -120,17 +117,17 @@ async def test_unanswered_mos_are_the_new_ones_oldest_first(tx: Tx) -> None:
 
 
 async def test_finish_mo_with_replies_marks_it_answered_and_queues_them_with_new_ids(tx: Tx) -> None:
-    await tx.execute("INSERT INTO mt (id, source_addr, destination_addr, text, created_at) VALUES (9, 'x', 'y', '', 1)")
+    await tx.execute("INSERT INTO mt (source_addr, destination_addr, text, created_at) VALUES ('x', 'y', '', 1)")
     stored = await messages.add_mo(tx, mo("DGYW"))
     queued = await messages.finish_mo(tx, stored, [reply("确认订购？回复是"), reply("谢谢")], now=102.5, effect=True)
     assert queued == [
-        OutboundMessage(id=10, source_addr="10086", destination_addr=SUBSCRIBER, text="确认订购？回复是"),
-        OutboundMessage(id=11, source_addr="10086", destination_addr=SUBSCRIBER, text="谢谢"),
+        OutboundMessage(id=2, source_addr="10086", destination_addr=SUBSCRIBER, text="确认订购？回复是"),
+        OutboundMessage(id=3, source_addr="10086", destination_addr=SUBSCRIBER, text="谢谢"),
     ]
     assert await tx.fetch("SELECT status, handled_at, effect FROM mo") == [("answered", 102.5, 1)]
-    assert await tx.fetch("SELECT id, mo_id, created_at, status FROM mt WHERE id > 9 ORDER BY id") == [
-        (10, 1, 102.5, "queued"),
-        (11, 1, 102.5, "queued"),
+    assert await tx.fetch("SELECT id, mo_id, created_at, status FROM mt WHERE id > 1 ORDER BY id") == [
+        (2, 1, 102.5, "queued"),
+        (3, 1, 102.5, "queued"),
     ]
 
 

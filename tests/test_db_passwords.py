@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from support.db import new_subscriber
@@ -21,8 +20,8 @@ STRANGER = "13700000000"  # not a subscriber
 
 
 @pytest.fixture
-async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
-    db = await open_database(str(tmp_path / "t.db"))
+async def tx(ledger_at: str) -> AsyncIterator[Tx]:
+    db = await open_database(ledger_at)
     try:
         secrets = new_subscriber(MAIN, password="135790", id_number="110101199001011234")
         await add_subscribers(db, [secrets, new_subscriber(BARE)])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from support.db import account_row, opened, subscriber_row
@@ -20,8 +19,8 @@ COUNT = 2 * CHUNK + 1  # three queries
 
 
 @pytest.fixture
-async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
-    async with opened(tmp_path) as handle:
+async def tx(ledger_at: str) -> AsyncIterator[Tx]:
+    async with opened(ledger_at) as handle:
         await accounts.add_holders(
             handle,
             [

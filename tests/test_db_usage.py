@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from gateway.db import usage
 from gateway.db.database import open_database
+from gateway.db.errors import IntegrityError
 from gateway.db.unit import Tx
 from gateway.model.usage import CycleCharge, DayCharge, RatedRecord, Refusal, UsageRecord
 
@@ -19,8 +18,8 @@ NOW = 1_000_000.0
 
 
 @pytest.fixture
-async def tx(tmp_path: Path) -> AsyncIterator[Tx]:
-    db = await open_database(str(tmp_path / "t.db"))
+async def tx(ledger_at: str) -> AsyncIterator[Tx]:
+    db = await open_database(ledger_at)
     try:
         yield Tx(db)
     finally:
@@ -56,7 +55,7 @@ async def test_add_records_and_rated_ids(tx: Tx) -> None:
 
 async def test_a_record_id_is_rated_once(tx: Tx) -> None:
     await usage.add_records(tx, [rated(record("r1"))], now=NOW)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         await usage.add_records(tx, [rated(record("r1", start=5000.0))], now=NOW)
 
 

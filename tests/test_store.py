@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,27 @@ OTHER = "13900139000"
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> str:
+    """A SQLite file, for the tests that open it beside the store with sqlite3 itself."""
     return str(tmp_path / "ledger.db")
 
 
 @pytest.fixture
-async def store(db_path: str) -> AsyncIterator[Store]:
-    opened = await Store.open(db_path)
+async def store(ledger_at: str) -> AsyncIterator[Store]:
+    """The store on a new ledger, once on each engine."""
+    async with _opened(ledger_at) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def file_store(db_path: str) -> AsyncIterator[Store]:
+    """The store on the SQLite file at ``db_path`` (these tests also open the file with sqlite3 beside it)."""
+    async with _opened(db_path) as opened:
+        yield opened
+
+
+@asynccontextmanager
+async def _opened(ledger: str) -> AsyncIterator[Store]:
+    opened = await Store.open(ledger)
     yield opened
     async with asyncio.timeout(5):
         await opened.close()
@@ -149,7 +165,8 @@ async def test_a_commit_takes_at_most_batch_max_operations(db_path: str) -> None
         await store.close()
 
 
-async def test_each_awaited_write_is_on_disk(store: Store, db_path: str) -> None:
+async def test_each_awaited_write_is_on_disk(file_store: Store, db_path: str) -> None:
+    store = file_store
     await add(store, "CXYE")
     with sqlite3.connect(db_path) as other:
         assert other.execute("SELECT id, text FROM mo").fetchall() == [(1, "CXYE")]
@@ -291,7 +308,8 @@ def refuse_texts(db_path: str, *texts: str) -> None:
     other.close()
 
 
-async def test_a_failing_statement_reaches_its_caller_and_the_writer_goes_on(store: Store, db_path: str) -> None:
+async def test_a_failing_statement_reaches_its_caller_and_the_writer_goes_on(file_store: Store, db_path: str) -> None:
+    store = file_store
     await add(store, "first")
     refuse_texts(db_path, "clash")
     commits = store.commits
@@ -311,7 +329,8 @@ async def test_a_failing_statement_reaches_its_caller_and_the_writer_goes_on(sto
     ]
 
 
-async def test_ids_come_from_the_database_so_another_writer_takes_none_of_ours(store: Store, db_path: str) -> None:
+async def test_ids_come_from_the_database_so_another_writer_takes_none_of_ours(file_store: Store, db_path: str) -> None:
+    store = file_store
     await add(store, "first")
     with sqlite3.connect(db_path) as other:  # a second writer on the same file (another instance, a tool)
         other.execute("INSERT INTO mo (source_addr, destination_addr, text, received_at) VALUES ('x', 'y', 'z', 0)")
@@ -324,7 +343,8 @@ async def test_ids_come_from_the_database_so_another_writer_takes_none_of_ours(s
     assert await store.fetch("SELECT id, text FROM mo ORDER BY id") == [(1, "first"), (2, "z"), (3, "later")]
 
 
-async def test_a_failed_batch_is_rolled_back_for_every_operation_in_it(store: Store, db_path: str) -> None:
+async def test_a_failed_batch_is_rolled_back_for_every_operation_in_it(file_store: Store, db_path: str) -> None:
+    store = file_store
     await add(store, "first")
     refuse_texts(db_path, "three")
     async with asyncio.timeout(5):

@@ -40,13 +40,14 @@ _TALLY = Columns(*(field.name for field in fields(Tally)))
 _COUNTS = """
 SELECT
     COUNT(*) AS selected,
-    SUM(p.status = 'pending') AS pending,
-    SUM(p.status = 'queued') AS queued,
-    SUM(p.status = 'dropped') AS dropped,
-    SUM(m.status = 'sent') AS sent,
-    SUM(m.delivery_stat = 'DELIVRD') AS delivered,
-    SUM(m.status = 'failed' OR (m.delivery_stat IS NOT NULL AND m.delivery_stat != 'DELIVRD')) AS failed,
-    SUM(m.status = 'queued') AS in_flight
+    SUM(CASE WHEN p.status = 'pending' THEN 1 ELSE 0 END) AS pending,
+    SUM(CASE WHEN p.status = 'queued' THEN 1 ELSE 0 END) AS queued,
+    SUM(CASE WHEN p.status = 'dropped' THEN 1 ELSE 0 END) AS dropped,
+    SUM(CASE WHEN m.status = 'sent' THEN 1 ELSE 0 END) AS sent,
+    SUM(CASE WHEN m.delivery_stat = 'DELIVRD' THEN 1 ELSE 0 END) AS delivered,
+    SUM(CASE WHEN m.status = 'failed' OR (m.delivery_stat IS NOT NULL AND m.delivery_stat != 'DELIVRD')
+        THEN 1 ELSE 0 END) AS failed,
+    SUM(CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END) AS in_flight
 FROM push p LEFT JOIN mt m ON m.id = p.mt_id
 WHERE p.campaign = :campaign
 """
@@ -133,7 +134,7 @@ def bill_ready(*, cycle: str) -> Selection:
 def termination_warning(*, warn_before: float, ends_before: float) -> Selection:
     """Subscribers suspended (not by the operator) before ``warn_before`` and not before ``ends_before``."""
     return Selection(
-        sql="SELECT s.msisdn AS msisdn, 'since:' || CAST(c.since AS INTEGER) AS trigger FROM subscriber s"
+        sql="SELECT s.msisdn AS msisdn, 'since:' || CAST(FLOOR(c.since) AS INTEGER) AS trigger FROM subscriber s"
         " JOIN credit c ON c.msisdn = s.msisdn AND c.state = 'suspended' AND c.reason != 'operator'"
         " WHERE s.msisdn > :lo AND s.msisdn <= :hi AND c.since < :warn_before AND c.since >= :ends_before",
         params={"warn_before": warn_before, "ends_before": ends_before},
@@ -214,7 +215,7 @@ async def close_month(tx: Tx, cycle: str) -> int:
     return await tx.execute(
         "INSERT INTO bill (msisdn, cycle, total) SELECT l.msisdn, l.cycle, SUM(l.amount) FROM bill_line l"
         " WHERE l.cycle = :cycle AND NOT EXISTS (SELECT 1 FROM bill b WHERE b.msisdn = l.msisdn"
-        " AND b.cycle = :cycle) GROUP BY l.msisdn",
+        " AND b.cycle = :cycle) GROUP BY l.msisdn, l.cycle",
         {"cycle": cycle},
     )
 

@@ -54,6 +54,8 @@ async def bill(reads: Reads, msisdn: str, cycle: str) -> Bill | None:
 
 async def bill_totals(reads: Reads, msisdn: str, cycles: list[str]) -> dict[str, Fen]:
     """The totals of the bills among ``cycles`` that were made, by cycle."""
+    if not cycles:  # `IN ()` is SQLite's, not PostgreSQL's
+        return {}
     marks = ",".join("?" * len(cycles))
     rows = await reads.fetch(
         f"SELECT cycle, total FROM bill WHERE msisdn = ? AND cycle IN ({marks})", (msisdn, *cycles)

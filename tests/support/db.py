@@ -1,11 +1,10 @@
-"""Shared setup of the repository tests (tests/test_db_*.py): a migrated SQLite file, and holders put in it."""
+"""Shared setup of the repository tests (tests/test_db_*.py): a migrated ledger on either engine, and holders."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from gateway.db import accounts
@@ -15,9 +14,10 @@ from gateway.model.ledger import NewSubscriber
 
 
 @asynccontextmanager
-async def opened(tmp_path: Path) -> AsyncIterator[Tx]:
-    """A transaction handle on a new SQLite file at the newest schema revision; the file is closed after."""
-    db = await open_database(str(tmp_path / "t.db"))
+async def opened(ledger: str) -> AsyncIterator[Tx]:
+    """A handle on a new ledger at the newest schema revision (a SQLite file or a PostgreSQL database: the
+    ``ledger_at`` fixture gives one of each); its statements autocommit. Closed after."""
+    db = await open_database(ledger)
     try:
         yield Tx(db)
     finally:
