@@ -24,7 +24,9 @@ from gateway.catalog import load_catalogs
 from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config
 from gateway.control import Control
+from gateway.db.errors import DatabaseError
 from gateway.db.health import write_ready_probe
+from gateway.db.instances import Takeover
 from gateway.db.store import Store
 from gateway.db.unit import Tx
 from gateway.dialog.engine import Dialogs
@@ -32,6 +34,7 @@ from gateway.dispatch import Dispatcher
 from gateway.errors import ConfigError
 from gateway.http import HttpServer
 from gateway.inbox import Inbox, InboxLimits, expire_periodically
+from gateway.instances import Instance
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
@@ -94,6 +97,7 @@ class Gateway:
         self.inbox: Inbox
         self.limiter: RateLimiter
         self.outbox: Outbox
+        self.instance: Instance
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = False
 
@@ -107,8 +111,13 @@ class Gateway:
     async def _start(self, undo: AsyncExitStack) -> None:
         config = self.config
         path = self.ledger_target
-        self.store = await Store.open(path, batch_max=config.ledger.batch_max, on_commit=self.metrics.ledger_committed)
+        name = config.instance_name()
+        self.store = await Store.open(
+            path, instance=name, batch_max=config.ledger.batch_max, on_commit=self.metrics.ledger_committed
+        )
         undo.push_async_callback(self.store.close)
+        self.store.redelivery_window = config.gateway.redelivery_window
+        self.instance = Instance(store=self.store, name=name, lease=config.gateway.lease, take=self._take_over)
         self.ledger = await Ledger.open(path, products=self.products, calendar=self.calendar)
         undo.push_async_callback(self.ledger.close)
         self.router = Router(
@@ -215,6 +224,7 @@ class Gateway:
                 pusher=self.pusher,
                 ussd=self.ussd,
                 unauthorized=lambda: auth.refused,
+                instance=self.instance,
             )
         )
         if not self.admin.auth.configured:
@@ -232,6 +242,7 @@ class Gateway:
             asyncio.create_task(expire_periodically(self.inbox)),
             asyncio.create_task(_every_second(self.time_moved)),
             asyncio.create_task(self.pusher.run()),
+            asyncio.create_task(self.instance.run()),
         ]
         log.info(
             "gateway started",
@@ -243,15 +254,18 @@ class Gateway:
         )
 
     async def _recover(self) -> None:
+        """Sign on; answer the MOs and send the MTs left by an earlier run (or by an instance gone)."""
+        taken = await self.instance.start()
         await self.inbox.recover()
-        queued = await self.store.queued_mts()
-        for mt in queued:
+        self._take_over(taken)
+        if taken.mts or taken.mos:
+            log.info("resuming after restart", extra={"unanswered_mos": len(taken.mos), "queued_mts": len(taken.mts)})
+
+    def _take_over(self, taken: Takeover) -> None:
+        for mt in taken.mts:
             self.outbox.send(mt)
-        unanswered = await self.store.unanswered_mos()
-        for mo in unanswered:
+        for mo in taken.mos:
             self.dispatcher.put(mo)
-        if queued or unanswered:
-            log.info("resuming after restart", extra={"unanswered_mos": len(unanswered), "queued_mts": len(queued)})
 
     async def time_moved(self) -> None:
         """The time-based work: dialog expiry, then credit control's and the reminders' dated jobs."""
@@ -318,6 +332,8 @@ class Gateway:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        with suppress(*DatabaseError):  # a database gone cannot be told: the lease runs out instead
+            await self.instance.stop()
         await self.http.stop()
         await self.admin.close()
         await self.ledger.close()

@@ -8,6 +8,7 @@ start-up with one :class:`ConfigError` line that names the key and says what is 
 from __future__ import annotations
 
 import os
+import socket
 import tomllib
 import types
 import typing
@@ -99,6 +100,12 @@ class SmppConfig:
     dest_addr_npi: int = key(1, between(0, 18))
 
 
+def instance_name(v: Any) -> str | None:
+    if isinstance(v, str) and len(v) <= 64 and all(c.isalnum() or c in "-_.:" for c in v):
+        return None
+    return "must be at most 64 letters, digits and - _ . :"
+
+
 def postgres_url(v: Any) -> str | None:
     if v == "" or (isinstance(v, str) and v.startswith(("postgresql://", "postgres://"))):
         return None
@@ -138,6 +145,8 @@ class GatewaySection:
     clock: str = key("system", one_of("system", "manual"))
     shutdown_timeout: float = key(10.0, between(0, 600))
     event_loop: str = key("asyncio", one_of("asyncio", "uvloop"))
+    instance: str = key("", instance_name)  # unique among the instances on one database; empty: <hostname>-<pid>
+    lease: float = key(15.0, between(2, 300))  # seconds an instance's rows stay its own after its last sign of life
 
 
 def clock_time(v: Any) -> str | None:
@@ -208,6 +217,10 @@ class Config:
         """A path from the config, relative to the project root unless absolute."""
         path = Path(relative)
         return path if path.is_absolute() else PROJECT_ROOT / path
+
+    def instance_name(self) -> str:
+        """This instance's name among those sharing the ledger: ``gateway.instance``, else ``<hostname>-<pid>``."""
+        return self.gateway.instance or f"{socket.gethostname()}-{os.getpid()}"
 
     def ledger_target(self) -> str:
         """Where the ledger is: ``ledger.url`` (PostgreSQL) if set, else the SQLite file at ``ledger.path``."""

@@ -46,6 +46,11 @@ class MessageTooLong(GatewayError):
     """A text needs more than 255 concatenated parts."""
 
 
+class NotYourTurn(Exception):
+    """A subscriber's MO that must wait: another instance is handling that subscriber, or has an earlier MO
+    of theirs in hand (see :func:`gateway.db.messages.take_turn`). Its unit wrote nothing; it is tried again."""
+
+
 class LedgerError(GatewayError):
     """A ledger fact does not allow what was asked."""
 

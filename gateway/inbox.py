@@ -152,9 +152,13 @@ class Inbox:
 
     def _expect(self, tokens: list[object], *, sure: bool) -> None:
         now = self._clock.now()
+        lost = []
         for token in tokens:
             if isinstance(token, AckToken):
                 self.redeliveries.expect(token.key, token.mo_id, now, sure=sure)
+                lost.append(token.mo_id)
+        if lost and self._store.shared:  # the SMSC may deliver them again to another instance's bind
+            self._tasks.spawn(self._store.acks_lost(lost, sure=sure))
 
     def acks_confirmed(self, tokens: list[object]) -> None:
         """The SMSC surely read these acknowledgements: recorded (batched per turn of the loop), so after a

@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from gateway.dialog.engine import Dialogs
 from gateway.inbox import Inbox
+from gateway.instances import Instance
 from gateway.link import Link
 from gateway.outbox import Outbox
 from gateway.pushes.sender import Pusher
@@ -47,6 +48,7 @@ class Watched:
     pusher: Pusher
     ussd: UssdSessions
     unauthorized: Callable[[], int]  # admin calls refused with 401
+    instance: Instance
 
 
 class Metrics:
@@ -116,7 +118,22 @@ class Metrics:
         yield _counter(
             "mos_deduplicated",
             "MOs delivered again after a lost acknowledgement, not handled twice.",
-            w.inbox.deduplicated + w.responder.deduplicated,
+            w.inbox.deduplicated + w.responder.deduplicated + w.instance.redelivered,
+        )
+        yield _counter(
+            "mos_taken_over",
+            "Unanswered MOs taken over from an instance gone (docs/scale-out.md).",
+            w.instance.taken_mos,
+        )
+        yield _counter(
+            "mts_taken_over",
+            "Unsent MTs taken over from an instance gone: each may have been sent once already (its response lost).",
+            w.instance.taken_mts,
+        )
+        yield _counter(
+            "mos_turn_waited",
+            "Times an MO's unit gave way because another instance had its sender in hand.",
+            w.responder.waited,
         )
         yield _counter(
             "mos_rate_limited", "MOs over a subscriber's rate limit.", w.responder.rate_limited + w.inbox.silenced

@@ -11,6 +11,7 @@ without one. The new outbox rows go to :class:`Outbox`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, NoReturn
@@ -22,7 +23,7 @@ from gateway.db.unit import Tx, Work
 from gateway.dialog.engine import Dialogs, Outcome
 from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Hashed
-from gateway.errors import LedgerError
+from gateway.errors import LedgerError, NotYourTurn
 from gateway.outbox import Outbox
 from gateway.ratelimit import RateLimiter, Verdict
 from gateway.router import Route, Router
@@ -31,6 +32,9 @@ from gateway.templates import Templates
 from gateway.types import InboundMessage, OutboundMessage, Reply
 
 log = logging.getLogger("gateway.responder")
+
+TURN_RETRY = 0.005  # seconds before a unit that was not its sender's turn is tried again
+TURN_WAIT = 60.0  # seconds an MO waits at most for an earlier one of its sender on another instance
 
 
 class Responder:
@@ -57,6 +61,7 @@ class Responder:
         self._told_incomplete: dict[str, float] = {}  # sender → until when no second such notice goes
         self.rate_limited = 0
         self.deduplicated = 0  # MOs that were the SMSC's second delivery of one with an effect
+        self.waited = 0  # units tried again because another instance had their sender in hand
         self._tasks = Background("responder")  # the long ways
 
     def answer(self, mo: InboundMessage, finished: Callable[[bool], None]) -> None:
@@ -83,9 +88,18 @@ class Responder:
         except Exception as exc:
             self._long(mo, _raise(exc), finished)
             return
-        self._store.transact_then(unit, lambda ok, value: self._committed(mo, ok, value, finished))
+        self._hand(mo, unit, finished)
 
-    def _committed(self, mo: InboundMessage, ok: bool, value: Any, finished: Callable[[bool], None]) -> None:
+    def _hand(self, mo: InboundMessage, unit: Work, finished: Callable[[bool], None]) -> None:
+        self._store.transact_then(unit, lambda ok, value: self._committed(mo, unit, ok, value, finished))
+
+    def _committed(
+        self, mo: InboundMessage, unit: Work, ok: bool, value: Any, finished: Callable[[bool], None]
+    ) -> None:
+        if not ok and isinstance(value, NotYourTurn):  # another instance has its sender in hand: again, shortly
+            self.waited += 1
+            asyncio.get_running_loop().call_later(TURN_RETRY, self._hand, mo, unit, finished)
+            return
         if not ok:
             refused = isinstance(value, LedgerError)  # e.g. not a subscriber: nothing was written
             self._long(mo, self._refused(mo, value) if refused else _raise(value), finished)
@@ -176,7 +190,14 @@ class Responder:
         """The MO's one unit of work: a query, or a dialog's start or next step, with its answer."""
         try:
             hashed = await self._dialogs.prepare(route.ctx, route.entry)  # slow work: before the batch, not in it
-            outcome, outbound = await self._store.transact(self._unit(mo, route, hashed))
+            unit = self._unit(mo, route, hashed)
+            while True:
+                try:
+                    outcome, outbound = await self._store.transact(unit)
+                    break
+                except NotYourTurn:
+                    self.waited += 1
+                    await asyncio.sleep(TURN_RETRY)
         except LedgerError as refusal:  # e.g. not a subscriber: nothing was written, answer it plainly
             return await self._refused(mo, refusal)
         self._dialogs.settle(outcome)
@@ -186,6 +207,8 @@ class Responder:
         """The MO's step, its answer, and (for a password or an ID number) its text blanked: one unit."""
 
         async def work(tx: Tx) -> tuple[Outcome, list[OutboundMessage]]:
+            if not await messages.take_turn(tx, mo, since=self._clock.now() - TURN_WAIT):
+                raise NotYourTurn()
             outcome = await self._dialogs.handle(tx, route.ctx, route.entry, hashed)
             if outcome.secret:  # a password or an ID number is not kept in the inbox
                 await messages.forget_text(tx, mo)
@@ -198,8 +221,8 @@ class Responder:
 
     async def expire_dialogs(self) -> None:
         """Send the short notice of every dialog whose window has passed, and end it."""
-        if not self._dialogs.due(self._clock.now()):
-            return
+        if not self._store.shared and not self._dialogs.due(self._clock.now()):
+            return  # on a shared database another instance's dialogs are not in this one's index
 
         def notice(record: DialogRecord, text: str) -> Reply:
             return Reply(text=text, destination_addr=record.msisdn, source_addr=record.service_number)

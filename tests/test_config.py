@@ -142,6 +142,8 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "gateway.timezone": ("UTC", "UTC"),
     "gateway.shutdown_timeout": ("0", 0.0),
     "gateway.event_loop": ("uvloop", "uvloop"),
+    "gateway.instance": ("gw-b.2", "gw-b.2"),
+    "gateway.lease": ("4.5", 4.5),
     "credit.terminate_after_days": ("60", 60),
     "credit.warn_days_before": ("3", 3),
     "credit.protect_hours": ("12", 12),

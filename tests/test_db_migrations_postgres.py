@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from support.postgres import database_name, with_database
 from support.process import ledger
-from test_db_migrations import HEAD
+from support.revisions import HEAD, HEAD_TITLE
 
 from gateway.db import migrate
 from gateway.errors import StartupError
@@ -118,8 +118,8 @@ def test_ledger_migrate_takes_the_url_and_shows_it_without_its_password(postgres
 
     shown = url.replace(PASSWORD, "***")
     assert (first.returncode, first.stderr) == (0, "")
-    assert first.stdout == f"ledger {shown}: at revision {HEAD} (indexes for the daily jobs)\n"
-    assert again.stdout == f"ledger {shown}: already at revision {HEAD} (indexes for the daily jobs)\n"
+    assert first.stdout == f"ledger {shown}: at revision {HEAD} ({HEAD_TITLE})\n"
+    assert again.stdout == f"ledger {shown}: already at revision {HEAD} ({HEAD_TITLE})\n"
     assert not (tmp_path / "gateway.db").exists()  # with a URL, nothing is written to a local file
     assert stamp(postgres_url) == [(HEAD,)]
 

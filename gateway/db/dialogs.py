@@ -47,11 +47,21 @@ async def save(tx: Tx, msisdn: str, service_number: str, dialog: StoredDialog) -
     )
 
 
-async def delete(tx: Tx, msisdn: str, service_number: str) -> None:
-    await tx.execute(
+async def delete(tx: Tx, msisdn: str, service_number: str) -> bool:
+    """End the dialog; whether there was one (another instance may have ended it a moment before)."""
+    deleted = await tx.execute(
         "DELETE FROM dialog WHERE msisdn = :msisdn AND service_number = :service",
         {"msisdn": msisdn, "service": service_number},
     )
+    return deleted > 0
+
+
+async def expired(reads: Reads, now: float) -> list[tuple[str, str, float, str]]:
+    """(msisdn, service_number, expires_at, kind) of every dialog whose window has passed at ``now``."""
+    rows = await reads.fetch(
+        "SELECT msisdn, service_number, expires_at, kind FROM dialog WHERE expires_at <= :now", {"now": now}
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 async def all_pending(reads: Reads) -> list[tuple[str, str, float, str]]:

@@ -8,7 +8,7 @@ same database cannot be handed an id that is taken.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway.db.rows import Columns
 from gateway.db.unit import Reads, Tx
@@ -41,11 +41,26 @@ _MT_BY_MESSAGE_ID = (
 has used twice, the later MT."""
 
 
-async def add_mo(tx: Tx, mo: InboundMessage, *, parts_done: StoredPart | None = None) -> InboundMessage:
-    """Store ``mo`` (its ``id`` is ignored) and drop the parts it was joined from; the MO with its new id."""
+ACK_CONFIRMED = 1  # mo.ack_confirmed: the SMSC surely read our deliver_sm_resp
+ACK_UNCERTAIN = 2  # the link went before the SMSC showed it read it: the MO may come again
+ACK_UNSENT = 3  # it could not be written: the MO comes again
+
+
+async def add_mo(
+    tx: Tx, mo: InboundMessage, *, parts_done: StoredPart | None = None, again_within: float = 0.0
+) -> InboundMessage:
+    """Store ``mo`` (its ``id`` is ignored) and drop the parts it was joined from; the MO with its new id.
+
+    On a shared database, an MO whose sender's last one on that number had the same text, reached another
+    instance within ``again_within`` seconds, and had its acknowledgement lost there (:func:`acks_lost`) is
+    stored as perhaps that one delivered again (``redelivery_of``), for the responder to decide.
+    """
+    if tx.shared and again_within and mo.complete and mo.redelivery_of is None:
+        mo = replace(mo, redelivery_of=await _lost_there(tx, mo, since=mo.received_at - again_within))
     rows = await tx.fetch(
-        "INSERT INTO mo (source_addr, destination_addr, text, complete, too_long, received_at, redelivery_of)"
-        " VALUES (:source_addr, :destination_addr, :text, :complete, :too_long, :received_at, :redelivery_of)"
+        "INSERT INTO mo (source_addr, destination_addr, text, complete, too_long, received_at, redelivery_of, instance)"
+        " VALUES (:source_addr, :destination_addr, :text, :complete, :too_long, :received_at, :redelivery_of,"
+        " :instance)"
         " RETURNING id",
         {
             "source_addr": mo.source_addr,
@@ -55,6 +70,7 @@ async def add_mo(tx: Tx, mo: InboundMessage, *, parts_done: StoredPart | None = 
             "too_long": int(mo.too_long),
             "received_at": mo.received_at,
             "redelivery_of": mo.redelivery_of,
+            "instance": tx.instance,
         },
     )
     if parts_done is not None:
@@ -78,6 +94,19 @@ async def add_mo(tx: Tx, mo: InboundMessage, *, parts_done: StoredPart | None = 
         too_long=mo.too_long,
         redelivery_of=mo.redelivery_of,
     )
+
+
+async def _lost_there(tx: Tx, mo: InboundMessage, *, since: float) -> int | None:
+    rows = await tx.fetch(
+        "SELECT id, text, complete, ack_confirmed, instance, received_at FROM mo"
+        " WHERE source_addr = :source AND destination_addr = :destination ORDER BY id DESC LIMIT 1",
+        {"source": mo.source_addr, "destination": mo.destination_addr},
+    )
+    for mo_id, text, complete, ack, instance, received_at in rows:
+        lost = ack in (ACK_UNCERTAIN, ACK_UNSENT) and instance != tx.instance and received_at >= since
+        if lost and complete and text == mo.text:
+            return int(mo_id)
+    return None
 
 
 async def add_part(tx: Tx, part: StoredPart) -> None:
@@ -120,6 +149,29 @@ async def drop_redelivery(tx: Tx, mo: InboundMessage, *, now: float) -> None:
     )
 
 
+async def take_turn(tx: Tx, mo: InboundMessage, *, since: float) -> bool:
+    """Whether ``mo`` may be handled now, in this transaction.
+
+    On a database of one writer (SQLite), always: the dispatcher hands on one MO per subscriber at a time.
+    On a shared one, only while no other instance is handling its sender (a lock held to the end of the
+    transaction, never waited for) and no earlier MO of its sender, received since ``since``, waits unanswered
+    on another instance: so a subscriber's MOs are handled one after the other, in the order they were
+    stored, whichever instances they reached. An instance that died with one in hand stops the wait only
+    until its work is taken over, or ``since`` passes it.
+    """
+    if not tx.shared:
+        return True
+    rows = await tx.fetch("SELECT pg_try_advisory_xact_lock(hashtext(:source))", {"source": mo.source_addr})
+    if not rows[0][0]:
+        return False
+    rows = await tx.fetch(
+        "SELECT 1 FROM mo WHERE source_addr = :source AND status = 'new' AND id < :id AND instance <> :me"
+        " AND received_at >= :since LIMIT 1",
+        {"source": mo.source_addr, "id": mo.id, "me": tx.instance, "since": since},
+    )
+    return not rows
+
+
 async def forget_text(tx: Tx, mo: InboundMessage) -> None:
     """Blank the stored text of an MO that carried a secret."""
     await tx.execute("UPDATE mo SET text = '' WHERE id = :id", {"id": mo.id})
@@ -128,14 +180,15 @@ async def forget_text(tx: Tx, mo: InboundMessage) -> None:
 async def queue_mt(tx: Tx, reply: Reply, *, now: float, mo_id: int | None = None) -> OutboundMessage:
     """Put one MT in the outbox (``mo_id``: the MO it answers, if any); the MT with its new id."""
     rows = await tx.fetch(
-        "INSERT INTO mt (mo_id, source_addr, destination_addr, text, created_at)"
-        " VALUES (:mo_id, :source_addr, :destination_addr, :text, :now) RETURNING id",
+        "INSERT INTO mt (mo_id, source_addr, destination_addr, text, created_at, instance)"
+        " VALUES (:mo_id, :source_addr, :destination_addr, :text, :now, :instance) RETURNING id",
         {
             "mo_id": mo_id,
             "source_addr": reply.source_addr,
             "destination_addr": reply.destination_addr,
             "text": reply.text,
             "now": now,
+            "instance": tx.instance,
         },
     )
     return OutboundMessage(
@@ -178,17 +231,28 @@ async def add_receipt(tx: Tx, keys: tuple[str, str, str], stat: str, *, now: flo
 
 async def acks_confirmed(tx: Tx, mo_ids: Sequence[int]) -> None:
     """Record that the SMSC surely read these MOs' acknowledgements."""
-    await tx.execute_many("UPDATE mo SET ack_confirmed = 1 WHERE id = ?", [(mo_id,) for mo_id in mo_ids])
+    await tx.execute_many("UPDATE mo SET ack_confirmed = ? WHERE id = ?", [(ACK_CONFIRMED, mo_id) for mo_id in mo_ids])
+
+
+async def acks_lost(tx: Tx, mo_ids: Sequence[int], *, sure: bool) -> None:
+    """Record that these MOs' acknowledgements may not have reached the SMSC (``sure``: they were never
+    written): another instance that gets one of them again then knows it (:func:`add_mo`)."""
+    mark = ACK_UNSENT if sure else ACK_UNCERTAIN
+    await tx.execute_many(
+        "UPDATE mo SET ack_confirmed = ? WHERE id = ? AND ack_confirmed <> ?",
+        [(mark, mo_id, ACK_CONFIRMED) for mo_id in mo_ids],
+    )
 
 
 async def redelivered(reads: Reads, mo: InboundMessage) -> bool:
-    """Whether ``mo.redelivery_of`` had an effect and is the last MO its sender sent this service number before."""
+    """Whether ``mo.redelivery_of`` is the last MO its sender sent this service number before, and had an effect
+    or surely comes again (its acknowledgement was never written)."""
     rows = await reads.fetch(
-        "SELECT id, effect FROM mo WHERE source_addr = :source AND destination_addr = :destination AND id < :id"
-        " ORDER BY id DESC LIMIT 1",
+        "SELECT id, effect, ack_confirmed FROM mo WHERE source_addr = :source AND destination_addr = :destination"
+        " AND id < :id ORDER BY id DESC LIMIT 1",
         {"source": mo.source_addr, "destination": mo.destination_addr, "id": mo.id},
     )
-    return bool(rows) and rows[0][0] == mo.redelivery_of and rows[0][1] == 1
+    return bool(rows) and rows[0][0] == mo.redelivery_of and (rows[0][1] == 1 or rows[0][2] == ACK_UNSENT)
 
 
 async def unanswered_mos(reads: Reads) -> list[InboundMessage]:
@@ -201,7 +265,7 @@ async def recent_mos(reads: Reads, window: float) -> list[tuple[int, str, str, s
     one whose acknowledgement was not known to have reached the SMSC, oldest first."""
     rows = await reads.fetch(
         "SELECT id, source_addr, destination_addr, text FROM mo"
-        " WHERE received_at >= (SELECT MAX(received_at) FROM mo) - :window AND complete = 1 AND ack_confirmed = 0"
+        " WHERE received_at >= (SELECT MAX(received_at) FROM mo) - :window AND complete = 1 AND ack_confirmed <> 1"
         " ORDER BY id",
         {"window": window},
     )

@@ -78,7 +78,7 @@ class PgConnection:
         """Its statements in one transaction (:class:`~gateway.db.unit.Database`)."""
         await self.execute("BEGIN")
         try:
-            yield Tx(self)
+            yield Tx(self, shared=True)
         except BaseException:
             await self.execute("ROLLBACK")
             raise

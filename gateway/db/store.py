@@ -79,14 +79,16 @@ class _ThreadEngine:
     """The connection on a thread of its own: a whole batch, every unit and statement, in one trip. SQLite's
     file, or PostgreSQL's socket (:class:`~gateway.db.postgres.SyncConnection`)."""
 
-    def __init__(self, db: DatabaseThread) -> None:
+    def __init__(self, db: DatabaseThread, *, shared: bool) -> None:
         self._db = db
+        self.shared = shared  # other instances may write the same database (PostgreSQL)
+        self.instance = ""  # whose MOs and MTs the units store
 
     async def run_batch(self, parts: list[list[tuple[Work, bool]]]) -> list[Outcome]:
-        return await self._db.call(_run_batch, parts)
+        return await self._db.call(_run_batch, parts, self.instance, self.shared)
 
     async def read(self, read: Callable[[Tx], Awaitable[T]]) -> T:
-        return await self._db.call(_read_on_thread, read)
+        return await self._db.call(_read_on_thread, read, self.instance, self.shared)
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         return await self._db.fetch(sql, params)
@@ -111,12 +113,19 @@ class Store:
         self._checkpointer: asyncio.Task[None] | None = None
         self.commits = 0
         self.crashed = False  # the previous run did not close the store (killed, power lost)
+        self.redelivery_window = 0.0  # seconds an MO another instance lost the acknowledgement of may come again
 
     @classmethod
     async def open(
-        cls, ledger: str, *, batch_max: int = 512, on_commit: Callable[[float], None] | None = None
+        cls,
+        ledger: str,
+        *,
+        instance: str = "",
+        batch_max: int = 512,
+        on_commit: Callable[[float], None] | None = None,
     ) -> Store:
-        """The store on the SQLite file at ``ledger``, or on the PostgreSQL database a ``postgresql://`` URL names."""
+        """The store on the SQLite file at ``ledger``, or on the PostgreSQL database a ``postgresql://`` URL
+        names; ``instance``: the gateway instance whose MOs and MTs its units store."""
         await migrate(ledger)  # every table in place
         if is_url(ledger):
             store = cls(await _open_postgres(ledger), batch_max=batch_max, on_commit=on_commit)
@@ -124,11 +133,22 @@ class Store:
             store = cls(await _open_file(ledger), batch_max=batch_max, on_commit=on_commit)
             store._checkpointer = asyncio.create_task(run_checkpoints(ledger))
         db = store._db
-        rows = await db.fetch("SELECT value FROM meta WHERE key = 'clean_shutdown'")
-        store.crashed = bool(rows) and rows[0][0] != "1"  # a new file has no row: nothing to recover from
-        await db.execute(_SHUTDOWN_MARK, {"value": "0"})
+        db.instance = instance
+        if not db.shared:  # on a shared database, whether an instance died is its lease's to say (db/instances.py)
+            rows = await db.fetch("SELECT value FROM meta WHERE key = 'clean_shutdown'")
+            store.crashed = bool(rows) and rows[0][0] != "1"  # a new file has no row: nothing to recover from
+            await db.execute(_SHUTDOWN_MARK, {"value": "0"})
         store._writer = asyncio.create_task(store._write_loop())
         return store
+
+    @property
+    def shared(self) -> bool:
+        """Whether other instances may write the same database at the same time (PostgreSQL)."""
+        return self._db.shared
+
+    @property
+    def instance(self) -> str:
+        return self._db.instance
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -140,8 +160,9 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             await asyncio.gather(self._checkpointer, return_exceptions=True)
-        with suppress(*DatabaseError):  # a connection already gone cannot record it
-            await self._db.execute(_SHUTDOWN_MARK, {"value": "1"})
+        if not self._db.shared:
+            with suppress(*DatabaseError):  # a connection already gone cannot record it
+                await self._db.execute(_SHUTDOWN_MARK, {"value": "1"})
         await self._db.close()
 
     # --- writes -------------------------------------------------------------------------------
@@ -186,12 +207,15 @@ class Store:
             too_long=too_long,
             redelivery_of=redelivery_of,
         )
-        stored: InboundMessage = await self._queue(lambda tx: messages.add_mo(tx, mo, parts_done=parts_done))
+        stored: InboundMessage = await self._queue(
+            lambda tx: messages.add_mo(tx, mo, parts_done=parts_done, again_within=self.redelivery_window)
+        )
         return stored
 
     def add_mo_then(self, mo: InboundMessage, then: Then) -> None:
         """Store ``mo`` (its ``id`` is not used) in the next commit; ``then(True, stored)`` with its id."""
-        self._hand_over(_Operation(lambda tx: messages.add_mo(tx, mo), False, then=then))
+        again = self.redelivery_window
+        self._hand_over(_Operation(lambda tx: messages.add_mo(tx, mo, again_within=again), False, then=then))
 
     async def add_part(self, part: StoredPart) -> None:
         await self._queue(lambda tx: messages.add_part(tx, part))
@@ -221,6 +245,11 @@ class Store:
     async def add_receipt(self, message_id: str, stat: str, *, now: float) -> None:
         keys = message_id_keys(message_id)  # the id exactly as given wins over its hex/decimal readings
         await self._queue(lambda tx: messages.add_receipt(tx, keys, stat, now=now), late=True)
+
+    async def acks_lost(self, mo_ids: Sequence[int], *, sure: bool) -> None:
+        """Record that these MOs' acknowledgements may not have reached the SMSC, for the other instances."""
+        ids = list(mo_ids)
+        await self._queue(lambda tx: messages.acks_lost(tx, ids, sure=sure))
 
     async def acks_confirmed(self, mo_ids: Sequence[int]) -> None:
         """Record that the SMSC surely read these MOs' acknowledgements: they will not come again."""
@@ -335,9 +364,11 @@ def _settle(operation: _Operation, ok: bool, value: Any) -> None:
         done.set_exception(value)
 
 
-def _run_batch(connection: sqlite3.Connection, parts: list[list[tuple[Work, bool]]]) -> list[Outcome]:
+def _run_batch(
+    connection: sqlite3.Connection, parts: list[list[tuple[Work, bool]]], instance: str, shared: bool
+) -> list[Outcome]:
     """On the database thread: each part its own transaction; per part, each unit's outcome or the part's failure."""
-    tx = Tx(ThreadConnection(connection))
+    tx = Tx(ThreadConnection(connection), instance=instance, shared=shared)
     outcomes: list[Outcome] = []
     for part in parts:
         try:
@@ -375,14 +406,16 @@ async def _open_file(path: str) -> _ThreadEngine:
     # waits for one.
     for setting in (*PREPARE, *LOOKUP_SETTINGS, "PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA wal_autocheckpoint = 0"):
         await db.execute(setting)
-    return _ThreadEngine(db)
+    return _ThreadEngine(db, shared=False)
 
 
 async def _open_postgres(url: str) -> _ThreadEngine:
     from gateway.db import postgres  # psycopg takes 0.4 s to import: only a process that uses it pays
 
-    return _ThreadEngine(await DatabaseThread.start(lambda: postgres.connect_sync(url), name="store"))
+    return _ThreadEngine(await DatabaseThread.start(lambda: postgres.connect_sync(url), name="store"), shared=True)
 
 
-def _read_on_thread(connection: sqlite3.Connection, read: Callable[[Tx], Awaitable[T]]) -> T:
-    return run_unit(read, Tx(ThreadConnection(connection)))
+def _read_on_thread(
+    connection: sqlite3.Connection, read: Callable[[Tx], Awaitable[T]], instance: str, shared: bool
+) -> T:
+    return run_unit(read, Tx(ThreadConnection(connection), instance=instance, shared=shared))

@@ -58,8 +58,10 @@ class ThreadConnection:
 class Tx:
     """What a unit of work sees of the transaction it runs in."""
 
-    def __init__(self, db: Connection) -> None:
+    def __init__(self, db: Connection, *, instance: str = "", shared: bool = False) -> None:
         self._db = db
+        self.instance = instance  # the gateway instance it runs for: the owner of the MOs and MTs it stores
+        self.shared = shared  # other instances may write the same database at the same time (PostgreSQL)
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         return await self._db.fetch(sql, params)

@@ -155,15 +155,14 @@ class Dialogs:
         (none for a quiet one: the 0000 list that was only looked at)."""
         now = self._clock.now()
         done = []
-        for msisdn, service_number, expires, _ in await dialogs.all_pending(tx):
-            if expires > now:
-                continue
+        for msisdn, service_number, _expires, _ in await dialogs.expired(tx, now):
             record = await records.load(tx, msisdn, service_number)
             if record is None:
                 continue
             TRANSITIONS[record.kind].send(record, "expire")
             text = self._templates.render(f"{record.kind}_expired", name=record.data.get("name", ""))
-            await dialogs.delete(tx, msisdn, service_number)
+            if not await dialogs.delete(tx, msisdn, service_number):
+                continue  # another instance ended it meanwhile, and told the subscriber
             mt = None if record.kind in QUIET_KINDS else await messages.queue_mt(tx, answer(record, text), now=now)
             done.append((mt, Outcome(text=text, pending=((msisdn, service_number), None))))
         return done

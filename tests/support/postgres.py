@@ -8,6 +8,7 @@ session ends.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,16 @@ import pytest
 import sqlalchemy
 
 _names = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """As root, pgserver runs PostgreSQL as the system user ``pgserver``, which it adds if missing: done here
+    once, before the xdist workers start, so that two of them do not both add it (on a fresh machine one then
+    gets a folder owned by a uid that is not the user's, and its server cannot start)."""
+    if os.geteuid() == 0 and not hasattr(config, "workerinput"):
+        from pgserver.utils import ensure_user_exists
+
+        ensure_user_exists("pgserver")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,171 @@
+"""Two gateway instances on one PostgreSQL ledger behind one SMSC, which hands each deliver_sm to the next
+bind in turn: a dialog asked on one instance and confirmed on the other is charged once, and when one
+instance is killed for good (SIGKILL) in the middle of a load, the other answers every MO it had
+acknowledged and sends every MT it had queued, within its lease. Real processes, real SMPP, a real
+PostgreSQL 16 started by the test run."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import ask
+from support.postgres import database_name, with_database
+from support.process import gateway_env, ledger, spawn
+
+from gateway.smsc import SmscSimulator
+
+PASSWORD = "s3cret-pw"
+LEASE = 3.0  # seconds: a dead instance's work is taken over within about this (plus a third of it)
+FIRST = 13_000_000_000  # `ledger seed --count` numbers its subscribers from here
+
+
+def number(i: int) -> str:
+    return str(FIRST + i)
+
+
+@pytest.fixture
+def url(postgres_url: str) -> str:
+    return with_database(postgres_url, database_name(postgres_url), password=PASSWORD)
+
+
+def books(url: str, msisdns: list[str]) -> dict[str, int]:
+    with psycopg.connect(url) as connection:
+        rows = connection.execute("SELECT msisdn, cash FROM account WHERE msisdn = ANY(%s)", (msisdns,)).fetchall()
+    return dict(rows)
+
+
+def owners(url: str, msisdn: str) -> list[tuple[str, str]]:
+    """(text, instance) of the subscriber's MOs, oldest first."""
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT text, instance FROM mo WHERE source_addr = %s ORDER BY id", (msisdn,)
+        ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def work_left(url: str) -> tuple[int, int, list[str]]:
+    """MOs not answered, MTs not sent, and the instances signed on."""
+    with psycopg.connect(url) as connection:
+        (mos,) = connection.execute("SELECT COUNT(*) FROM mo WHERE status = 'new'").fetchone() or (0,)
+        (mts,) = connection.execute("SELECT COUNT(*) FROM mt WHERE status = 'queued'").fetchone() or (0,)
+        names = [r[0] for r in connection.execute("SELECT name FROM instance ORDER BY name").fetchall()]
+    return mos, mts, names
+
+
+async def start_two(tmp_path: Path, sim: SmscSimulator, url: str) -> dict[str, asyncio.subprocess.Process]:
+    started = {}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        env = gateway_env(
+            tmp_path / name,
+            sim.port,
+            GATEWAY_LEDGER__URL=url,
+            GATEWAY_GATEWAY__INSTANCE=name,
+            GATEWAY_GATEWAY__LEASE=str(LEASE),
+        )
+        started[name] = await spawn(env)
+    await sim.wait_bound(30.0, count=2)
+    return started
+
+
+async def stop_all(processes: dict[str, asyncio.subprocess.Process]) -> dict[str, int]:
+    codes = {}
+    for name, process in processes.items():
+        if process.returncode is None:
+            process.terminate()
+        codes[name] = await asyncio.wait_for(process.wait(), 30)
+    return codes
+
+
+def logs(tmp_path: Path) -> str:
+    return "".join((tmp_path / name / "gateway.log").read_text(encoding="utf-8") for name in ("a", "b"))
+
+
+async def test_an_order_asked_on_one_instance_and_confirmed_on_the_other_is_charged_once(
+    tmp_path: Path, sim: SmscSimulator, url: str
+) -> None:
+    seeded = ledger(tmp_path, "seed", "--count", "20", GATEWAY_LEDGER__URL=url)
+    assert (seeded.returncode, seeded.stderr) == (0, "")
+    askers = [number(i) for i in range(1, 5)]
+    before = books(url, askers)
+    processes = await start_two(tmp_path, sim, url)
+    try:
+        answers = {m: [await ask(sim, m, "10086", text) for text in ("KTXWZWB", "是", "0000")] for m in askers}
+    finally:
+        codes = await stop_all(processes)
+
+    assert codes == {"a": 0, "b": 0}
+    for msisdn in askers:
+        prompt, done, listed = answers[msisdn]
+        assert prompt.startswith("您好，您将订购新闻早晚报，月费3.00元。")
+        assert done == f"您好，您已成功订购新闻早晚报，本次扣费3.00元，当前余额{(before[msisdn] - 300) / 100:.2f}元。"
+        assert "新闻早晚报" in listed
+        (ordered, on), (confirmed, then), _listing = owners(url, msisdn)
+        assert (ordered, confirmed) == ("KTXWZWB", "是")
+        assert on != then  # asked on one instance, confirmed on the other
+    assert books(url, askers) == {m: before[m] - 300 for m in askers}  # charged once each
+    assert PASSWORD not in logs(tmp_path)
+
+
+async def test_an_instance_killed_for_good_has_its_work_answered_by_the_other(
+    tmp_path: Path, sim: SmscSimulator, url: str
+) -> None:
+    count = 300
+    seeded = ledger(tmp_path, "seed", "--count", str(count + 1), GATEWAY_LEDGER__URL=url)
+    assert (seeded.returncode, seeded.stderr) == (0, "")
+    askers = [number(i) for i in range(1, count + 1)]
+    processes = await start_two(tmp_path, sim, url)
+    acknowledged: list[str] = []
+    unacknowledged: list[str] = []
+
+    async def send(msisdn: str) -> None:
+        try:
+            statuses = await sim.send_mo(msisdn, "10086", "102", timeout=2.0)
+        except (ConnectionError, TimeoutError):
+            statuses = [-1]
+        (acknowledged if statuses == [0] else unacknowledged).append(msisdn)
+
+    async def load() -> None:
+        for start in range(0, count, 20):
+            await asyncio.gather(*(send(m) for m in askers[start : start + 20]))
+
+    try:
+        loading = asyncio.create_task(load())
+        while len(acknowledged) + len(unacknowledged) < count // 2:  # a in the middle of the load
+            await asyncio.sleep(0.001)
+        processes["a"].send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        assert await asyncio.wait_for(processes["a"].wait(), 10) == -signal.SIGKILL
+        await loading
+        # what the SMSC never saw acknowledged it delivers again, to the bind that is left
+        for msisdn in list(unacknowledged):
+            unacknowledged.remove(msisdn)
+            await send(msisdn)
+        assert not unacknowledged
+        await sim.wait_for_mts(count, timeout=30)
+        while work_left(url) != (0, 0, ["b"]):  # a's lease runs out, b takes its work and does it
+            assert time.monotonic() - killed_at < 30, work_left(url)
+            await asyncio.sleep(0.1)
+        answered_within = time.monotonic() - killed_at
+        await asyncio.sleep(0.5)  # the last submit_sm on their way to the SMSC
+    finally:
+        codes = await stop_all(processes)
+
+    assert codes == {"a": -signal.SIGKILL, "b": 0}
+    answers = Counter(mt.destination_addr for mt in sim.mts)
+    assert set(answers) == set(askers)  # every acknowledged MO answered, by one instance or the other
+    assert all(mt.text.startswith("您好，您的账户余额为") for mt in sim.mts)
+    repeated = sum(n - 1 for n in answers.values())
+    print(f"answered within {answered_within:.1f} s of the kill; {repeated} answers sent twice")
+    assert repeated <= 64  # at most the dead instance's window: submit_sm it sent whose response it never read
+    assert answered_within < 30
+    assert work_left(url) == (0, 0, [])  # b signed off
+    log = logs(tmp_path)
+    assert "instances gone: their work taken over" in log
+    assert PASSWORD not in log
