@@ -42,8 +42,9 @@ async def test_a_confirmation_delivered_again_after_its_ack_was_lost_is_charged_
     [prompt] = await sim.wait_for_mts(1)
     assert prompt.text == PROMPT
     sim.faults.hold_submits = True  # nothing the gateway writes after its ack gets answered...
+    before = sim.submits  # the prompt's parts
     assert await sim.send_mo(SUBSCRIBER, "10086", "是") == [Status.ESME_ROK]
-    await wait_submits(sim, 2)
+    await wait_submits(sim, before + 1)
     await sim.drop_connections()  # ...so it cannot know the SMSC read the ack before the link went
     sim.faults.hold_submits = False
     await sim.wait_bound(5)
@@ -90,8 +91,9 @@ async def test_sigkill_between_the_confirmation_and_its_answer_charges_and_answe
         [prompt] = await sim.wait_for_mts(1)
         assert prompt.text.startswith("您好，您将订购GPRS10元包，月费10.00元")
         sim.faults.hold_submits = True
+        before = sim.submits  # the prompt's parts (two: it is long)
         assert await sim.send_mo(SUBSCRIBER, "10086", "是") == [Status.ESME_ROK]
-        await wait_submits(sim, 2)  # charged, committed, answer on the wire but not acknowledged
+        await wait_submits(sim, before + 1)  # charged, committed, answer on the wire but not acknowledged
         process.kill()
         await process.wait()
     finally:
