@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import ask
+from conftest import StartGateway, ask
 from support.postgres import database_name, with_database
 from support.process import gateway_env, ledger, spawn
 
@@ -169,3 +169,51 @@ async def test_an_instance_killed_for_good_has_its_work_answered_by_the_other(
     log = logs(tmp_path)
     assert "instances gone: their work taken over" in log
     assert PASSWORD not in log
+
+
+async def test_a_confirmation_delivered_again_to_the_other_instance_after_a_link_drop_is_not_handled_twice(
+    tmp_path: Path, sim: SmscSimulator, url: str, start_gateway: StartGateway
+) -> None:
+    """The instance that confirmed an order loses its link before the SMSC showed it read the ``是``'s
+    acknowledgement; the SMSC delivers the ``是`` again, to the other instance's bind. It is recognised
+    there (the lost acknowledgement is in the ledger): not answered, not charged again. The first instance
+    sends its held answer once it is bound again."""
+    seeded = ledger(tmp_path, "seed", "--count", "3", GATEWAY_LEDGER__URL=url)
+    assert (seeded.returncode, seeded.stderr) == (0, "")
+    asker = number(1)
+    (cash,) = books(url, [asker]).values()
+    both = {
+        name: await start_gateway(
+            wait_bound=False, ledger__url=url, gateway__instance=name, smpp__reconnect_min="1", smpp__reconnect_max="1"
+        )
+        for name in ("a", "b")
+    }
+    await sim.wait_bound(10, count=2)
+    prompt = await ask(sim, asker, "10086", "KTXWZWB")
+    sim.faults.hold_submits = True  # the SMSC answers nothing written after the ack...
+    before = sim.submits
+    assert await sim.send_mo(asker, "10086", "是") == [0]
+    confirmer = sim.last_receiver
+    assert confirmer is not None
+    async with asyncio.timeout(5):
+        while sim.submits < before + 1:  # the answer is on the wire
+            await asyncio.sleep(0.01)
+    await sim.drop_connection(confirmer)  # ...so that instance cannot know the SMSC read it
+    sim.faults.hold_submits = False
+    await asyncio.sleep(0.2)  # its lost acknowledgement recorded
+    assert await sim.send_mo(asker, "10086", "是") == [0]  # delivered again, to the bind that is left
+    assert sim.last_receiver != confirmer
+    mts = await sim.wait_for_mts(2, timeout=10)  # the held answer, sent after the rebind
+    await asyncio.sleep(0.5)
+
+    assert prompt.startswith("您好，您将订购新闻早晚报")
+    done = f"您好，您已成功订购新闻早晚报，本次扣费3.00元，当前余额{(cash - 300) / 100:.2f}元。"
+    assert [mt.text for mt in sim.mts] == [prompt, done]
+    assert mts[1].destination_addr == asker
+    assert books(url, [asker]) == {asker: cash - 300}
+    assert sum(gateway.deduplicated for gateway in both.values()) == 1
+    texts = [text for text, _ in owners(url, asker)]
+    assert texts == ["KTXWZWB", "是", "是"]
+    with psycopg.connect(url) as connection:
+        statuses = connection.execute("SELECT status FROM mo WHERE source_addr = %s ORDER BY id", (asker,)).fetchall()
+    assert statuses == [("answered",), ("answered",), ("duplicate",)]

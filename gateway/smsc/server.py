@@ -152,6 +152,7 @@ class SmscSimulator:
         self._protocols: dict[int, _EsmeProtocol] = {}
         self._last_connection_id = 0
         self._round_robin = 0
+        self.last_receiver: int | None = None  # the connection id the last deliver_sm was sent on
         self._change: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[int]] = set()
 
@@ -301,7 +302,9 @@ class SmscSimulator:
         if not receivers:
             raise ConnectionError("no ESME is bound as receiver or transceiver")
         self._round_robin += 1
-        return receivers[self._round_robin % len(receivers)]
+        chosen = receivers[self._round_robin % len(receivers)]
+        self.last_receiver = chosen.connection.connection_id
+        return chosen
 
     async def send_deliver(self, message: ShortMessage, timeout: float = 5.0) -> int:
         """Send one deliver_sm to a bound receiver; the command_status of its deliver_sm_resp."""
@@ -415,6 +418,13 @@ class SmscSimulator:
     async def drop_connections(self) -> None:
         """Close every ESME connection at once, without unbind."""
         await self._close_connections(abort=True)
+
+    async def drop_connection(self, connection_id: int) -> None:
+        """Close one ESME connection (see :attr:`last_receiver`), without unbind; the others stay."""
+        protocol = self._protocols.get(connection_id)
+        if protocol is not None:
+            protocol.close(abort=True)
+            await asyncio.wait_for(asyncio.shield(protocol.closed), _CLOSE_TIMEOUT)
 
 
 async def run_simulator(host: str, port: int, control_port: int | None, system_id: str, password: str) -> None:
