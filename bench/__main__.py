@@ -12,7 +12,8 @@
 
 Each row gives the gateway's figure, the floor's and the ratio gateway / floor; a last table sets the four
 figures issue 14 asks for beside their targets. Bounded in count and time. Usage: ``python -m bench
-[--subscribers 100000] [--count 20000] [--concurrency 64] [--no-sweep] [--no-sizes] [--event-loop ...]``
+[--subscribers 100000] [--count 20000] [--concurrency 64] [--no-sweep] [--no-sizes] [--event-loop ...]``;
+``--engines``: instead, ``102`` and dialogs on SQLite, on PostgreSQL, and on two instances sharing it.
 """
 
 from __future__ import annotations
@@ -21,15 +22,12 @@ import argparse
 import asyncio
 import os
 import platform
-import signal
 import sqlite3
 import sys
-import tempfile
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from bench import mo_reply, push_sweep, steady_instrument
+from bench.processes import gateways_on, stop
 from gateway.smsc import SmscSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +64,7 @@ async def ledger_sizes(args: argparse.Namespace) -> dict[int, tuple[float, float
     """``102`` paced at ``--paced`` from numbers spread over ledgers of 1,000 and of 1,000,000 subscribers."""
     found = {}
     for size in (1_000, 1_000_000):
-        async with gateway_on(size, args) as sim:
+        async with gateways_on(size, engine=args.engine, event_loop=args.event_loop) as sim:
             count = int(args.paced * args.paced_seconds)
             spread = [str(mo_reply.FIRST_MSISDN + (i * 7919 + 13) % size) for i in range(500 + count)]
             warm = mo_reply.Meter(sim)
@@ -77,51 +75,6 @@ async def ledger_sizes(args: argparse.Namespace) -> dict[int, tuple[float, float
             await meter.collect(count, 60)
             found[size] = meter.report(f"{size:,} holders")
     return found
-
-
-@asynccontextmanager
-async def gateway_on(subscribers: int, args: argparse.Namespace) -> AsyncIterator[SmscSimulator]:
-    """A simulator and, bound to it, a gateway process on a new ledger of ``subscribers``; both stopped after."""
-    with tempfile.TemporaryDirectory(prefix="bench-") as folder, ledger_in(folder, args.engine) as path:
-        print(f"seeded {subscribers} subscribers in {await mo_reply.seed(path, subscribers):.1f} s")
-        sim = SmscSimulator(port=0)
-        await sim.start()
-        process = await mo_reply.start_gateway(sim.port, path, event_loop=args.event_loop)
-        try:
-            await sim.wait_bound(15.0)
-            yield sim
-        finally:
-            await stop(process)
-            await sim.stop()
-
-
-@contextmanager
-def ledger_in(folder: str, engine: str) -> Iterator[str]:
-    """Where the gateway's ledger is: a SQLite file in ``folder``, or a database on a PostgreSQL 16 started
-    there (the ``pgserver`` package of the test extra), stopped after."""
-    if engine == "sqlite":
-        yield f"{folder}/bench.db"
-        return
-    try:
-        import pgserver
-    except ImportError:
-        raise SystemExit("bench --engine postgres needs pgserver: pip install -e '.[test]'") from None
-    server = pgserver.get_server(f"{folder}/postgres", cleanup_mode="stop")  # type: ignore[attr-defined]
-    try:
-        server.psql("CREATE DATABASE bench;")
-        yield server.get_uri(database="bench")
-    finally:
-        server.cleanup()
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 async def floor(args: argparse.Namespace) -> Figures:
@@ -137,7 +90,7 @@ async def floor(args: argparse.Namespace) -> Figures:
 
 
 async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float, float], mo_reply.Flood]:
-    async with gateway_on(args.subscribers, args) as sim:
+    async with gateways_on(args.subscribers, engine=args.engine, event_loop=args.event_loop) as sim:
         numbers = [str(mo_reply.FIRST_MSISDN + i * 7919 % args.subscribers) for i in range(needed(args))]
         figures = await loads(sim, args, numbers)
         holders = [str(mo_reply.FIRST_MSISDN + i) for i in range(args.dialogs)]
@@ -147,6 +100,91 @@ async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float
             sim, probes, str(mo_reply.FIRST_MSISDN + args.subscribers - 1), count=args.flood, rate=args.light
         )
     return figures, dialogs, flood
+
+
+ENGINE_RUNS = (("sqlite", 1), ("postgres", 1), ("postgres", 2))
+
+
+class CpuMeter:
+    """CPU seconds spent, between :meth:`start` and :meth:`stop`, by the gateway processes, PostgreSQL's,
+    and this one (the simulator and the load), read from the kernel (psutil: a dependency of pgserver)."""
+
+    def __init__(self) -> None:
+        import psutil  # type: ignore[import-untyped]
+
+        self._psutil = psutil
+        self._start: dict[str, float] = {}
+        self.spent: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        found = {"gateway": 0.0, "postgres": 0.0, "simulator and load": 0.0}
+        for process in self._psutil.process_iter(["name", "cmdline", "cpu_times"]):
+            times = process.info["cpu_times"]
+            if times is None:
+                continue
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if process.pid == os.getpid():
+                group = "simulator and load"
+            elif process.info["name"] == "postgres" or "postgres:" in cmdline:
+                group = "postgres"
+            elif "-m gateway run" in cmdline:
+                group = "gateway"
+            else:
+                continue
+            found[group] += times.user + times.system
+        return found
+
+    def start(self) -> None:
+        self._start = self._now()
+
+    def stop(self) -> None:
+        end = self._now()
+        self.spent = {group: end[group] - self._start.get(group, 0.0) for group in end}
+
+
+async def engines(args: argparse.Namespace) -> None:
+    """``102`` and order+confirm on SQLite with one instance, PostgreSQL with one and with two, in one run,
+    with the floor, and the CPU each part took per answer."""
+    print("--- floor (minimal ESME)")
+    base = await floor(args)
+    runs = {}
+    for engine, instances in ENGINE_RUNS:
+        print(f"--- {engine}, {instances} instance(s)")
+        async with gateways_on(args.subscribers, engine=engine, instances=instances, event_loop=args.event_loop) as sim:
+            numbers = [str(mo_reply.FIRST_MSISDN + i * 7919 % args.subscribers) for i in range(needed(args))]
+            cpu = CpuMeter()
+            cpu.start()
+            figures = await loads(sim, args, numbers)
+            cpu.stop()
+            holders = [str(mo_reply.FIRST_MSISDN + i) for i in range(args.dialogs)]
+            dialogs = await mo_reply.dialogs(sim, holders, args.concurrency)
+        runs[engine, instances] = (figures, dialogs, cpu.spent)
+    names = {("sqlite", 1): "SQLite, 1 instance", ("postgres", 1): "PostgreSQL, 1", ("postgres", 2): "PostgreSQL, 2"}
+    print()
+    print("| measure | " + " | ".join(names[run] for run in ENGINE_RUNS) + " | floor |")
+    print("| --- |" + " ---: |" * (len(ENGINE_RUNS) + 1))
+    c, paced = args.concurrency, f"{args.paced:g}/s"
+    for key, label, index, unit in (
+        ("saturation", f"`102` at saturation ({c} outstanding): answers/s", 0, "/s"),
+        ("saturation", f"`102` at saturation ({c} outstanding): p99", 2, "ms"),
+        ("paced", f"`102` at {paced}: p50", 1, "ms"),
+        ("paced", f"`102` at {paced}: p99", 2, "ms"),
+    ):
+        cells = [f"{runs[run][0][key][index]:,.1f} {unit}" for run in ENGINE_RUNS]
+        print(f"| {label} | " + " | ".join(cells) + f" | {base[key][index]:,.1f} {unit} |")
+    for index, label, unit in ((0, "order+confirm: dialogs/s", "/s"), (2, "order+confirm: p99 per dialog", "ms")):
+        cells = [f"{runs[run][1][index]:,.1f} {unit}" for run in ENGINE_RUNS]
+        print(f"| {label} | " + " | ".join(cells) + " | — |")
+    answered = needed(args)
+    for group in ("gateway", "postgres", "simulator and load"):
+        cells = [f"{runs[run][2][group] / answered * 1000:,.2f} ms" for run in ENGINE_RUNS]
+        print(f"| CPU per `102` answered: {group} | " + " | ".join(cells) + " | — |")
+    sqlite_rate = runs["sqlite", 1][0]["saturation"][0]
+    one, two = runs["postgres", 1][0]["saturation"][0], runs["postgres", 2][0]["saturation"][0]
+    print()
+    print(f"PostgreSQL, 1 instance / SQLite: {one / sqlite_rate:.2f} (issue 15 asks ≥ 0.5)")
+    print(f"PostgreSQL, 2 instances / 1: {two / one:.2f} (issue 15 asks ≥ 1.0)")
+    print(f"load at the end: {os.getloadavg()[0]:.2f}")
 
 
 def row(name: str, ours: float, base: float | None, unit: str) -> str:
@@ -162,6 +200,10 @@ async def main(args: argparse.Namespace) -> None:
         f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}; load {os.getloadavg()[0]:.2f}"
     )
     print(f"the gateway's event loop: {args.event_loop}")
+    if args.engines:
+        print(f"the gateway's ledger: {', '.join(f'{e} x{n}' for e, n in ENGINE_RUNS)}")
+        await engines(args)
+        return
     print(f"the gateway's ledger: {args.engine}")
     print("--- floor (minimal ESME)")
     base = await floor(args)
@@ -247,5 +289,8 @@ if __name__ == "__main__":
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument("--no-sizes", action="store_true", help="skip the 1,000 vs 1,000,000 subscribers run")
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite", help="the gateway's ledger")
+    parser.add_argument(
+        "--engines", action="store_true", help="SQLite, PostgreSQL and two instances on it, side by side (issue 15)"
+    )
     parser.add_argument("--event-loop", choices=["asyncio", "uvloop"], default="asyncio", help="the gateway's")
     asyncio.run(main(parser.parse_args()))

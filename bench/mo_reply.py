@@ -69,7 +69,9 @@ async def seed(path: str, count: int) -> float:
     return time.monotonic() - started
 
 
-async def start_gateway(port: int, path: str, *, event_loop: str = "asyncio") -> asyncio.subprocess.Process:
+async def start_gateway(
+    port: int, path: str, *, event_loop: str = "asyncio", instance: str = ""
+) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update(
         {
@@ -79,6 +81,7 @@ async def start_gateway(port: int, path: str, *, event_loop: str = "asyncio") ->
             "GATEWAY_LOG__LEVEL": "warning",
             "GATEWAY_SMPP__WINDOW": "64",
             "GATEWAY_GATEWAY__EVENT_LOOP": event_loop,
+            "GATEWAY_GATEWAY__INSTANCE": instance,
         }
     )
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "gateway", "run", cwd=ROOT, env=env)
