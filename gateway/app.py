@@ -176,7 +176,12 @@ class Gateway:
         await self.responder.load()
         sweeps = Sweeps(store=self.store, setup=self.rating.setup)
         self.scheduler = Scheduler(
-            store=self.store, credit=self.credit, sweeps=sweeps, calendar=self.calendar, clock=self.clock
+            store=self.store,
+            credit=self.credit,
+            sweeps=sweeps,
+            calendar=self.calendar,
+            clock=self.clock,
+            leads=lambda: self.instance.leading,
         )
         self.campaigns = Campaigns(store=self.store, sweeps=sweeps, clock=self.clock)
         composer = Composer(templates=self.templates, setup=self.rating.setup)

@@ -41,18 +41,21 @@ class Instance:
         self.taken_mts = 0  # MTs taken over: each may have been sent once already (the submit_sm_resp lost)
         self.redelivered = 0  # MOs taken over that had been delivered again to a live instance and answered there
         self.lease_lost = 0  # renewals that found this instance's row gone (taken for dead, its rows taken)
+        self.leading = True  # the live instance with the first name runs the time-based work
 
     async def start(self) -> Takeover:
         """Sign on and take over what is left; ``store.crashed`` is set if an instance died with work in hand."""
         now = self._wall()
         shared = self._store.shared
 
-        async def work(tx: Tx) -> tuple[bool, Takeover]:
+        async def work(tx: Tx) -> tuple[bool, Takeover, list[str]]:
             back = await instances.sign_on(tx, self.name, now=now, lease=self._lease)
-            return back, await instances.take_over(tx, self.name, now=now, others_gone=not shared, own=True)
+            taken = await instances.take_over(tx, self.name, now=now, others_gone=not shared, own=True)
+            return back, taken, await instances.live(tx, now=now)
 
-        signed: tuple[bool, Takeover] = await self._store.transact(work)
-        back, taken = signed
+        signed: tuple[bool, Takeover, list[str]] = await self._store.transact(work)
+        back, taken, live = signed
+        self.leading = not live or live[0] == self.name
         if shared and (back or taken.gone):
             self._store.crashed = True  # on SQLite the file's own mark says so (Store.open)
         self._count(taken)
@@ -71,12 +74,14 @@ class Instance:
     async def tick(self) -> Takeover:
         now = self._wall()
 
-        async def work(tx: Tx) -> tuple[bool, Takeover]:
+        async def work(tx: Tx) -> tuple[bool, Takeover, list[str]]:
             kept = await instances.renew(tx, self.name, now=now, lease=self._lease)
-            return kept, await instances.take_over(tx, self.name, now=now)
+            taken = await instances.take_over(tx, self.name, now=now)
+            return kept, taken, await instances.live(tx, now=now)
 
-        renewed: tuple[bool, Takeover] = await self._store.transact(work)
-        kept, taken = renewed
+        renewed: tuple[bool, Takeover, list[str]] = await self._store.transact(work)
+        kept, taken, live = renewed
+        self.leading = not live or live[0] == self.name
         me = self.name
         if not kept:
             self.lease_lost += 1

@@ -48,6 +48,20 @@ class RateLimiter:
         seen.append(now)
         return Verdict.ALLOW
 
+    @property
+    def windows(self) -> list[float]:
+        """The windows' lengths in seconds, in the order :meth:`judge` takes counts."""
+        return [seconds for _, seconds in self._limits]
+
+    def judge(self, counts: Sequence[int]) -> Verdict:
+        """The verdict on an MO given how many its sender sent before it in each window, counted in the
+        ledger across instances (:func:`gateway.db.messages.take_turn`): the first over a limit is told, the
+        ones after it in the window are not."""
+        over = [sent - count for (count, _), sent in zip(self._limits, counts, strict=False) if sent >= count]
+        if not over:
+            return Verdict.ALLOW
+        return Verdict.SILENT if max(over) > 0 else Verdict.WARN
+
     def silenced(self, key: str, now: float) -> bool:
         """Whether an MO from ``key`` now would get no answer (over the limit and already told), without
         counting it: such an MO need not even be stored."""

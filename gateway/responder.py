@@ -57,6 +57,7 @@ class Responder:
         self._clock = clock
         self._templates = templates
         self._limiter = limiter
+        self._windows = limiter.windows
         self._notice_window = incomplete_notice_window
         self._told_incomplete: dict[str, float] = {}  # sender → until when no second such notice goes
         self.rate_limited = 0
@@ -99,6 +100,9 @@ class Responder:
         if not ok and isinstance(value, NotYourTurn):  # another instance has its sender in hand: again, shortly
             self.waited += 1
             asyncio.get_running_loop().call_later(TURN_RETRY, self._hand, mo, unit, finished)
+            return
+        if not ok and isinstance(value, OverLimit):  # counted across instances
+            self._long(mo, self._limited(mo, value.verdict), finished)
             return
         if not ok:
             refused = isinstance(value, LedgerError)  # e.g. not a subscriber: nothing was written
@@ -198,6 +202,8 @@ class Responder:
                 except NotYourTurn:
                     self.waited += 1
                     await asyncio.sleep(TURN_RETRY)
+        except OverLimit as over:
+            return await self._limited(mo, over.verdict)
         except LedgerError as refusal:  # e.g. not a subscriber: nothing was written, answer it plainly
             return await self._refused(mo, refusal)
         self._dialogs.settle(outcome)
@@ -207,8 +213,12 @@ class Responder:
         """The MO's step, its answer, and (for a password or an ID number) its text blanked: one unit."""
 
         async def work(tx: Tx) -> tuple[Outcome, list[OutboundMessage]]:
-            if not await messages.take_turn(tx, mo, since=self._clock.now() - TURN_WAIT):
+            counts = await messages.take_turn(tx, mo, since=self._clock.now() - TURN_WAIT, windows=self._windows)
+            if counts is None:
                 raise NotYourTurn()
+            verdict = self._limiter.judge(counts) if counts else Verdict.ALLOW
+            if verdict is not Verdict.ALLOW:
+                raise OverLimit(verdict)
             outcome = await self._dialogs.handle(tx, route.ctx, route.entry, hashed)
             if outcome.secret:  # a password or an ID number is not kept in the inbox
                 await messages.forget_text(tx, mo)
@@ -237,6 +247,14 @@ class Responder:
 
     async def load(self) -> None:
         await self._store.transact(self._dialogs.load)
+
+
+class OverLimit(Exception):
+    """The MO's sender is over the rate limit counted across instances; the unit wrote nothing."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.value)
+        self.verdict = verdict
 
 
 async def _raise(exc: Exception) -> NoReturn:

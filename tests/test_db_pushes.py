@@ -194,3 +194,27 @@ async def test_data_used_and_day_charge(tx: Tx) -> None:
     assert await pushes.data_used(tx, OTHER, "2026-11") == 0
     assert await pushes.day_charge(tx, MAIN, "2026-11-23") == 130
     assert await pushes.day_charge(tx, MAIN, "2026-11-22") == 0
+
+
+async def test_two_instances_taking_due_reminders_at_once_take_each_once(postgres_url: str) -> None:
+    """On PostgreSQL the reminders one instance has taken (in its open transaction) are skipped by another:
+    each is queued or dropped by one instance only."""
+    from gateway.db.migrate import upgrade
+
+    upgrade(postgres_url)
+    first, second = await open_database(postgres_url), await open_database(postgres_url)
+    try:
+        await add_subscribers(first, [new_subscriber(m) for m in (MAIN, OTHER, THIRD)])
+        for msisdn in (MAIN, OTHER, THIRD):
+            await raise_low(Tx(first), msisdn)
+        async with first.transaction() as a:
+            taken_by_a = await pushes.due(a, now=100.0, limit=2)
+            async with second.transaction() as b:
+                taken_by_b = await pushes.due(b, now=100.0, limit=10)
+                await pushes.mark_dropped(b, [(d.id, "test") for d in taken_by_b])
+            await pushes.mark_dropped(a, [(d.id, "test") for d in taken_by_a])
+    finally:
+        await first.close()
+        await second.close()
+    assert [d.msisdn for d in taken_by_a] == [MAIN, OTHER]
+    assert [d.msisdn for d in taken_by_b] == [THIRD]

@@ -83,3 +83,14 @@ async def test_a_flood_from_one_number_gets_one_polite_answer_and_others_are_sti
     clock.advance(60)
     await sim.send_mo(SUBSCRIBER, "10001", "?")
     await sim.wait_for_mts(8, timeout=5)
+
+
+def test_counts_made_across_instances_tell_the_first_over_a_limit_and_silence_the_rest() -> None:
+    limiter = RateLimiter([(3, 60.0), (5, 3600.0)])
+    assert limiter.windows == [60.0, 3600.0]
+    assert limiter.judge([2, 4]) is Verdict.ALLOW
+    assert limiter.judge([3, 3]) is Verdict.WARN  # the minute is full: this one is told
+    assert limiter.judge([4, 4]) is Verdict.SILENT
+    assert limiter.judge([0, 5]) is Verdict.WARN  # the hour is full
+    assert limiter.judge([3, 6]) is Verdict.SILENT
+    assert RateLimiter([(0, 60.0)]).judge([]) is Verdict.ALLOW  # no limit

@@ -217,3 +217,31 @@ async def test_a_confirmation_delivered_again_to_the_other_instance_after_a_link
     with psycopg.connect(url) as connection:
         statuses = connection.execute("SELECT status FROM mo WHERE source_addr = %s ORDER BY id", (asker,)).fetchall()
     assert statuses == [("answered",), ("answered",), ("duplicate",)]
+
+
+async def test_the_rate_limit_counts_a_subscribers_mos_on_every_instance(
+    tmp_path: Path, sim: SmscSimulator, url: str, start_gateway: StartGateway
+) -> None:
+    """Three MOs a minute, the MOs handed to the two instances in turn: the fourth is told once that it is
+    too many, the fifth gets no answer; each instance alone saw fewer than three. One of the two runs the
+    time-based work."""
+    seeded = ledger(tmp_path, "seed", "--count", "3", GATEWAY_LEDGER__URL=url)
+    assert (seeded.returncode, seeded.stderr) == (0, "")
+    both = [
+        await start_gateway(
+            wait_bound=False, ledger__url=url, gateway__instance=name, gateway__rate_limit_per_minute="3"
+        )
+        for name in ("a", "b")
+    ]
+    await sim.wait_bound(10, count=2)
+    asker = number(1)
+    answers = [await ask(sim, asker, "10086", "102") for _ in range(4)]
+    assert await sim.send_mo(asker, "10086", "102") == [0]
+    await asyncio.sleep(0.5)
+
+    assert [a.startswith("您好，您的账户余额为") for a in answers] == [True, True, True, False]
+    assert answers[3] == "您好，您发送短信过于频繁，请稍后再试。"
+    assert len(sim.mts) == 4  # the fifth: silence
+    assert sorted(g.instance.leading for g in both) == [False, True]
+    on = [instance for _, instance in owners(url, asker)]
+    assert on[0::2] == [on[0]] * 3 and on[1::2] == [on[1]] * 2 and on[0] != on[1]  # in turn

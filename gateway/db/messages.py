@@ -149,8 +149,12 @@ async def drop_redelivery(tx: Tx, mo: InboundMessage, *, now: float) -> None:
     )
 
 
-async def take_turn(tx: Tx, mo: InboundMessage, *, since: float) -> bool:
-    """Whether ``mo`` may be handled now, in this transaction.
+async def take_turn(
+    tx: Tx, mo: InboundMessage, *, since: float, windows: Sequence[float] = ()
+) -> tuple[int, ...] | None:
+    """None if ``mo`` may not be handled now, in this transaction; else, on a shared database, how many MOs
+    its sender sent before it, on any instance, in each of the last ``windows`` seconds (a rate limit that
+    counts across instances); on a database of one writer, ``()``.
 
     On a database of one writer (SQLite), always: the dispatcher hands on one MO per subscriber at a time.
     On a shared one, only while no other instance is handling its sender (a lock held to the end of the
@@ -160,16 +164,28 @@ async def take_turn(tx: Tx, mo: InboundMessage, *, since: float) -> bool:
     until its work is taken over, or ``since`` passes it.
     """
     if not tx.shared:
-        return True
+        return ()
     rows = await tx.fetch("SELECT pg_try_advisory_xact_lock(hashtext(:source))", {"source": mo.source_addr})
     if not rows[0][0]:
-        return False
+        return None
+    within = {f"w{i}": mo.received_at - seconds for i, seconds in enumerate(windows)}
+    counted = "".join(f", SUM(CASE WHEN received_at > :w{i} THEN 1 ELSE 0 END)" for i in range(len(windows)))
     rows = await tx.fetch(
-        "SELECT 1 FROM mo WHERE source_addr = :source AND status = 'new' AND id < :id AND instance <> :me"
-        " AND received_at >= :since LIMIT 1",
-        {"source": mo.source_addr, "id": mo.id, "me": tx.instance, "since": since},
+        "SELECT SUM(CASE WHEN status = 'new' AND instance <> :me AND received_at >= :since THEN 1 ELSE 0 END)"
+        f"{counted} FROM mo WHERE source_addr = :source AND id < :id AND received_at >= :oldest",
+        {
+            "source": mo.source_addr,
+            "id": mo.id,
+            "me": tx.instance,
+            "since": since,
+            "oldest": min([since, *within.values()]),
+            **within,
+        },
     )
-    return not rows
+    waiting, *counts = rows[0]
+    if waiting:
+        return None
+    return tuple(int(n or 0) for n in counts)
 
 
 async def forget_text(tx: Tx, mo: InboundMessage) -> None:

@@ -72,10 +72,13 @@ async def any_due(reads: Reads, *, now: float) -> bool:
     return bool(rows)
 
 
-async def due(reads: Reads, *, now: float, limit: int) -> list[Due]:
-    """The pending reminders due at ``now``, oldest first, at most ``limit``."""
-    rows = await reads.fetch(
-        f"SELECT {_DUE} FROM push WHERE status = 'pending' AND due_at <= :now ORDER BY due_at, id LIMIT :limit",
+async def due(tx: Tx, *, now: float, limit: int) -> list[Due]:
+    """The pending reminders due at ``now``, oldest first, at most ``limit``. On a shared database they are
+    locked to the end of the transaction, and those another instance has locked are skipped: each reminder
+    is taken (queued or dropped) by one instance only."""
+    claim = " FOR UPDATE SKIP LOCKED" if tx.shared else ""
+    rows = await tx.fetch(
+        f"SELECT {_DUE} FROM push WHERE status = 'pending' AND due_at <= :now ORDER BY due_at, id LIMIT :limit" + claim,
         {"now": now, "limit": limit},
     )
     return [_DUE.to(Due, row) for row in rows]

@@ -14,6 +14,7 @@ dated reminders of that day are skipped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from gateway.clock import Clock
@@ -32,7 +33,14 @@ DATA_REMINDER_DAYS = (11, 21)
 
 class Scheduler:
     def __init__(
-        self, *, store: Store, credit: CreditControl, sweeps: Sweeps, calendar: Calendar, clock: Clock
+        self,
+        *,
+        store: Store,
+        credit: CreditControl,
+        sweeps: Sweeps,
+        calendar: Calendar,
+        clock: Clock,
+        leads: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
         self._credit = credit
@@ -40,8 +48,11 @@ class Scheduler:
         self._calendar = calendar
         self._clock = clock
         self._day_done = ""
+        self._leads = leads  # whether this instance runs the time-based work (one of several on a ledger does)
 
     async def tick(self) -> None:
+        if not self._leads():
+            return
         now = self._clock.now()
         await self._check(await campaigns_repo.restores_run_out(self._store, now=now))
         await self._end_guards(now)
