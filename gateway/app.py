@@ -275,6 +275,7 @@ class Gateway:
     async def time_moved(self) -> None:
         """The time-based work: dialog expiry, then credit control's and the reminders' dated jobs."""
         self.ussd.expire()
+        await self.ussd.forget_old()
         self.limiter.sweep(self.clock.now())
         try:
             await self.responder.expire_dialogs()
@@ -289,7 +290,12 @@ class Gateway:
             router=self.router, catalog=catalog, store=self.store, templates=self.templates, clock=self.clock
         )
         sessions = UssdSessions(
-            navigator=navigator, services=services, clock=self.clock, timeout=u.timeout, max_sessions=u.max_sessions
+            navigator=navigator,
+            services=services,
+            clock=self.clock,
+            timeout=u.timeout,
+            max_sessions=u.max_sessions,
+            shared=self.store if self.store.shared else None,
         )
         self.ussd_http = UssdHttp(sessions=sessions, templates=self.templates)
         self.ussd_smpp = UssdSmpp(sessions=sessions, link=self.link, ops=self.ussd_ops, templates=self.templates)

@@ -27,8 +27,11 @@ LATER_INDEXES = (
     "sqlite_autoindex_instance_1",
     "mo_new_by_instance",
     "mt_queued_by_instance",
+    "ussd_session",
+    "sqlite_autoindex_ussd_session_1",
+    "ussd_session_seen",
 )
-"""Made by the revisions after the baseline (0002, 0003)."""
+"""Made by the revisions after the baseline (0002, 0003, 0004)."""
 LATER_COLUMNS = {"mo": ", instance TEXT", "mt": ", instance TEXT"}
 """Added to the baseline's tables by the later revisions (0003), as SQLite appends them to the table's SQL."""
 SCHEMA_BEFORE_MIGRATIONS = (Path(__file__).parent / "schema_before_migrations.sql").read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import psycopg
 import pytest
 from conftest import StartGateway, ask
@@ -245,3 +246,75 @@ async def test_the_rate_limit_counts_a_subscribers_mos_on_every_instance(
     assert sorted(g.instance.leading for g in both) == [False, True]
     on = [instance for _, instance in owners(url, asker)]
     assert on[0::2] == [on[0]] * 3 and on[1::2] == [on[1]] * 2 and on[0] != on[1]  # in turn
+
+
+async def test_a_ussd_session_goes_on_whichever_instance_each_request_reaches(
+    tmp_path: Path, sim: SmscSimulator, url: str, start_gateway: StartGateway
+) -> None:
+    """An aggregator's load balancer sends each request of one ``*100#`` session to the other instance in
+    turn; the session (in the ledger) goes on, a retry is answered the same, an order is charged once."""
+    seeded = ledger(tmp_path, "seed", "--count", "3", GATEWAY_LEDGER__URL=url)
+    assert (seeded.returncode, seeded.stderr) == (0, "")
+    both = [await start_gateway(wait_bound=False, ledger__url=url, gateway__instance=name) for name in ("a", "b")]
+    await sim.wait_bound(10, count=2)
+    asker = number(1)
+    (cash,) = books(url, [asker]).values()
+
+    async def post(gateway: int, text: str) -> str:
+        fields = {"sessionId": "lb-1", "serviceCode": "*100#", "phoneNumber": f"+86{asker}", "text": text}
+        address = f"http://127.0.0.1:{both[gateway].http.port}/ussd"
+        async with aiohttp.ClientSession() as http, http.post(address, data=fields) as response:
+            assert response.status == 200
+            return await response.text()
+
+    screens = [
+        await post(0, ""),
+        await post(1, "3"),
+        await post(0, "3*#"),
+        await post(1, "3*#*0"),
+        await post(0, "3*#*0"),  # the aggregator's retry, to the other instance
+        await post(1, "3*#*0*1"),
+        await post(0, "3*#*0*1*1"),
+    ]
+
+    assert screens[:5] == [
+        "CON 中国移动自助服务\n1 话费查询\n2 流量查询\n3 业务办理\n4 积分查询\n5 充值记录",
+        "CON 业务办理\n1 GPRS3元包(20MB)\n2 GPRS5元包(30MB)\n3 GPRS10元包(70MB)\n# 下一页\n0 返回 00 首页",
+        "CON 业务办理\n4 GPRS20元包(150MB)\n5 GPRS50元包(500MB)\n6 GPRS100元包(2GB)\n# 下一页\n0 返回 00 首页",
+        "CON 业务办理\n1 GPRS3元包(20MB)\n2 GPRS5元包(30MB)\n3 GPRS10元包(70MB)\n# 下一页\n0 返回 00 首页",
+        "CON 业务办理\n1 GPRS3元包(20MB)\n2 GPRS5元包(30MB)\n3 GPRS10元包(70MB)\n# 下一页\n0 返回 00 首页",
+    ]
+    assert screens[5].startswith("CON ") and "GPRS3元包" in screens[5]
+    assert screens[6].startswith("END ") and "成功" in screens[6]
+    with psycopg.connect(url) as connection:
+        fees = connection.execute("SELECT product FROM fee WHERE msisdn = %s", (asker,)).fetchall()
+    assert fees == [("GPRS3",)]
+    assert books(url, [asker])[asker] < cash
+
+
+async def test_a_ussd_session_over_smpp_is_answered_by_whichever_instance_its_next_pdu_reaches(
+    tmp_path: Path, sim: SmscSimulator, url: str, start_gateway: StartGateway
+) -> None:
+    """The SMSC hands each deliver_sm to the next bind in turn: the dial reaches one instance, the answer to
+    its menu the other, which goes on from the ledger's row (its_session_info carried back)."""
+    seeded = ledger(tmp_path, "seed", "--count", "3", GATEWAY_LEDGER__URL=url)
+    assert (seeded.returncode, seeded.stderr) == (0, "")
+    for name in ("a", "b"):
+        await start_gateway(wait_bound=False, ledger__url=url, gateway__instance=name)
+    await sim.wait_bound(10, count=2)
+    asker = number(1)
+    receivers = []
+    for sequence, (text, op) in enumerate((("*100#", 1), ("3", 18), ("#", 18)), 1):
+        before = len(sim.mts)
+        assert await sim.send_ussd(asker, "*100#", text, op=op, session=7, sequence=sequence) == 0
+        receivers.append(sim.last_receiver)
+        await sim.wait_for_mts(before + 1)
+    await asyncio.sleep(0.2)
+
+    assert [mt.text for mt in sim.mts] == [
+        "中国移动自助服务\n1 话费查询\n2 流量查询\n3 业务办理\n4 积分查询\n5 充值记录",
+        "业务办理\n1 GPRS3元包(20MB)\n2 GPRS5元包(30MB)\n3 GPRS10元包(70MB)\n# 下一页\n0 返回 00 首页",
+        "业务办理\n4 GPRS20元包(150MB)\n5 GPRS50元包(500MB)\n6 GPRS100元包(2GB)\n# 下一页\n0 返回 00 首页",
+    ]
+    assert receivers[0] != receivers[1] and receivers[1] != receivers[2]
+    assert [mt.its_session_info for mt in sim.mts] == [bytes([7, s << 1]) for s in (1, 2, 3)]

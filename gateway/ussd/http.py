@@ -62,17 +62,19 @@ class UssdHttp:
             problem = f"missing {', '.join(missing)}" if missing else f"a field longer than {MAX_FIELD} characters"
             return web.Response(status=400, text=f"END bad request: {problem}", content_type="text/plain")
         lock = self._busy.setdefault(fields["sessionId"], asyncio.Lock())
+        key = f"http:{fields['sessionId']}"
         async with lock:
+            await self._sessions.sync(key)  # on a shared ledger the last request may have reached another instance
             answer = await self._answer(
-                fields["sessionId"], fields["serviceCode"], caller(fields["phoneNumber"]), fields["text"]
+                key, fields["sessionId"], fields["serviceCode"], caller(fields["phoneNumber"]), fields["text"]
             )
+            await self._sessions.keep(key)
         return web.Response(text=("END " if answer.end else "CON ") + answer.text, content_type="text/plain")
 
-    async def _answer(self, session_id: str, code: str, msisdn: str, text: str) -> UssdAnswer:
+    async def _answer(self, key: str, session_id: str, code: str, msisdn: str, text: str) -> UssdAnswer:
         sessions = self._sessions
         if code.replace(" ", "") != sessions.service_code:
             return UssdAnswer(text=self._templates.render("ussd_unknown_code"), end=True)
-        key = f"http:{session_id}"
         session = sessions.get(key) or sessions.ended(key)
         if session is not None and session.msisdn != msisdn:
             log.warning(

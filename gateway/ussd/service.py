@@ -14,14 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 from commands.orders import package_content, place_order, this_month
 from commands.queries import ordered_packages
 from gateway.catalog import Catalog, CodeEntry
 from gateway.clock import Clock
+from gateway.db import ussd as ussd_repo
 from gateway.db.store import Store
 from gateway.db.unit import Tx
+from gateway.db.ussd import StoredSession
 from gateway.errors import (
     LedgerError,
     SubscriberTerminated,
@@ -108,8 +111,10 @@ class UssdSessions:
         clock: Clock,
         timeout: float,
         max_sessions: int = DEFAULT_MAX_SESSIONS,
+        shared: Store | None = None,
     ) -> None:
         self.navigator = navigator
+        self._shared = shared  # a ledger other instances share: each session is a row there as well
         self._services = services
         self._clock = clock
         self._timeout = timeout
@@ -170,6 +175,54 @@ class UssdSessions:
             reply = await self.navigator.step(session, text, self._services)
             return self._answer(session, reply) if reply is not None else None
 
+    async def sync(self, key: str) -> None:
+        """On a shared ledger, before an input: the session as the ledger has it (the last request may have
+        reached another instance). The caller takes a session's inputs one at a time."""
+        if self._shared is None:
+            return
+        stored = await self._shared.transact(lambda tx: ussd_repo.load(tx, key))
+        self._sessions.pop(key, None)
+        self._deadlines.discard(key)
+        self._ended.pop(key, None)
+        if stored is None:
+            return
+        session = UssdSession(id=key, msisdn=stored.msisdn, **_from_row(stored.data))
+        if stored.open:
+            self._sessions[key] = session
+            self._deadlines.set(key, session.seen + self._timeout)
+        else:
+            self._ended[key] = session
+
+    async def keep(self, key: str) -> None:
+        """On a shared ledger, after an input: the session as it now stands, for the other instances."""
+        if self._shared is None:
+            return
+        session = self._sessions.get(key)
+        is_open = session is not None
+        session = session or self._ended.get(key)
+        if session is None:
+            return
+        stored = StoredSession(key=key, msisdn=session.msisdn, data=_to_row(session), seen=session.seen, open=is_open)
+        await self._shared.transact(lambda tx: ussd_repo.save(tx, stored))
+
+    async def released(self, key: str) -> None:
+        """:meth:`release`, and on a shared ledger the session's row ended as well."""
+        self.release(key)
+        if self._shared is None:
+            return
+        stored = await self._shared.transact(lambda tx: ussd_repo.load(tx, key))
+        if stored is not None and stored.open:
+            ended = StoredSession(
+                key=key, msisdn=stored.msisdn, data={**stored.data, "state": "closed"}, seen=stored.seen, open=False
+            )
+            await self._shared.transact(lambda tx: ussd_repo.save(tx, ended))
+
+    async def forget_old(self) -> None:
+        """On a shared ledger: drop the rows of sessions not seen for twice the time-out."""
+        if self._shared is not None:
+            before = self._clock.now() - 2 * self._timeout
+            await self._shared.transact(lambda tx: ussd_repo.forget_before(tx, before))
+
     def release(self, key: str) -> None:
         """The subscriber aborted or the network released the session."""
         session = self._sessions.pop(key, None)
@@ -207,3 +260,24 @@ class UssdSessions:
             if len(self._ended) > self.max_sessions:
                 self._ended.popitem(last=False)
         return UssdAnswer(text=reply.text, end=reply.end)
+
+
+_KEPT = tuple(f.name for f in fields(UssdSession) if f.name not in ("id", "msisdn", "lock"))
+"""The fields of a session that its row keeps."""
+
+
+def _to_row(session: UssdSession) -> dict[str, Any]:
+    return {name: getattr(session, name) for name in _KEPT}
+
+
+def _from_row(data: dict[str, Any]) -> dict[str, Any]:
+    """A row's fields as the session has them (JSON has lists where the session keeps tuples)."""
+    found = {name: data[name] for name in _KEPT if name in data}
+    for name in ("trail", "screens", "last_reply"):
+        if name in found:
+            found[name] = _tuples(found[name])
+    return found
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value

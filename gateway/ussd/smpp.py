@@ -89,8 +89,9 @@ class UssdSmpp:
         msisdn = message.source_addr
         key = f"smpp:{msisdn}:{info[0] if info else ''}"
         if info is not None and len(info) >= 2 and info[1] & 1:
-            self._sessions.release(key)  # an abort or a release: nothing to answer
+            await self._sessions.released(key)  # an abort or a release: nothing to answer
             return
+        await self._sessions.sync(key)  # on a shared ledger its last PDU may have reached another instance
         text = decode_payload(message.data_coding, message.short_message)
         if op == self._ops.begin:
             if text.strip().replace(" ", "") != self._sessions.service_code:
@@ -107,6 +108,7 @@ class UssdSmpp:
         else:
             log.warning("ussd operation not handled", extra={"msisdn": msisdn, "op": op})
             return
+        await self._sessions.keep(key)
         if answer is not None:  # None: the session was ended while its input was worked on
             self._send(message, answer, info)
 

@@ -1,4 +1,4 @@
 """The newest schema revision, as the migration tests of both engines expect it."""
 
-HEAD = "0003"
-HEAD_TITLE = "instances that share the ledger, and which of them owns each MO and MT"
+HEAD = "0004"
+HEAD_TITLE = "USSD sessions in the ledger, for instances that share it"
