@@ -4,7 +4,9 @@ You type as a subscriber (13800138000 by default) texting a service number (1008
 the simulator as an MO over real SMPP, and the gateway's answers are printed as the handset would show
 them. ``/to 10001`` switches the service number (one of ``gateway.service_numbers``), ``/from N`` the
 subscriber, ``/help`` lists these, ``/quit`` (or end of input) leaves; anything else that starts with ``/``
-is refused rather than sent. Log lines go to ``demo.log`` beside the ledger, never onto the prompt.
+is refused rather than sent. Log lines go to ``demo.log`` beside the ledger, never onto the prompt. The
+ledger is a new SQLite file, or with ``ledger.url`` set a new database on that PostgreSQL server, dropped
+after (:mod:`gateway.db.scratch`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import TextIO
 from gateway.app import Gateway
 from gateway.config import load_config
 from gateway.db.database import open_database
+from gateway.db.scratch import scratch_ledger
+from gateway.db.target import is_url, shown
 from gateway.ledger.seed import seed_demo
 from gateway.logs import setup_logging
 from gateway.smsc import SmscSimulator
@@ -45,37 +49,48 @@ HELP = """\
 async def run_demo(*, msisdn: str, service_number: str) -> None:
     with tempfile.TemporaryDirectory(prefix="gateway-demo-") as tmp, _log_file(tmp) as log:
         setup_logging("warning", "text", stream=log)  # never onto the prompt
-        sim = SmscSimulator(port=0)
-        await sim.start()
-        ledger = os.path.join(tmp, "demo.db")
-        environ = {
-            **os.environ,
-            "GATEWAY_SMPP__PORT": str(sim.port),
-            "GATEWAY_SMPP__HOST": "127.0.0.1",
-            "GATEWAY_SMPP__SYSTEM_ID": "gateway",
-            "GATEWAY_SMPP__PASSWORD": "secret",
-            "GATEWAY_LEDGER__PATH": ledger,
-            "GATEWAY_HTTP__PORT": "0",
-        }
-        gateway = Gateway(load_config(environ=environ))
-        await _seed(ledger, gateway)
-        await gateway.start()
-        numbers = gateway.config.gateway.service_numbers
-        try:
-            await gateway.link.wait_bound(10.0)
-            banner = BANNER.format(
-                port=sim.port,
-                ledger=ledger,
-                msisdn=msisdn,
-                service=service_number,
-                numbers="|".join(numbers),
-                log=log.name,
-            )
-            print(banner, flush=True)
-            await _prompt(sim, msisdn, service_number, numbers)
-        finally:
-            await gateway.stop()
-            await sim.stop()
+        async with scratch_ledger(load_config().ledger.url, tmp, "demo") as ledger:
+            await _run(ledger, log, msisdn=msisdn, service_number=service_number)
+
+
+async def _run(ledger: str, log: TextIO, *, msisdn: str, service_number: str) -> None:
+    """The demo on ``ledger``: a new SQLite file, or a new database on the PostgreSQL server of ``ledger.url``."""
+    sim = SmscSimulator(port=0)
+    await sim.start()
+    try:
+        await _on(sim, ledger, log, msisdn=msisdn, service_number=service_number)
+    finally:
+        await sim.stop()
+
+
+async def _on(sim: SmscSimulator, ledger: str, log: TextIO, *, msisdn: str, service_number: str) -> None:
+    environ = {
+        **os.environ,
+        "GATEWAY_SMPP__PORT": str(sim.port),
+        "GATEWAY_SMPP__HOST": "127.0.0.1",
+        "GATEWAY_SMPP__SYSTEM_ID": "gateway",
+        "GATEWAY_SMPP__PASSWORD": "secret",
+        "GATEWAY_LEDGER__URL" if is_url(ledger) else "GATEWAY_LEDGER__PATH": ledger,
+        "GATEWAY_HTTP__PORT": "0",
+    }
+    gateway = Gateway(load_config(environ=environ))
+    await _seed(ledger, gateway)
+    await gateway.start()
+    numbers = gateway.config.gateway.service_numbers
+    try:
+        await gateway.link.wait_bound(10.0)
+        banner = BANNER.format(
+            port=sim.port,
+            ledger=shown(ledger),
+            msisdn=msisdn,
+            service=service_number,
+            numbers="|".join(numbers),
+            log=log.name,
+        )
+        print(banner, flush=True)
+        await _prompt(sim, msisdn, service_number, numbers)
+    finally:
+        await gateway.stop()
 
 
 async def _seed(path: str, gateway: Gateway) -> None:

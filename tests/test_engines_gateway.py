@@ -5,7 +5,10 @@ ledger is a SQLite file or a PostgreSQL database (``ledger.url``, a real Postgre
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +17,7 @@ import psycopg
 import pytest
 from conftest import ask
 from support.postgres import database_name, with_database
-from support.process import gateway_env, ledger, spawn
+from support.process import ROOT, gateway_env, ledger, spawn
 
 from gateway.db.target import is_url
 from gateway.format import yuan
@@ -84,3 +87,56 @@ def month_end() -> str:
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     last = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     return f"{last.year}年{last.month}月{last.day}日"
+
+
+def databases(url: str) -> list[str]:
+    with psycopg.connect(url) as connection:
+        return [r[0] for r in connection.execute("SELECT datname FROM pg_database ORDER BY datname").fetchall()]
+
+
+def test_converse_runs_each_conversation_on_a_new_database_of_the_ledgers_server(postgres_url: str) -> None:
+    """With ``ledger.url`` set, ``gateway converse`` gives each conversation a new database on that server
+    (made, then dropped), not a SQLite file; the password in the URL never reaches its output."""
+    url = with_database(postgres_url, database_name(postgres_url), password=PASSWORD)
+    before = databases(url)
+    scripts = [
+        str(ROOT / "tests" / "conversations" / name) for name in ("balance_gift_expiry.conv", "charges_this_month.conv")
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")} | {"GATEWAY_LEDGER__URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "converse", *scripts],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    assert done.stdout.count("PASS") == 2, done.stdout
+    assert PASSWORD not in done.stdout
+    assert databases(url) == before  # each conversation's database dropped after it
+
+
+def test_the_demo_runs_on_a_new_database_of_the_ledgers_server(postgres_url: str) -> None:
+    url = with_database(postgres_url, database_name(postgres_url), password=PASSWORD)
+    before = databases(url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env |= {"GATEWAY_LEDGER__URL": url, "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo"],
+        cwd=ROOT,
+        env=env,
+        input="102\n/quit\n",
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    banner = done.stdout.splitlines()[0]
+    assert f"ledger in postgresql://postgres:***@/{database_name(url)}_demo_" in banner
+    assert "您好，您的账户余额为" in done.stdout
+    assert PASSWORD not in done.stdout
+    assert databases(url) == before

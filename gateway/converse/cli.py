@@ -20,6 +20,9 @@ SUFFIX = ".conv"
 TOKEN_VARIABLE = "GATEWAY_ADMIN_TOKEN"
 
 
+LEDGER_URL_VARIABLE = "GATEWAY_LEDGER__URL"  # ledger.url: conversations run on new databases of that server
+
+
 def add_converse_command(commands: Any) -> None:
     converse = commands.add_parser("converse", help="run conversation scripts against a simulator and gateway")
     converse.add_argument("paths", nargs="+", type=Path, help="conversation files or folders of them (*.conv)")
@@ -78,7 +81,12 @@ def run_converse(args: argparse.Namespace) -> int:
 
         jobs = 1  # one simulator and one gateway shared: one conversation at a time
     else:
-        run, jobs = run_conversation, max(1, args.jobs)
+        server = os.environ.get(LEDGER_URL_VARIABLE, "")  # each conversation on a new database of this server
+
+        def run(conversation: Conversation) -> Awaitable[Result]:
+            return run_conversation(conversation, server=server)
+
+        jobs = max(1, args.jobs)
     return asyncio.run(_run_all(files, run=run, jobs=jobs, junit=args.junit))
 
 

@@ -16,7 +16,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -60,6 +59,8 @@ from gateway.converse.script import (
     UssdInput,
 )
 from gateway.db.database import open_database
+from gateway.db.scratch import scratch_ledger
+from gateway.db.target import is_url
 from gateway.format import yuan
 from gateway.ledger.calendar import Calendar
 from gateway.smsc import SmscSimulator
@@ -322,49 +323,55 @@ class Session:
             raise _Failed(Failure(line=at, what=what, expected="(no further screen)", actual=screens[self.shown].shown))
 
 
-async def run_conversation(conversation: Conversation) -> Result:
-    """Start a simulator and a gateway for this conversation alone, run it, stop them."""
+async def run_conversation(conversation: Conversation, *, server: str = "") -> Result:
+    """Start a simulator and a gateway for this conversation alone, run it, stop them. The ledger is a new
+    SQLite file, or with ``server`` (a ``postgresql://`` URL) a new database on that server, dropped after."""
     started = time.monotonic()
     result = Result(conversation=conversation)
     with tempfile.TemporaryDirectory(prefix="converse-") as folder:
-        ledger = str(Path(folder) / "gateway.db")
-        sim = SmscSimulator(port=0)
-        await sim.start()
         try:
-            token = secrets.token_hex(16)
-            config = load_config(environ=_environ(sim.port, ledger, token))
-            start = Calendar.named(config.gateway.timezone).instant(conversation.clock or datetime.now())
-            clock = ManualClock(start)
-            gateway = Gateway(config, clock=clock)
-            db = await open_database(ledger)
-            try:
-                await seed(db, conversation.fixtures, gateway.products, gateway.calendar, now=start)
-            finally:
-                await db.close()
-            await gateway.start()
-            local = LocalClock(clock, gateway.calendar, gateway.time_moved)
-            async with aiohttp.ClientSession() as http:
-                url = f"http://127.0.0.1:{gateway.http.port}"
-                feed = AdminFeed(http, url, token=token, calendar=gateway.calendar)
-                smsc = LocalSmsc(sim, gateway.link.wait_bound)
-                ussd: UssdChannel = (
-                    HttpUssd(http, url) if conversation.ussd == "http" else SmppUssd(smsc, gateway.ussd_ops)
-                )
-                session = Session(conversation, smsc, local, feed, gateway.calendar, ussd)
-                try:
-                    await gateway.link.wait_bound(ANSWER_TIMEOUT)
-                    await session.run()
-                except _Failed as failed:
-                    result.failure = failed.failure
-                finally:
-                    result.transcript = session.transcript
-                    await gateway.stop()
-        except Exception as exc:  # a broken fixture or start-up: the conversation could not run
-            result.error = f"{type(exc).__name__}: {exc}"
-        finally:
-            await sim.stop()
+            async with scratch_ledger(server, folder, "converse") as ledger:
+                await _run_local(conversation, ledger, result)
+        except Exception as exc:  # the ledger could not be made (or dropped)
+            result.error = result.error or f"{type(exc).__name__}: {exc}"
     result.seconds = time.monotonic() - started
     return result
+
+
+async def _run_local(conversation: Conversation, ledger: str, result: Result) -> None:
+    sim = SmscSimulator(port=0)
+    await sim.start()
+    try:
+        token = secrets.token_hex(16)
+        config = load_config(environ=_environ(sim.port, ledger, token))
+        start = Calendar.named(config.gateway.timezone).instant(conversation.clock or datetime.now())
+        clock = ManualClock(start)
+        gateway = Gateway(config, clock=clock)
+        db = await open_database(ledger)
+        try:
+            await seed(db, conversation.fixtures, gateway.products, gateway.calendar, now=start)
+        finally:
+            await db.close()
+        await gateway.start()
+        local = LocalClock(clock, gateway.calendar, gateway.time_moved)
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{gateway.http.port}"
+            feed = AdminFeed(http, url, token=token, calendar=gateway.calendar)
+            smsc = LocalSmsc(sim, gateway.link.wait_bound)
+            ussd: UssdChannel = HttpUssd(http, url) if conversation.ussd == "http" else SmppUssd(smsc, gateway.ussd_ops)
+            session = Session(conversation, smsc, local, feed, gateway.calendar, ussd)
+            try:
+                await gateway.link.wait_bound(ANSWER_TIMEOUT)
+                await session.run()
+            except _Failed as failed:
+                result.failure = failed.failure
+            finally:
+                result.transcript = session.transcript
+                await gateway.stop()
+    except Exception as exc:  # a broken fixture or start-up: the conversation could not run
+        result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        await sim.stop()
 
 
 def _span(seconds: float) -> str:
@@ -396,7 +403,7 @@ def _rated(answer: Any, unit: str) -> str:
 def _environ(port: int, ledger: str, token: str) -> dict[str, str]:
     return {
         "GATEWAY_SMPP__PORT": str(port),
-        "GATEWAY_LEDGER__PATH": ledger,
+        "GATEWAY_LEDGER__URL" if is_url(ledger) else "GATEWAY_LEDGER__PATH": ledger,
         "GATEWAY_HTTP__PORT": "0",
         "GATEWAY_HTTP__TOKENS": token,  # the runner's own, for usage, pay and restore
         "GATEWAY_SMPP__RESPONSE_TIMEOUT": "1",  # answers held by `smsc hold` are sent again soon after `normal`
