@@ -18,16 +18,19 @@ from gateway.admin.validate import fen
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.db.database import open_database
+from gateway.db.target import is_url
 from gateway.smsc import SmscSimulator
 
 STRANGER = "13999999999"  # not in the ledger
 
 
 @pytest.fixture
-async def admin(start_gateway: StartGateway, tmp_path: Path) -> Gateway:
-    """A gateway with two admin tokens over the seeded ledger, its clock at NOW."""
-    await seed(tmp_path / "gateway.db")
-    return await start_gateway(http__tokens=TOKENS, clock=ManualClock(NOW))
+async def admin(start_gateway: StartGateway, ledger_at: str) -> Gateway:
+    """A gateway with two admin tokens over the seeded ledger (a SQLite file, or a PostgreSQL database), its
+    clock at NOW."""
+    await seed(ledger_at)
+    where = {"ledger__url": ledger_at} if is_url(ledger_at) else {"ledger__path": ledger_at}
+    return await start_gateway(http__tokens=TOKENS, clock=ManualClock(NOW), **where)
 
 
 async def cash_in_db(gateway: Gateway, msisdn: str) -> int:

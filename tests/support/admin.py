@@ -60,7 +60,8 @@ async def call_with_headers(
         return response.status, await response.json(), dict(response.headers)
 
 
-async def seed(path: Path) -> None:
+async def seed(path: Path | str) -> None:
+    """The people of these tests in the ledger at ``path`` (a SQLite file or a PostgreSQL URL)."""
     db = await open_database(str(path))
     people = [
         NewSubscriber(
