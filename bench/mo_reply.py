@@ -82,6 +82,11 @@ async def start_gateway(
             "GATEWAY_SMPP__WINDOW": "64",
             "GATEWAY_GATEWAY__EVENT_LOOP": event_loop,
             "GATEWAY_GATEWAY__INSTANCE": instance,
+            **(
+                {"GATEWAY_LEDGER__CONNECTIONS": os.environ["BENCH_CONNECTIONS"]}
+                if "BENCH_CONNECTIONS" in os.environ
+                else {}
+            ),
         }
     )
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "gateway", "run", cwd=ROOT, env=env)

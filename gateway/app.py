@@ -113,7 +113,11 @@ class Gateway:
         path = self.ledger_target
         name = config.instance_name()
         self.store = await Store.open(
-            path, instance=name, batch_max=config.ledger.batch_max, on_commit=self.metrics.ledger_committed
+            path,
+            instance=name,
+            batch_max=config.ledger.batch_max,
+            connections=config.ledger.connections,
+            on_commit=self.metrics.ledger_committed,
         )
         undo.push_async_callback(self.store.close)
         self.store.redelivery_window = config.gateway.redelivery_window

@@ -117,6 +117,7 @@ class LedgerConfig:
     path: str = key("gateway.db", not_empty)
     url: str = key("", postgres_url, secret=True)  # PostgreSQL; empty: SQLite at ``path``
     batch_max: int = key(512, between(1, 100000))
+    connections: int = key(1, between(1, 64))  # PostgreSQL: batches committing at once (a SQLite file has one)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

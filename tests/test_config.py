@@ -122,6 +122,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "ledger.path": ("/var/lib/gateway/gateway.db", "/var/lib/gateway/gateway.db"),
     "ledger.url": ("postgresql://gateway:pw@db:5432/gateway", "postgresql://gateway:pw@db:5432/gateway"),
     "ledger.batch_max": ("64", 64),
+    "ledger.connections": ("2", 2),
     "http.host": ("localhost", "localhost"),
     "http.port": ("0", 0),
     "http.tokens": ("0123456789abcdef, fedcba9876543210-x,", ["0123456789abcdef", "fedcba9876543210-x"]),

@@ -12,6 +12,7 @@ import pytest
 
 from gateway.db.messages import StoredPart
 from gateway.db.store import Store, message_id_keys, normal_id
+from gateway.db.unit import Tx, Work
 from gateway.types import InboundMessage, OutboundMessage, Reply
 
 SUBSCRIBER = "13800138000"
@@ -363,3 +364,36 @@ async def test_a_closed_connection_fails_the_callers_instead_of_hanging(store: S
             await add(store, "lost")
         with pytest.raises(sqlite3.ProgrammingError, match=r"^the database thread is closed$"):  # still there
             await store.add_receipt("1a", "DELIVRD", now=1.0)
+
+
+async def test_two_batches_that_deadlock_on_postgresql_both_commit_once(postgres_url: str) -> None:
+    """Batches commit side by side on two connections (``ledger.connections``); two that take the same rows
+    in opposite order deadlock, PostgreSQL ends one, and the store runs that one again: both commit, each
+    once."""
+    store = await Store.open(postgres_url, connections=2)
+    try:
+        await store.transact(lambda tx: tx.execute("INSERT INTO meta (key, value) VALUES ('x', '0'), ('y', '0')"))
+
+        def crossing(first: str, second: str) -> Work:
+            async def work(tx: Tx) -> str:
+                await tx.execute(
+                    "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = :k", {"k": first}
+                )
+                await tx.fetch("SELECT pg_sleep(0.3)")
+                await tx.execute(
+                    "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = :k", {"k": second}
+                )
+                return first + second
+
+            return work
+
+        one = asyncio.ensure_future(store.transact(crossing("x", "y")))
+        await asyncio.sleep(0.1)  # the first batch is on its connection, holding x
+        two = asyncio.ensure_future(store.transact(crossing("y", "x")))
+        assert await asyncio.wait_for(asyncio.gather(one, two), 20) == ["xy", "yx"]
+        assert await store.fetch("SELECT key, value FROM meta WHERE key IN ('x', 'y') ORDER BY key") == [
+            ("x", "2"),
+            ("y", "2"),
+        ]
+    finally:
+        await store.close()

@@ -14,6 +14,11 @@ class EngineError(Exception):
     """An error PostgreSQL reported for a statement (its first line; the driver's error is the cause)."""
 
 
+class EngineConflict(EngineError):
+    """PostgreSQL ended the transaction to break a deadlock, or to keep it serialisable: nothing it did
+    holds, and running it again may succeed."""
+
+
 class EngineIntegrityError(EngineError):
     """A PostgreSQL statement broke a constraint (a number taken, a key repeated)."""
 

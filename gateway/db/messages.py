@@ -8,7 +8,8 @@ same database cannot be handed an id that is taken.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import TypeVar
 
 from gateway.db.rows import Columns
 from gateway.db.unit import Reads, Tx
@@ -26,6 +27,8 @@ class StoredPart:
     payload: bytes
     received_at: float
 
+
+T = TypeVar("T")
 
 MO = Columns("id", "source_addr", "destination_addr", "text", "received_at", "complete", "too_long", "redelivery_of")
 MT = Columns("id", "source_addr", "destination_addr", "text")
@@ -55,14 +58,16 @@ async def add_mo(
     instance within ``again_within`` seconds, and had its acknowledgement lost there (:func:`acks_lost`) is
     stored as perhaps that one delivered again (``redelivery_of``), for the responder to decide.
     """
-    if tx.shared and again_within and mo.complete and mo.redelivery_of is None:
-        mo = replace(mo, redelivery_of=await _lost_there(tx, mo, since=mo.received_at - again_within))
+    look_back = tx.shared and again_within and mo.complete and mo.redelivery_of is None
     rows = await tx.fetch(
         "INSERT INTO mo (source_addr, destination_addr, text, complete, too_long, received_at, redelivery_of, instance)"
-        " VALUES (:source_addr, :destination_addr, :text, :complete, :too_long, :received_at, :redelivery_of,"
-        " :instance)"
-        " RETURNING id",
+        " VALUES (:source_addr, :destination_addr, :text, :complete, :too_long, :received_at, "
+        + (_LOST_THERE if look_back else ":redelivery_of")
+        + ", :instance) RETURNING id, redelivery_of",
         {
+            "since": mo.received_at - again_within,
+            "lost": ACK_UNCERTAIN,
+            "unsent": ACK_UNSENT,
             "source_addr": mo.source_addr,
             "destination_addr": mo.destination_addr,
             "text": mo.text,
@@ -92,21 +97,18 @@ async def add_mo(
         received_at=mo.received_at,
         complete=mo.complete,
         too_long=mo.too_long,
-        redelivery_of=mo.redelivery_of,
+        redelivery_of=rows[0][1],
     )
 
 
-async def _lost_there(tx: Tx, mo: InboundMessage, *, since: float) -> int | None:
-    rows = await tx.fetch(
-        "SELECT id, text, complete, ack_confirmed, instance, received_at FROM mo"
-        " WHERE source_addr = :source AND destination_addr = :destination ORDER BY id DESC LIMIT 1",
-        {"source": mo.source_addr, "destination": mo.destination_addr},
-    )
-    for mo_id, text, complete, ack, instance, received_at in rows:
-        lost = ack in (ACK_UNCERTAIN, ACK_UNSENT) and instance != tx.instance and received_at >= since
-        if lost and complete and text == mo.text:
-            return int(mo_id)
-    return None
+_LOST_THERE = (
+    "(SELECT last.id FROM (SELECT id, text, complete, ack_confirmed, instance, received_at FROM mo"
+    " WHERE source_addr = :source_addr AND destination_addr = :destination_addr ORDER BY id DESC LIMIT 1) last"
+    " WHERE last.text = :text AND last.complete = 1 AND last.ack_confirmed IN (:lost, :unsent)"
+    " AND last.instance <> :instance AND last.received_at >= :since)"
+)
+"""The sender's last MO on that number, if it had the same text, reached another instance within the window,
+and had its acknowledgement lost there: the one this may be delivered again."""
 
 
 async def add_part(tx: Tx, part: StoredPart) -> None:
@@ -165,13 +167,11 @@ async def take_turn(
     """
     if not tx.shared:
         return ()
-    rows = await tx.fetch("SELECT pg_try_advisory_xact_lock(hashtext(:source))", {"source": mo.source_addr})
-    if not rows[0][0]:
-        return None
     within = {f"w{i}": mo.received_at - seconds for i, seconds in enumerate(windows)}
     counted = "".join(f", SUM(CASE WHEN received_at > :w{i} THEN 1 ELSE 0 END)" for i in range(len(windows)))
     rows = await tx.fetch(
-        "SELECT SUM(CASE WHEN status = 'new' AND instance <> :me AND received_at >= :since THEN 1 ELSE 0 END)"
+        "SELECT pg_try_advisory_xact_lock(hashtext(:source)),"
+        " SUM(CASE WHEN status = 'new' AND instance <> :me AND received_at >= :since THEN 1 ELSE 0 END)"
         f"{counted} FROM mo WHERE source_addr = :source AND id < :id AND received_at >= :oldest",
         {
             "source": mo.source_addr,
@@ -182,8 +182,8 @@ async def take_turn(
             **within,
         },
     )
-    waiting, *counts = rows[0]
-    if waiting:
+    locked, waiting, *counts = rows[0]
+    if not locked or waiting:
         return None
     return tuple(int(n or 0) for n in counts)
 
@@ -212,18 +212,35 @@ async def queue_mt(tx: Tx, reply: Reply, *, now: float, mo_id: int | None = None
     )
 
 
+CHUNK = 500  # ids in one ``IN (…)`` or rows in one ``VALUES …``: well under either engine's limit of parameters
+
+
 async def mts_sent(tx: Tx, sent: Iterable[tuple[int, Sequence[str]]], *, now: float) -> None:
-    """Mark MTs sent, with their parts' message ids (already in :func:`normal_id` form)."""
-    for mt_id, message_ids in sent:
+    """Mark MTs sent, with their parts' message ids (already in :func:`normal_id` form): a statement for a
+    chunk of MTs and one for a chunk of parts, not one per MT."""
+    sent = list(sent)
+    for ids in _chunks([mt_id for mt_id, _ in sent]):
         await tx.execute(
-            "UPDATE mt SET status = 'sent', sent_at = :now, command_status = 0 WHERE id = :id",
-            {"now": now, "id": mt_id},
+            f"UPDATE mt SET status = 'sent', sent_at = ?, command_status = 0 WHERE id IN ({_marks(len(ids))})",
+            (now, *ids),
         )
-        await tx.execute_many(
-            "INSERT INTO mt_part (mt_id, seqno, message_id) VALUES (?, ?, ?)"
+    parts = [
+        (mt_id, seqno, message_id) for mt_id, message_ids in sent for seqno, message_id in enumerate(message_ids, 1)
+    ]
+    for rows in _chunks(parts):
+        await tx.execute(
+            f"INSERT INTO mt_part (mt_id, seqno, message_id) VALUES {', '.join(['(?, ?, ?)'] * len(rows))}"
             " ON CONFLICT (mt_id, seqno) DO UPDATE SET message_id = excluded.message_id",
-            [(mt_id, seqno, message_id) for seqno, message_id in enumerate(message_ids, 1)],
+            [value for row in rows for value in row],
         )
+
+
+def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
+    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+
+
+def _marks(count: int) -> str:
+    return ", ".join(["?"] * count)
 
 
 async def mt_failed(tx: Tx, mt_id: int, command_status: int, *, now: float) -> None:
@@ -247,7 +264,8 @@ async def add_receipt(tx: Tx, keys: tuple[str, str, str], stat: str, *, now: flo
 
 async def acks_confirmed(tx: Tx, mo_ids: Sequence[int]) -> None:
     """Record that the SMSC surely read these MOs' acknowledgements."""
-    await tx.execute_many("UPDATE mo SET ack_confirmed = ? WHERE id = ?", [(ACK_CONFIRMED, mo_id) for mo_id in mo_ids])
+    for ids in _chunks(list(mo_ids)):
+        await tx.execute(f"UPDATE mo SET ack_confirmed = ? WHERE id IN ({_marks(len(ids))})", (ACK_CONFIRMED, *ids))
 
 
 async def acks_lost(tx: Tx, mo_ids: Sequence[int], *, sure: bool) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.types.numeric import Int2Dumper
 
-from gateway.db.errors import EngineError, EngineIntegrityError
+from gateway.db.errors import EngineConflict, EngineError, EngineIntegrityError
 from gateway.db.target import shown
 from gateway.db.unit import Params, Tx
 from gateway.errors import StartupError
@@ -143,9 +143,16 @@ async def connect(url: str, *, read_only: bool = False) -> PgConnection:
 
 
 def _engine_error(exc: psycopg.Error) -> EngineError:
-    kind = EngineIntegrityError if isinstance(exc, psycopg.IntegrityError) else EngineError
+    kind: type[EngineError] = EngineError
+    if isinstance(exc, psycopg.IntegrityError):
+        kind = EngineIntegrityError
+    elif exc.sqlstate in _CONFLICTS:
+        kind = EngineConflict
     text = str(exc).strip()
     return kind(text.splitlines()[0] if text else type(exc).__name__)
+
+
+_CONFLICTS = ("40P01", "40001")  # deadlock_detected, serialization_failure
 
 
 def _without(message: str, url: str) -> str:

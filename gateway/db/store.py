@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from gateway.db import messages
 from gateway.db.database import PREPARE, migrate, run_checkpoints
-from gateway.db.errors import DatabaseError
+from gateway.db.errors import DatabaseError, EngineConflict
 from gateway.db.messages import StoredPart
 from gateway.db.sqlite import LOOKUP_SETTINGS
 from gateway.db.target import is_url
@@ -79,13 +79,18 @@ class _ThreadEngine:
     """The connection on a thread of its own: a whole batch, every unit and statement, in one trip. SQLite's
     file, or PostgreSQL's socket (:class:`~gateway.db.postgres.SyncConnection`)."""
 
-    def __init__(self, db: DatabaseThread, *, shared: bool) -> None:
+    def __init__(self, db: DatabaseThread, *, shared: bool, more: Sequence[DatabaseThread] = ()) -> None:
         self._db = db
+        self._writers = [db, *more]  # PostgreSQL: batches run on these side by side, each its own connection
         self.shared = shared  # other instances may write the same database (PostgreSQL)
         self.instance = ""  # whose MOs and MTs the units store
 
-    async def run_batch(self, parts: list[list[tuple[Work, bool]]]) -> list[Outcome]:
-        return await self._db.call(_run_batch, parts, self.instance, self.shared)
+    @property
+    def writers(self) -> int:
+        return len(self._writers)
+
+    async def run_batch(self, parts: list[list[tuple[Work, bool]]], writer: int = 0) -> list[Outcome]:
+        return await self._writers[writer].call(_run_batch, parts, self.instance, self.shared)
 
     async def read(self, read: Callable[[Tx], Awaitable[T]]) -> T:
         return await self._db.call(_read_on_thread, read, self.instance, self.shared)
@@ -97,7 +102,8 @@ class _ThreadEngine:
         return await self._db.execute(sql, params)
 
     async def close(self) -> None:
-        await self._db.close()
+        for thread in self._writers:
+            await thread.close()
 
 
 class Store:
@@ -109,7 +115,7 @@ class Store:
         self._wakeup = asyncio.Event()
         self._unsettled = 0  # units handed over whose callers have not been told yet
         self._idle = asyncio.Event()  # set when that comes down to none
-        self._writer: asyncio.Task[None] | None = None
+        self._writer_tasks: list[asyncio.Task[None]] = []
         self._checkpointer: asyncio.Task[None] | None = None
         self.commits = 0
         self.crashed = False  # the previous run did not close the store (killed, power lost)
@@ -122,13 +128,16 @@ class Store:
         *,
         instance: str = "",
         batch_max: int = 512,
+        connections: int = 1,
         on_commit: Callable[[float], None] | None = None,
     ) -> Store:
         """The store on the SQLite file at ``ledger``, or on the PostgreSQL database a ``postgresql://`` URL
-        names; ``instance``: the gateway instance whose MOs and MTs its units store."""
+        names; ``instance``: the gateway instance whose MOs and MTs its units store; ``connections``: on
+        PostgreSQL, how many batches may be committing at once, each on its own connection (a file has one
+        writer)."""
         await migrate(ledger)  # every table in place
         if is_url(ledger):
-            store = cls(await _open_postgres(ledger), batch_max=batch_max, on_commit=on_commit)
+            store = cls(await _open_postgres(ledger, connections), batch_max=batch_max, on_commit=on_commit)
         else:
             store = cls(await _open_file(ledger), batch_max=batch_max, on_commit=on_commit)
             store._checkpointer = asyncio.create_task(run_checkpoints(ledger))
@@ -138,7 +147,7 @@ class Store:
             rows = await db.fetch("SELECT value FROM meta WHERE key = 'clean_shutdown'")
             store.crashed = bool(rows) and rows[0][0] != "1"  # a new file has no row: nothing to recover from
             await db.execute(_SHUTDOWN_MARK, {"value": "0"})
-        store._writer = asyncio.create_task(store._write_loop())
+        store._writer_tasks = [asyncio.create_task(store._write_loop(i)) for i in range(db.writers)]
         return store
 
     @property
@@ -151,12 +160,13 @@ class Store:
         return self._db.instance
 
     async def close(self) -> None:
-        if self._writer is not None:
+        if self._writer_tasks:
             while self._unsettled:  # every unit handed over is committed, and its caller told, first
                 self._idle.clear()
                 await self._idle.wait()
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+            for task in self._writer_tasks:
+                task.cancel()
+            await asyncio.gather(*self._writer_tasks, return_exceptions=True)
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             await asyncio.gather(self._checkpointer, return_exceptions=True)
@@ -300,23 +310,26 @@ class Store:
         self._waiting.append(operation)
         self._wakeup.set()
 
-    async def _write_loop(self) -> None:
+    async def _write_loop(self, writer: int) -> None:
+        """One writer: the units waiting when it is free go into its next batch. Several writers (PostgreSQL)
+        commit side by side; the units of one caller that depend on each other are handed over one after the
+        other's commit, so never sit in two batches at once."""
         while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._waiting:
-                batch = self._waiting[: self._batch_max]
-                del self._waiting[: self._batch_max]
-                await self._commit(batch)
+            while not self._waiting:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            batch = self._waiting[: self._batch_max]
+            del self._waiting[: self._batch_max]
+            await self._commit(batch, writer)
 
-    async def _commit(self, batch: list[_Operation]) -> None:
+    async def _commit(self, batch: list[_Operation], writer: int = 0) -> None:
         """The batch in one trip: the unguarded units in one commit, then the guarded ones in another."""
         started = time.perf_counter()
         plain = sorted((operation for operation in batch if not operation.guarded), key=lambda op: op.late)
         guarded = [operation for operation in batch if operation.guarded]
         parts = [part for part in (plain, guarded) if part]
         try:
-            outcomes = await self._db.run_batch([[(op.work, op.guarded) for op in part] for part in parts])
+            outcomes = await self._db.run_batch([[(op.work, op.guarded) for op in part] for part in parts], writer)
         except Exception as exc:  # e.g. the thread is gone: every waiter learns of it, the writer goes on
             outcomes = [exc] * len(parts)
         if self._on_commit is not None:
@@ -364,6 +377,10 @@ def _settle(operation: _Operation, ok: bool, value: Any) -> None:
         done.set_exception(value)
 
 
+CONFLICT_RETRIES = 5
+"""Times a part PostgreSQL ended for a deadlock (with a batch on another connection or instance) is run again."""
+
+
 def _run_batch(
     connection: sqlite3.Connection, parts: list[list[tuple[Work, bool]]], instance: str, shared: bool
 ) -> list[Outcome]:
@@ -371,17 +388,53 @@ def _run_batch(
     tx = Tx(ThreadConnection(connection), instance=instance, shared=shared)
     outcomes: list[Outcome] = []
     for part in parts:
-        try:
-            outcomes.append(_run_part(connection, tx, part))
-        except Exception as exc:
-            with suppress(*DatabaseError):
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-            outcomes.append(exc)
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                outcomes.append(_run_part(connection, tx, part))
+                break
+            except Exception as exc:
+                with suppress(*DatabaseError):
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                if isinstance(exc, EngineConflict) and attempt < CONFLICT_RETRIES:
+                    time.sleep(0.002 * (attempt + 1))  # the other transaction of the deadlock goes first
+                    continue
+                outcomes.append(exc)
+                break
     return outcomes
 
 
+class _UnitFailed(Exception):
+    """A guarded unit failed in a part run without savepoints: the part is run again with them."""
+
+
 def _run_part(connection: sqlite3.Connection, tx: Tx, units: list[tuple[Work, bool]]) -> list[tuple[bool, Any]]:
+    """One transaction. Guarded units run first as if none will fail (no savepoint each: two statements,
+    two round trips on PostgreSQL, saved per unit); if one does, everything is rolled back and the part runs
+    again with a savepoint around each guarded unit, so the one that fails rolls back alone. A unit is a
+    function of the database it reads: running it again is running it once."""
+    if any(guarded for _, guarded in units):
+        connection.execute("BEGIN")
+        try:
+            done = [(True, _run_hopeful(work, tx)) for work, _ in units]
+        except _UnitFailed:
+            connection.execute("ROLLBACK")
+        else:
+            connection.execute("COMMIT")
+            return done
+    return _run_guarded(connection, tx, units)
+
+
+def _run_hopeful(work: Work, tx: Tx) -> Any:
+    try:
+        return run_unit(work, tx)
+    except EngineConflict:
+        raise  # the whole part again (PostgreSQL ended the transaction for a deadlock)
+    except Exception as exc:
+        raise _UnitFailed() from exc
+
+
+def _run_guarded(connection: sqlite3.Connection, tx: Tx, units: list[tuple[Work, bool]]) -> list[tuple[bool, Any]]:
     connection.execute("BEGIN")
     done: list[tuple[bool, Any]] = []
     for work, guarded in units:
@@ -391,6 +444,8 @@ def _run_part(connection: sqlite3.Connection, tx: Tx, units: list[tuple[Work, bo
         connection.execute("SAVEPOINT unit")
         try:
             done.append((True, run_unit(work, tx)))
+        except EngineConflict:
+            raise  # not this unit's failure: the whole part again
         except Exception as exc:
             connection.execute("ROLLBACK TO SAVEPOINT unit")
             done.append((False, exc))
@@ -409,10 +464,13 @@ async def _open_file(path: str) -> _ThreadEngine:
     return _ThreadEngine(db, shared=False)
 
 
-async def _open_postgres(url: str) -> _ThreadEngine:
+async def _open_postgres(url: str, connections: int) -> _ThreadEngine:
     from gateway.db import postgres  # psycopg takes 0.4 s to import: only a process that uses it pays
 
-    return _ThreadEngine(await DatabaseThread.start(lambda: postgres.connect_sync(url), name="store"), shared=True)
+    threads = [
+        await DatabaseThread.start(lambda: postgres.connect_sync(url), name=f"store-{i}") for i in range(connections)
+    ]
+    return _ThreadEngine(threads[0], shared=True, more=threads[1:])
 
 
 def _read_on_thread(
