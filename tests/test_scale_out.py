@@ -318,3 +318,41 @@ async def test_a_ussd_session_over_smpp_is_answered_by_whichever_instance_its_ne
     ]
     assert receivers[0] != receivers[1] and receivers[1] != receivers[2]
     assert [mt.its_session_info for mt in sim.mts] == [bytes([7, s << 1]) for s in (1, 2, 3)]
+
+
+async def test_a_confirmation_that_reaches_the_other_instance_before_the_prompt_waits_for_it(
+    tmp_path: Path, sim: SmscSimulator, url: str, start_gateway: StartGateway
+) -> None:
+    """``KTXWZWB`` is stored on one instance and ``是`` on the other before either is answered (the test holds
+    the subscriber's lock meanwhile, as a third instance handling them would): once free, the ``是`` waits for
+    the order's prompt (its sender's earlier MO, unanswered on the other instance) and then confirms it.
+    Receipts for both answers, on whichever bind they come, find their MTs."""
+    seeded = ledger(tmp_path, "seed", "--count", "3", GATEWAY_LEDGER__URL=url)
+    assert (seeded.returncode, seeded.stderr) == (0, "")
+    both = [await start_gateway(wait_bound=False, ledger__url=url, gateway__instance=name) for name in ("a", "b")]
+    await sim.wait_bound(10, count=2)
+    sim.auto_receipts = True
+    asker = number(2)
+    (cash,) = books(url, [asker]).values()
+    with psycopg.connect(url) as holder:  # a transaction holding the subscriber's turn
+        holder.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (asker,))
+        assert await sim.send_mo(asker, "10086", "KTXWZWB") == [0]  # stored: acknowledged after the commit
+        assert await sim.send_mo(asker, "10086", "是") == [0]
+        await asyncio.sleep(0.3)
+        assert sim.mts == []  # neither may go while the turn is held
+        holder.commit()
+    mts = await sim.wait_for_mts(2, timeout=10)
+    await asyncio.sleep(0.5)
+
+    assert mts[0].text.startswith("您好，您将订购新闻早晚报")
+    assert mts[1].text == f"您好，您已成功订购新闻早晚报，本次扣费3.00元，当前余额{(cash - 300) / 100:.2f}元。"
+    assert len(sim.mts) == 2
+    assert books(url, [asker]) == {asker: cash - 300}
+    assert len({instance for _, instance in owners(url, asker)}) == 2  # one on each
+    with psycopg.connect(url) as connection:
+        receipts = connection.execute(
+            "SELECT delivery_stat FROM mt WHERE destination_addr = %s ORDER BY id", (asker,)
+        ).fetchall()
+    assert receipts == [("DELIVRD",), ("DELIVRD",)]
+    assert sum(g.inbox.receipts["DELIVRD"] for g in both) == 2
+    assert sum(g.responder.waited for g in both) > 0
