@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from gateway.db.errors import EngineError
 from gateway.db.messages import StoredPart
 from gateway.db.store import Store, message_id_keys, normal_id
 from gateway.db.unit import Tx, Work
@@ -395,5 +397,28 @@ async def test_two_batches_that_deadlock_on_postgresql_both_commit_once(postgres
             ("x", "2"),
             ("y", "2"),
         ]
+    finally:
+        await store.close()
+
+
+async def test_a_connection_the_postgresql_server_closed_is_opened_again_for_the_next_batch(
+    postgres_url: str,
+) -> None:
+    """An administrator (or a restart) ends the store's connection: the batch that meets it fails and is
+    told so; the next one runs on a new connection."""
+    store = await Store.open(postgres_url)
+    try:
+        await store.transact(lambda tx: tx.execute("INSERT INTO meta (key, value) VALUES ('n', '1')"))
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        assert ended and all(ok for (ok,) in ended)
+
+        with pytest.raises(EngineError):
+            await store.transact(lambda tx: tx.execute("UPDATE meta SET value = '2' WHERE key = 'n'"))
+        await store.transact(lambda tx: tx.execute("UPDATE meta SET value = '3' WHERE key = 'n'"))
+        assert await store.fetch("SELECT value FROM meta WHERE key = 'n'") == [("3",)]
     finally:
         await store.close()

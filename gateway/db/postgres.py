@@ -91,23 +91,42 @@ class PgConnection:
 class SyncConnection:
     """A blocking psycopg connection as the store's database thread drives it (:mod:`gateway.db.thread`):
     the calls of a ``sqlite3.Connection`` it makes, with SQLite's placeholders. The driver releases the GIL
-    while it waits for the server, so the event loop runs meanwhile."""
+    while it waits for the server, so the event loop runs meanwhile.
 
-    def __init__(self, connection: psycopg.Connection[tuple[Any, ...]]) -> None:
+    A connection the server closed (a restart, a failover, an administrator) is opened again before the next
+    statement that begins a transaction: the batch that met the loss fails (its callers are told, nothing
+    of it is committed or it all is, as the server decided), the next one runs on the new connection."""
+
+    def __init__(self, connection: psycopg.Connection[tuple[Any, ...]], url: str = "") -> None:
         self._connection = connection
+        self._url = url
+        self.reconnects = 0
 
     def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[tuple[Any, ...]]:
+        self._alive()
         try:
             return self._connection.execute(translated(sql), params)
         except psycopg.Error as exc:
             raise _engine_error(exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        self._alive()
         try:
             with self._connection.cursor() as cursor:
                 cursor.executemany(translated(sql), list(rows))
         except psycopg.Error as exc:
             raise _engine_error(exc) from exc
+
+    def _alive(self) -> None:
+        if not (self._url and (self._connection.closed or self._connection.broken)):
+            return
+        try:
+            self._connection = _open_sync(self._url)
+        except psycopg.Error as exc:
+            raise EngineError(
+                f"the ledger {shown(self._url)} cannot be reached: {_without(str(exc), self._url)}"
+            ) from None
+        self.reconnects += 1
 
     @property
     def in_transaction(self) -> bool:
@@ -120,11 +139,16 @@ class SyncConnection:
 def connect_sync(url: str) -> SyncConnection:
     """:func:`connect` for a thread of its own (the store's writer)."""
     try:
-        connection = psycopg.connect(url, autocommit=True)
+        connection = _open_sync(url)
     except psycopg.Error as exc:
         raise StartupError(f"cannot open the ledger {shown(url)}: {_without(str(exc), url)}") from None
+    return SyncConnection(connection, url)
+
+
+def _open_sync(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    connection = psycopg.connect(url, autocommit=True)
     connection.adapters.register_dumper(bool, Int2Dumper)
-    return SyncConnection(connection)
+    return connection
 
 
 async def connect(url: str, *, read_only: bool = False) -> PgConnection:
