@@ -58,6 +58,7 @@ class Instance:
         self.leading = not live or live[0] == self.name
         if shared and (back or taken.gone):
             self._store.crashed = True  # on SQLite the file's own mark says so (Store.open)
+            self._store.recovering_from = (*taken.gone, *((self.name,) if back else ()))
         self._count(taken)
         log.info("instance signed on", extra={"instance": self.name, "took_over": list(taken.gone)})
         return taken

@@ -8,6 +8,7 @@ import pytest
 from support.db import opened
 
 from gateway.db import messages
+from gateway.db.database import open_database
 from gateway.db.messages import StoredPart
 from gateway.db.unit import Tx
 from gateway.types import InboundMessage, OutboundMessage, Reply
@@ -182,6 +183,18 @@ async def test_recent_mos_are_the_unconfirmed_complete_ones_within_the_window_of
     await messages.add_mo(tx, mo("newest", source=OTHER, at=100.0))
     await messages.acks_confirmed(tx, [confirmed.id])
     assert await messages.recent_mos(tx, 10.0) == [(2, SUBSCRIBER, "10086", "edge"), (5, OTHER, "10086", "newest")]
+
+
+async def test_recent_mos_of_the_instances_that_died_leave_out_those_of_the_ones_alive(ledger_at: str) -> None:
+    db = await open_database(ledger_at)
+    try:
+        dead, alive = Tx(db, instance="dead"), Tx(db, instance="alive")
+        await messages.add_mo(dead, mo("103", at=80.0))  # older than the window before the dead one's newest
+        lost = await messages.add_mo(dead, mo("102", at=95.0))
+        await messages.add_mo(alive, mo("101", source=OTHER, at=100.0))  # newer, but another's
+        assert await messages.recent_mos(dead, 10.0, ["dead"]) == [(lost.id, SUBSCRIBER, "10086", "102")]
+    finally:
+        await db.close()
 
 
 # --- MTs and receipts ----------------------------------------------------------------------------

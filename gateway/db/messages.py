@@ -294,14 +294,16 @@ async def unanswered_mos(reads: Reads) -> list[InboundMessage]:
     return [MO.to(InboundMessage, (*r[:5], bool(r[5]), bool(r[6]), r[7])) for r in rows]
 
 
-async def recent_mos(reads: Reads, window: float) -> list[tuple[int, str, str, str]]:
+async def recent_mos(reads: Reads, window: float, instances: Sequence[str] = ()) -> list[tuple[int, str, str, str]]:
     """(id, source, destination, text) of the complete MOs stored within ``window`` seconds before the newest
-    one whose acknowledgement was not known to have reached the SMSC, oldest first."""
+    one whose acknowledgement was not known to have reached the SMSC, oldest first; ``instances``: only those
+    these instances stored (on a shared ledger: the ones that died, not those that live on)."""
+    mine = " AND instance IN (" + ", ".join(f":i{n}" for n in range(len(instances))) + ")" if instances else ""
     rows = await reads.fetch(
         "SELECT id, source_addr, destination_addr, text FROM mo"
-        " WHERE received_at >= (SELECT MAX(received_at) FROM mo) - :window AND complete = 1 AND ack_confirmed <> 1"
-        " ORDER BY id",
-        {"window": window},
+        f" WHERE received_at >= (SELECT MAX(received_at) FROM mo{' WHERE 1 = 1' + mine if mine else ''}) - :window"
+        f" AND complete = 1 AND ack_confirmed <> 1{mine} ORDER BY id",
+        {"window": window, **{f"i{n}": name for n, name in enumerate(instances)}},
     )
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 

@@ -120,6 +120,7 @@ class Store:
         self.commits = 0
         self.crashed = False  # the previous run did not close the store (killed, power lost)
         self.redelivery_window = 0.0  # seconds an MO another instance lost the acknowledgement of may come again
+        self.recovering_from: tuple[str, ...] = ()  # shared ledger: the instances that died (their MOs may come again)
 
     @classmethod
     async def open(
@@ -283,7 +284,7 @@ class Store:
     async def recent_mos(self, window: float) -> list[tuple[int, str, str, str]]:
         """(id, source, destination, text) of the MOs stored within ``window`` seconds before the newest one
         whose acknowledgement was not known to have reached the SMSC, oldest first."""
-        return await self._read(lambda reads: messages.recent_mos(reads, window))
+        return await self._read(lambda reads: messages.recent_mos(reads, window, self.recovering_from))
 
     async def queued_mts(self) -> list[OutboundMessage]:
         return await self._read(messages.queued_mts)
