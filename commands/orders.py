@@ -149,6 +149,6 @@ async def pick_reply(turn: Turn, record: DialogRecord) -> Step:
         )
     if record.state in ("listing", "reasking"):
         record.expires_at = turn.now + turn.window
-        template = "pick_ask" if ctx.text == "0" else "pick_out_of_range"
+        template = ("pick_ask" if ctx.text == "0" else "pick_out_of_range") + ("_one" if count == 1 else "")
         return Step(text=ctx.render(template, count=count), dialog=record)
     return Step(text=ctx.render(f"pick_{record.state}"))

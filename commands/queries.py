@@ -50,9 +50,11 @@ async def balance(ctx: CommandContext) -> str:
     gift = account.gift_on(today)
     expiry = ctx.render("gift_expiry", day=day_cn(account.gift_expires)) if gift and account.gift_expires else ""
     credit = ctx.render("credit_limit", amount=yuan(account.credit_limit)) if account.credit_limit else ""
+    balance = account.balance_on(today)
     return ctx.render(
-        "balance",
-        balance=yuan(account.balance_on(today)),
+        "balance" if balance >= 0 else "balance_owed",
+        balance=yuan(balance),
+        owed=yuan(-balance),
         cash=yuan(account.cash),
         gift=yuan(gift),
         gift_expiry=expiry,
@@ -62,7 +64,15 @@ async def balance(ctx: CommandContext) -> str:
     )
 
 
+def _standing(ctx: CommandContext, balance: int) -> str:
+    """The balance as told: what is left, or below zero what is owed (never a negative balance)."""
+    if balance < 0:
+        return ctx.render("standing_owed", owed=yuan(-balance))
+    return ctx.render("standing_balance", balance=yuan(balance))
+
+
 def _arrears(ctx: CommandContext, account: Account, today: date) -> str:
+    """The note to pay when nothing is available (the balance is then below zero: the answer says what is owed)."""
     return ctx.render("arrears_note") if account.available_on(today) < 0 else ""
 
 
@@ -76,7 +86,7 @@ async def charges_this_month(ctx: CommandContext) -> str:
         as_of=_as_of(ctx),
         total=yuan(sum(charges.values())),
         lines=_lines(ctx, dict(charges)),
-        balance=yuan(account.balance_on(today)),
+        standing=_standing(ctx, account.balance_on(today)),
         available=yuan(account.available_on(today)),
         arrears=_arrears(ctx, account, today),
     )

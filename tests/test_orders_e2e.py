@@ -215,7 +215,9 @@ async def test_order_prompt_and_charge_full_before_the_16th_half_from_it(
 
 
 @pytest.mark.parametrize(
-    "yes", ["是", "Y", "y", "确认", "Ｙ", " y ", "yes"], ids=["是", "Y", "y", "确认", "full-width-Y", "spaced-y", "yes"]
+    "yes",
+    ["是", "是的", "Y", "y", "确认", "确定", "Ｙ", " y ", "yes"],
+    ids=["是", "是的", "Y", "y", "确认", "确定", "full-width-Y", "spaced-y", "yes"],
 )
 async def test_every_form_of_yes_confirms(env: Env, yes: str) -> None:
     env.clock.set(FIFTEENTH)
@@ -225,7 +227,7 @@ async def test_every_form_of_yes_confirms(env: Env, yes: str) -> None:
     assert await env.fees(CASH) == [("2026-11", "data", "GPRS10", 1000, FIFTEENTH)]
 
 
-@pytest.mark.parametrize("reply", ["N", "否", "不要", "是的", "YY", "KT"], ids=["N", "否", "不要", "是的", "YY", "KT"])
+@pytest.mark.parametrize("reply", ["N", "否", "不要", "不是", "YY", "KT"], ids=["N", "否", "不要", "不是", "YY", "KT"])
 async def test_anything_else_declines_without_a_charge(env: Env, reply: str) -> None:
     assert await env.ask(CASH, "KTGPRS10") == ORDER_GPRS10_HALF
     assert await env.ask(CASH, reply) == "您好，您已取消订购GPRS10元包，未扣费。"

@@ -339,8 +339,7 @@ async def test_a_suspended_subscriber_can_query_but_not_order(gateway: Gateway, 
     await query.dial()
     balance = await query.press("1")
     assert balance == (
-        "END 您好，您的账户余额为-2.30元，其中现金余额-2.30元，赠送余额0.00元；可用余额-2.30元。"
-        "您已欠费，请及时缴费以免影响使用。"
+        "END 您好，您已欠费2.30元，其中现金余额-2.30元，赠送余额0.00元；可用余额-2.30元。请及时缴费以免影响使用。"
     )
     assert balance == "END " + await ask(sim, SUSPENDED, "10086", "CXYE")
     order = Call(gateway, SUSPENDED)

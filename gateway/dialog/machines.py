@@ -13,7 +13,7 @@ from statemachine import State, StateMachine
 
 from gateway.transitions import Transitions
 
-YES = frozenset({"是", "Y", "确认", "YES"})  # input is upper-cased by the normaliser, so "y" arrives as "Y"
+YES = frozenset({"是", "是的", "Y", "确认", "确定", "YES"})  # upper-cased by the normaliser: "y" arrives as "Y"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
