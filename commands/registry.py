@@ -51,5 +51,9 @@ PREPARATIONS: dict[str, Preparation] = {
     "password_reset": password.prepare_reset_reply,
 }
 
+BUSINESS = frozenset(DIALOG_STARTERS) - {"pick"}
+"""The commands that are a 业务 (an order, a cancellation, a password, 紧急开机, reminders), not a 查询: a number
+that may not ask is told so in those words. 0000 lists what is ordered (a 查询) before it offers to cancel."""
+
 KNOWN = set(COMMANDS) | set(DIALOG_STARTERS)
 """Every name a catalog may use."""

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, suppress
 
-from commands.registry import COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN, PREPARATIONS
+from commands.registry import BUSINESS, COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN, PREPARATIONS
 from gateway.admin import AdminApi, AdminReads
 from gateway.admin.billing import BillingApi
 from gateway.catalog import load_catalogs
@@ -131,6 +131,7 @@ class Gateway:
             clock=self.clock,
             ledger=self.ledger,
             credit=self.credit,
+            business=BUSINESS,
         )
         dialogs = Dialogs(
             starters=DIALOG_STARTERS,

@@ -163,7 +163,8 @@ class Responder:
         return await self._store.finish_mo(mo, replies, now=self._clock.now())
 
     async def _refused(self, mo: InboundMessage, refusal: LedgerError) -> list[OutboundMessage]:
-        text = self._router.refusal(refusal)
+        route = self._router.route(mo)
+        text = self._router.refusal(refusal, business=route is not None and self._router.is_business(route.entry))
         return await self._store.finish_mo(mo, [self._router.reply(mo, text)], now=self._clock.now())
 
     async def _answer(self, mo: InboundMessage, route: Route | None) -> list[OutboundMessage]:

@@ -44,9 +44,11 @@ class Router:
         clock: Clock,
         ledger: Ledger,
         credit: CreditControl | None = None,
+        business: frozenset[str] = frozenset(),
     ) -> None:
         self.catalogs = catalogs
         self.commands = commands
+        self.business = business  # the commands that are a 业务, not a 查询
         self.templates = templates
         self.clock = clock
         self.ledger = ledger
@@ -91,8 +93,13 @@ class Router:
         except LedgerError as refusal:
             return self.refusal(refusal)
 
-    def refusal(self, refusal: LedgerError) -> str:
+    def is_business(self, entry: CodeEntry | None) -> bool:
+        """Whether the entry's command is a 业务 (an order, a cancellation, a password…), not a 查询."""
+        return entry is not None and entry.command in self.business
+
+    def refusal(self, refusal: LedgerError, *, business: bool = False) -> str:
+        """The answer to a number that may not ask: worded for a 业务 or for a 查询."""
         template = REFUSALS.get(type(refusal))
         if template is None:
             raise refusal
-        return self.templates.render(template)
+        return self.templates.render(template + ("_business" if business else ""))

@@ -214,7 +214,7 @@ async def test_a_passed_validity_date_suspends_on_the_daily_run(gateway: Gateway
     await advance(gateway, DAY)
     await eventually(history(gateway, EXPIRED), [("active", "suspended", "validity_passed")])
     assert await status_of(gateway, EXPIRED) == "suspended"
-    assert await notices(sim, EXPIRED, 1) == [suspension("余额有效期已过", "20.00元")]
+    assert await notices(sim, EXPIRED, 1) == [suspension("余额有效期届满", "20.00元")]
     # A payment moves the validity date out 180 days and restores at once.
     await pay(gateway, EXPIRED, 100)
     assert await changes(gateway, EXPIRED) == [
@@ -308,7 +308,7 @@ async def test_a_protective_restore_by_the_admin_api_then_its_amount_limit(
     body = await subscriber(gateway, ARREARS)
     assert (body["status"], body["account"]["cash_fen"]) == ("suspended", -5000)
     assert (await changes(gateway, ARREARS))[2:] == [("protected", "suspended", "protective_amount_limit")]
-    assert (await notices(sim, ARREARS, 3))[2] == suspension("紧急开机额度已用完", "-50.00元")
+    assert (await notices(sim, ARREARS, 3))[2] == suspension("紧急开机额度用尽", "-50.00元")
 
 
 async def test_a_protective_restore_by_jjkj(gateway: Gateway, sim: SmscSimulator) -> None:
@@ -369,7 +369,7 @@ async def test_the_time_limit_suspends_again(gateway: Gateway, sim: SmscSimulato
         ],
     )
     assert await status_of(gateway, ARREARS) == "suspended"
-    assert (await notices(sim, ARREARS, 3))[2] == suspension("紧急开机期限已到", "0.00元")
+    assert (await notices(sim, ARREARS, 3))[2] == suspension("紧急开机期满", "0.00元")
 
 
 async def paid_during_a_protective_restore(gateway: Gateway, sim: SmscSimulator) -> None:
@@ -458,7 +458,7 @@ async def test_a_protective_restore_is_only_for_a_suspended_number(gateway: Gate
     status, body = await protect(gateway, TERMINATED)
     assert (status, body["code"], body["message"]) == (409, "conflict", f"{TERMINATED} is terminated (销户)")
     assert await ask(sim, TERMINATED, "10086", "JJKJ") == (
-        "您好，您的号码已销户，无法办理此项查询。如有疑问请拨打客服热线。"
+        "您好，您的号码已销户，无法办理此项业务。如有疑问请拨打客服热线。"
     )
     assert (await protect(gateway, STRANGER))[0] == 404
     assert (await call(gateway.http.port, "GET", f"/api/v1/subscribers/{STRANGER}/status-history"))[0] == 404

@@ -109,6 +109,7 @@ CANCELLED_GPRS10 = "您好，您已成功退订GPRS10元包，本业务可使用
 CANCELLED_LDTX = "您好，您已成功退订来电提醒，本业务可使用至2026年11月30日，下月起不再收费。"
 NOTHING_TO_CONFIRM = "您好，您当前没有待确认的业务。如需订购请发送业务代码，如KTGPRS10。"
 NOT_A_SUBSCRIBER = "您好，您的号码不是本网用户，无法办理此项查询。"
+NOT_A_SUBSCRIBER_BUSINESS = "您好，您的号码不是本网用户，无法办理此项业务。"  # an order or a cancellation
 SUBSCRIBED_0000 = (
     "您好，您已订购以下业务：1：来电提醒（3.00元/月）；2：GPRS10元包（10.00元/月）。回复序号可退订相应业务。"
 )
@@ -396,9 +397,9 @@ async def test_a_dialog_is_kept_per_service_number(env: Env) -> None:
 
 
 async def test_a_non_subscriber_is_told_so(env: Env) -> None:
-    assert await env.ask(STRANGER, "KTGPRS10") == NOT_A_SUBSCRIBER
-    assert await env.ask(STRANGER, "QXGPRS10") == NOT_A_SUBSCRIBER
-    assert await env.ask(STRANGER, "0000") == NOT_A_SUBSCRIBER
+    assert await env.ask(STRANGER, "KTGPRS10") == NOT_A_SUBSCRIBER_BUSINESS
+    assert await env.ask(STRANGER, "QXGPRS10") == NOT_A_SUBSCRIBER_BUSINESS
+    assert await env.ask(STRANGER, "0000") == NOT_A_SUBSCRIBER  # 0000 lists what is ordered: a 查询
     assert await env.ask(STRANGER, "是") == NOTHING_TO_CONFIRM
     assert await env.dialogs(STRANGER) == []
     assert await env.rows("SELECT COUNT(*) FROM fee WHERE msisdn = ?", STRANGER) == [(0,)]

@@ -28,6 +28,7 @@ from ussd_ledger import (
     MAIN_DATA_1,
     MAIN_DATA_2,
     NOT_A_SUBSCRIBER,
+    NOT_A_SUBSCRIBER_ORDER,
     NOW,
     ORDERED_GPRS3,
     PACKAGES_1,
@@ -350,13 +351,23 @@ async def test_a_suspended_subscriber_can_query_but_not_order(gateway: Gateway, 
     assert await subscriptions(gateway, SUSPENDED) == []
 
 
-@pytest.mark.parametrize("keys", [["1"], ["2"], ["3", "1"], ["3", "10", "2"]])
-async def test_an_unknown_number_is_told_it_is_not_a_subscriber(gateway: Gateway, keys: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("keys", "refusal"),
+    [
+        (["1"], NOT_A_SUBSCRIBER),
+        (["2"], NOT_A_SUBSCRIBER),
+        (["3", "1"], NOT_A_SUBSCRIBER_ORDER),  # a package: a 业务
+        (["3", "10", "2"], NOT_A_SUBSCRIBER_ORDER),
+    ],
+)
+async def test_an_unknown_number_is_told_it_is_not_a_subscriber(
+    gateway: Gateway, keys: list[str], refusal: str
+) -> None:
     call = Call(gateway, STRANGER)
     assert await call.dial() == f"CON {HOME}"
     for key in keys[:-1]:
         assert (await call.press(key)).startswith("CON ")
-    assert await call.press(keys[-1]) == f"END {NOT_A_SUBSCRIBER}"
+    assert await call.press(keys[-1]) == f"END {refusal}"
 
 
 # --- a session belongs to the number that opened it ---------------------------------------------------

@@ -27,6 +27,7 @@ from ussd_ledger import (
     MAIN_DATA_1,
     MAIN_DATA_2,
     NOT_A_SUBSCRIBER,
+    NOT_A_SUBSCRIBER_ORDER,
     NOW,
     ORDERED_GPRS3,
     PACKAGES_1,
@@ -510,7 +511,7 @@ async def test_another_number_on_the_same_session_number_is_another_session(
     assert await thief.press("1") == (CLOSE, EXPIRED)  # the 1 确认 of the victim's confirmation
     assert await thief.dial() == (MENU, HOME)
     assert await thief.press("3") == (MENU, PACKAGES_1)
-    assert await thief.press("1") == (CLOSE, NOT_A_SUBSCRIBER)
+    assert await thief.press("1") == (CLOSE, NOT_A_SUBSCRIBER_ORDER)
     assert gateway.ussd.open_sessions == 1  # the victim's, still confirming
     assert await victim.press("2") == (CLOSE, DECLINED_GPRS3)
     assert await cash(gateway, MAIN) == 5630

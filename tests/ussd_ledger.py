@@ -38,6 +38,7 @@ CONFIRM_GPRS3 = (
 CONFIRM_DX6 = "订购6元短信包（月费6.00元）：本月16日（含）后订购，本月按半月收取3.00元，含短信50条。\n1 确认\n2 取消"
 ORDERED_GPRS3 = "您好，您已成功订购GPRS3元包，本次扣费1.50元，当前余额48.50元。"
 NOT_A_SUBSCRIBER = "您好，您的号码不是本网用户，无法办理此项查询。"
+NOT_A_SUBSCRIBER_ORDER = "您好，您的号码不是本网用户，无法办理此项业务。"  # a package chosen from the menu
 EXPIRED = "会话已超时，请重新拨打*100#。"
 
 

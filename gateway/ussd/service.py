@@ -68,7 +68,7 @@ class LedgerServices:
         try:
             subscriber, _ = await ctx.holder()
         except LedgerError as refusal:
-            return Quote(self._router.refusal(refusal), False)
+            return Quote(self._router.refusal(refusal, business=True), False)
         if subscriber.status == "suspended":
             return Quote(self._templates.render("order_suspended"), False)
         if package in await ordered_packages(ctx):
@@ -94,7 +94,7 @@ class LedgerServices:
         try:
             done: str = await self._store.transact(work)
         except (UnknownSubscriber, SubscriberTerminated) as refusal:
-            return self._router.refusal(refusal)
+            return self._router.refusal(refusal, business=True)
         log.info("ussd order", extra={"msisdn": msisdn, "product": product})
         return done
 
