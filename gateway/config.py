@@ -180,7 +180,7 @@ class PushConfig:
     abnormal_factor: int = key(5, between(1, 1000))
     quiet_start: str = key("21:00", clock_time)
     quiet_end: str = key("08:00", clock_time)
-    urgent: list[str] = key(["suspension", "restore", "protective_restore", "termination"])
+    urgent: list[str] = key(["suspension", "restore", "protective_restore", "termination", "abnormal_charges"])
     essential: list[str] = key(
         ["suspension", "restore", "protective_restore", "termination", "termination_warning", "abnormal_charges"]
     )
