@@ -675,9 +675,14 @@ async def test_postpaid_usage_is_granted_and_suspends_below_zero(gateway: Gatewa
     assert answer["rated"] == [rated("pp-1", POSTPAID, 1500, 1500), rated("pp-2", POSTPAID, 1, 10)]
     assert answer["suspended"] == [POSTPAID]
     assert await account(gateway, POSTPAID) == ("suspended", -510, -510)
-    # A postpaid subscriber's usage keeps being rated (the network reports it afterwards).
+    # Usage from before the suspension (10:13:20), reported afterwards, is still rated...
     answer = await rate(gateway, record("pp-3", POSTPAID, "mms", 1, start="2026-11-23T10:00:00+08:00"))
     assert (answer["rated"], answer["suspended"]) == ([rated("pp-3", POSTPAID, 1, 30)], [])
+    assert await account(gateway, POSTPAID) == ("suspended", -540, -540)
+    # ...usage from after it is not: 暂停服务后不再计列收入 (seed 001), postpaid as prepaid
+    answer = await rate(gateway, record("pp-4", POSTPAID, "voice", 600, start="2026-11-23T10:20:00+08:00"))
+    assert answer["rated"] == []
+    assert [(r["id"], r["reason"]) for r in answer["rejected"]] == [("pp-4", "suspended")]
     assert await account(gateway, POSTPAID) == ("suspended", -540, -540)
 
 

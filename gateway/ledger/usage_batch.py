@@ -78,6 +78,7 @@ class BatchFacts:
     states: Mapping[str, str]  # each subscriber's credit state, by number
     overlaps: Mapping[str, str]  # record id → a rated record of the same number and category it overlaps
     cycles: Mapping[tuple[str, str], CycleUse]  # (number, cycle) → that cycle so far, for each record to rate
+    suspended_since: Mapping[str, float] = field(default_factory=dict)  # suspended numbers: since when
 
 
 def rate_batch(records: Sequence[UsageRecord], facts: BatchFacts, *, rater: Rater, calendar: Calendar) -> BatchRating:
@@ -130,7 +131,10 @@ class _Batch:
         state = self.facts.states[record.msisdn]
         if state == "terminated":
             return "terminated", "the number is terminated"
-        if state == "suspended" and books.prepaid:
+        since = self.facts.suspended_since.get(record.msisdn, 0.0)
+        if state == "suspended" and (books.prepaid or record.start >= since):
+            # 暂停服务后不再计列收入 (seed 001): prepaid or postpaid, nothing used since the suspension is charged;
+            # a postpaid number's usage from before it, reported late, still is
             return "suspended", "the number is suspended: no usage is granted"
         if record.duration > MAX_DURATION:
             return "too_long", f"lasts {record.duration} s, more than {MAX_DURATION} s (3 days)"

@@ -99,7 +99,7 @@ class UsageRating:
     ) -> tuple[BatchFacts, dict[str, tuple[str, str]]]:
         """What rating the records needs, and each subscriber's (plan, credit state)."""
         seen = await usage.rated_ids(tx, [r.id for r in records])
-        books, plans = await self._books(tx, sorted({r.msisdn for r in records}), now)
+        books, plans, since = await self._books(tx, sorted({r.msisdn for r in records}), now)
         first: dict[str, UsageRecord] = {}
         for record in records:
             first.setdefault(record.id, record)
@@ -120,14 +120,23 @@ class UsageRating:
         for key in dict.fromkeys((r.msisdn, self.calendar.cycle(r.start)) for r in fresh):
             cycles[key] = await self._cycle(tx, *key)
         states = {m: state for m, (_, state) in plans.items()}
-        return BatchFacts(seen=frozenset(seen), books=books, states=states, overlaps=overlaps, cycles=cycles), plans
+        facts = BatchFacts(
+            seen=frozenset(seen),
+            books=books,
+            states=states,
+            overlaps=overlaps,
+            cycles=cycles,
+            suspended_since=since,
+        )
+        return facts, plans
 
     async def _books(
         self, tx: Tx, msisdns: list[str], now: float
-    ) -> tuple[dict[str, Books], dict[str, tuple[str, str]]]:
-        """Each known subscriber's books, and their (plan, credit state)."""
+    ) -> tuple[dict[str, Books], dict[str, tuple[str, str]], dict[str, float]]:
+        """Each known subscriber's books, their (plan, credit state), and since when each suspended one is (one
+        suspended before credit control knew it is not here: suspended from the start)."""
         today = self.calendar.today(now)
-        books, plans = {}, {}
+        books, plans, since = {}, {}, {}
         for msisdn, standing in (await credit_repo.standings(tx, msisdns)).items():
             subscriber, account, c = standing.subscriber, standing.account, standing.credit
             plan = self.products.plans.get(subscriber.plan)
@@ -139,7 +148,9 @@ class UsageRating:
                 floor=effective_floor(standing.state, c.floor, c.guard_until, now) if c else 0,
             )
             plans[msisdn] = (subscriber.plan, standing.state)
-        return books, plans
+            if standing.state == "suspended" and c is not None:
+                since[msisdn] = c.since
+        return books, plans, since
 
     async def _cycle(self, tx: Tx, msisdn: str, cycle: str) -> CycleUse:
         start, end = self.calendar.cycle_start(cycle), self.calendar.cycle_end(cycle)
