@@ -72,6 +72,16 @@ async def cancel(turn: Turn, product: str) -> Step:
     """QX…: ask to confirm the cancellation of a package the subscriber has."""
     ctx = turn.ctx
     await ctx.holder()
+    if product not in ctx.ledger.products.packages:  # a family (QXGPRS): the package of it the subscriber holds
+        held = [
+            code
+            for code in sorted(ctx.ledger.products.packages)
+            if code.startswith(product) and await ledger_orders.subscription_id(turn.tx, ctx.msisdn, code) is not None
+        ]
+        if not held:
+            name = ctx.render("package_family", family=product)
+            return Step(text=ctx.render("cancel_not_subscribed", name=name))
+        product = held[0]
     package = _package(turn, product)
     if await ledger_orders.subscription_id(turn.tx, ctx.msisdn, product) is None:
         return Step(text=ctx.render("cancel_not_subscribed", name=package.name))

@@ -79,6 +79,7 @@ REQUIRED = (
     "cancel_declined",
     "cancel_expired",
     "cancel_not_subscribed",
+    "package_family",
     "pick_hint",
     "pick_ask",
     "pick_ask_one",

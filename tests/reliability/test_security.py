@@ -381,7 +381,8 @@ async def test_password_brute_force_locks_502_and_503_even_for_the_right_passwor
 # --- very long and malformed input to every command ---------------------------------------------------------
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
-CATALOGS = load_catalogs(CONFIG / "catalogs", ["10086", "10001"], KNOWN, Products.load(CONFIG / "products.toml"))
+PRODUCTS = Products.load(CONFIG / "products.toml")
+CATALOGS = load_catalogs(CONFIG / "catalogs", ["10086", "10001"], KNOWN, PRODUCTS)
 CODES = [
     (number, code, entry)
     for number, catalog in CATALOGS.items()
@@ -395,7 +396,11 @@ CODES = [
 def what_they_have(entry: CodeEntry) -> tuple[str, bool]:
     """The package (so that a cancellation or the 0000 list reaches its dialog) and whether the secrets
     (so that 502 and 503 do) of the subscriber who tries ``entry``."""
-    package = entry.argument if entry.command == "cancel" else "GPRS10" if entry.command == "pick" else ""
+    package = ""
+    if entry.command == "cancel":  # a package, or a family of them (QXGPRS: one of the family)
+        package = entry.argument if entry.argument in PRODUCTS.packages else entry.argument + "10"
+    elif entry.command == "pick":
+        package = "GPRS10"
     return package, entry.command in ("change_password", "reset_password")
 
 
