@@ -196,7 +196,8 @@ async def test_a_retry_sent_while_the_order_is_being_made_gets_its_answer(gatewa
 async def test_a_declined_order_charges_nothing(gateway: Gateway, key: str) -> None:
     call = Call(gateway, BUYER)
     await call.dial()
-    await call.press("3")
+    for key_on_the_way in ("3", "#", "#"):
+        await call.press(key_on_the_way)
     assert await call.press("10") == f"CON {SMS_PACKS}"
     assert await call.press("2") == f"CON {CONFIRM_DX6}"
     assert await call.press(key) == "END 您好，您已取消订购6元短信包，未扣费。"
@@ -270,16 +271,17 @@ async def test_an_invalid_input_shows_the_same_menu_with_a_note(gateway: Gateway
 
 
 async def test_an_input_containing_a_star_arrives_whole(gateway: Gateway) -> None:
-    """The new input is what follows the previous text and its ``*``: after ``3*#*0`` the text
-    ``3*#*0*10*1*2`` brings ``10`` and then ``1*2``, one input that is no item: the menu again with the note,
-    nothing quoted or ordered. The next input is read after ``1*2`` as a whole."""
+    """The new input is what follows the previous text and its ``*``: after ``3*#*0*#*#`` the text
+    ``3*#*0*#*#*10*1*2`` brings ``10`` and then ``1*2``, one input that is no item: the menu again with the
+    note, nothing quoted or ordered. The next input is read after ``1*2`` as a whole."""
     call = Call(gateway, BUYER)
     await call.dial()
-    for key, screen in [("3", PACKAGES_1), ("#", PACKAGES_2), ("0", PACKAGES_1), ("10", SMS_PACKS)]:
+    steps = [("3", PACKAGES_1), ("#", PACKAGES_2), ("0", PACKAGES_1), ("#", PACKAGES_2), ("#", PACKAGES_3)]
+    for key, screen in [*steps, ("10", SMS_PACKS)]:
         assert await call.press(key) == f"CON {screen}"
-    assert call.text == "3*#*0*10"
+    assert call.text == "3*#*0*#*#*10"
     assert await call.press("1*2") == f"CON {noted(SMS_PACKS)}"
-    assert call.text == "3*#*0*10*1*2"
+    assert call.text == "3*#*0*#*#*10*1*2"
     assert await call.press("2") == f"CON {CONFIRM_DX6}"
     assert await call.press("2") == "END 您好，您已取消订购6元短信包，未扣费。"
     assert await subscriptions(gateway, BUYER) == []
@@ -357,7 +359,7 @@ async def test_a_suspended_subscriber_can_query_but_not_order(gateway: Gateway, 
         (["1"], NOT_A_SUBSCRIBER),
         (["2"], NOT_A_SUBSCRIBER),
         (["3", "1"], NOT_A_SUBSCRIBER_ORDER),  # a package: a 业务
-        (["3", "10", "2"], NOT_A_SUBSCRIBER_ORDER),
+        (["3", "#", "#", "10", "2"], NOT_A_SUBSCRIBER_ORDER),
     ],
 )
 async def test_an_unknown_number_is_told_it_is_not_a_subscriber(

@@ -222,10 +222,14 @@ async def test_pages_back_and_home() -> None:
             ("0", PACKAGES_1, False, "menu"),
             ("0", HOME, False, "menu"),
             ("3", PACKAGES_1, False, "menu"),
+            ("10", noted(PACKAGES_1), False, "menu"),  # item 10 is not on this page: not chosen
+            ("#", PACKAGES_2, False, "menu"),
+            ("1", noted(PACKAGES_2), False, "menu"),  # nor is item 1 on page 2 (4 to 6)
+            ("#", PACKAGES_3, False, "menu"),
             (" 10 ", SMS_PACKS, False, "menu"),
         ],
     )
-    assert (session.menu, session.page, session.trail) == ("sms_packs", 0, (("home", 0), ("packages", 0)))
+    assert (session.menu, session.page, session.trail) == ("sms_packs", 0, (("home", 0), ("packages", 2)))
     await run(session, services, [("00", HOME, False, "menu")])
     assert (session.menu, session.page, session.trail) == ("home", 0, ())
     assert services.calls == []
@@ -298,7 +302,16 @@ async def test_a_confirmed_order_is_ordered() -> None:
 @pytest.mark.parametrize("key", ["2", "0", "00", "11", "#", "", "是"])
 async def test_anything_but_1_declines_the_order(key: str) -> None:
     session, services = opened(), FakeServices()
-    await run(session, services, [("3", PACKAGES_1, False, "menu"), ("10", SMS_PACKS, False, "menu")])
+    await run(
+        session,
+        services,
+        [
+            ("3", PACKAGES_1, False, "menu"),
+            ("#", PACKAGES_2, False, "menu"),
+            ("#", PACKAGES_3, False, "menu"),
+            ("10", SMS_PACKS, False, "menu"),
+        ],
+    )
     await run(session, services, [("2", "订购DX6：本月收取1.50元。\n1 确认\n2 取消", False, "confirming")])
     await run(session, services, [(key, "您好，您已取消订购DX6包，未扣费。", True, "closed")])
     assert services.calls == [("quote", "13800138000", "DX6")]

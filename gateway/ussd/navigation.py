@@ -161,7 +161,7 @@ class Navigator:
                 (session.menu, session.page), session.trail = session.trail[-1], session.trail[:-1]
         elif text == MORE and session.page < len(pages) - 1:
             session.page += 1
-        elif text.isdigit() and 1 <= int(text) <= len(menu.items):
+        elif text.isdigit() and int(text) in self._shown(pages, session.page):
             return await self._choose(session, machine, menu.items[int(text) - 1], services)
         else:
             note = self.templates.render("ussd_invalid")
@@ -218,6 +218,13 @@ class Navigator:
 
     def _pages(self, session: UssdSession) -> list[list[str]]:
         return self._layout(session)[0]
+
+    @staticmethod
+    def _shown(pages: list[list[str]], page: int) -> range:
+        """The numbers of the items on the page the subscriber sees: only those can be chosen (on page 2 of
+        业务办理, 4 to 6; a 1 there is not GPRS3元包, which is not on the screen)."""
+        first = sum(len(p) for p in pages[:page]) + 1
+        return range(first, first + len(pages[min(page, len(pages) - 1)]))
 
     def _menu_screen(self, session: UssdSession, note: str = "") -> Reply:
         pages, framed = self._layout(session)
