@@ -142,7 +142,7 @@ async def data_usage(ctx: CommandContext) -> str:
         as_of=_as_of(ctx),
         packages=ctx.render("item_separator").join(items),
         left=data(sum(u.left_kb for u in uses)),
-        outside=data(outside_kb),
+        outside=data(outside_kb, down=True),  # charged by the whole MB: shown as it is charged
         charged=yuan(charged),
         notes=notes,
     )

@@ -15,24 +15,27 @@ def yuan(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}元"
 
 
-def data(kb: int) -> str:
-    """``0MB``; KB below 1MB; else MB, or GB once the MB would round to 1024.00; two decimals, half up.
+def data(kb: int, *, down: bool = False) -> str:
+    """``0MB``; KB below 1MB; else MB, or GB once the MB would round to 1024.00; two decimals, half up, or
+    with ``down`` cut (data charged by the whole MB: 9.996MB reads 9.99MB, as its 9元 says, not 10.00MB).
 
     Below 1MB the exact KB are shown, so an amount that is not zero never reads as ``0.00MB``.
     """
     if kb < 0:
-        return "-" + data(-kb)
+        return "-" + data(-kb, down=down)
     if kb == 0:
         return "0MB"
     if kb < KB_PER_MB:
         return f"{kb}KB"
-    hundredths = _hundredths(kb, KB_PER_MB)
+    hundredths = _hundredths(kb, KB_PER_MB, down)
     if hundredths < 1024 * 100:
         return f"{_two_decimals(hundredths)}MB"
-    return f"{_two_decimals(_hundredths(kb, KB_PER_GB))}GB"
+    return f"{_two_decimals(_hundredths(kb, KB_PER_GB, down))}GB"
 
 
-def _hundredths(amount: int, unit: int) -> int:
+def _hundredths(amount: int, unit: int, down: bool = False) -> int:
+    if down:
+        return amount * 100 // unit
     return (amount * 100 * 2 + unit) // (unit * 2)  # round half up, in integers
 
 

@@ -61,7 +61,7 @@ async def test_charges_sum_fees_and_usage_beyond_packages_by_category(tx: Tx) ->
     await use(tx, "voice", 300, 0)  # within packages: nothing charged, no line
     await fee(tx, "vas", "CL", 500, cycle="2025-04")
     await fee(tx, "vas", "CL", 500, msisdn=OTHER)
-    assert await ledger.charges(tx, SUBSCRIBER, CYCLE) == {"plan": 8800, "data": 1750, "sms": 120}
+    assert await ledger.charges(tx, SUBSCRIBER, CYCLE) == {"plan": 8800, "data_package": 1500, "data": 250, "sms": 120}
     assert await ledger.charges(tx, SUBSCRIBER, "2025-06") == {}
 
 

@@ -86,6 +86,14 @@ def test_data(kb: int, text: str) -> None:
     assert data(kb) == text
 
 
+@pytest.mark.parametrize(
+    ("kb", "text"),
+    [(10236, "9.99MB"), (2047, "1.99MB"), (2048, "2.00MB"), (1048575, "1023.99MB"), (512, "512KB"), (0, "0MB")],
+)
+def test_data_cut_down_as_it_is_charged(kb: int, text: str) -> None:
+    assert data(kb, down=True) == text
+
+
 # --- day_cn, cycle_cn ----------------------------------------------------------------------------
 
 

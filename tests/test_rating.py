@@ -707,7 +707,7 @@ async def test_101_and_108_show_the_new_charges(gateway: Gateway, sim: SmscSimul
     )
     assert await ask(sim, SUBSCRIBER, "10001", "108") == (
         "您好，截至11月23日10时，您本月流量套餐使用情况：GPRS10元包已用70.00MB，剩余0MB；合计剩余0MB。"
-        "套餐外流量2.00MB，流量费1.00元。"
+        "套餐外流量1.99MB，流量费1.00元。"  # 2047KB: one whole MB charged, and shown as it is charged
     )
     await rate(gateway, record("d-2", SUBSCRIBER, "data", 1, start="2026-11-23T10:00:00+08:00"))
     assert await ask(sim, SUBSCRIBER, "10001", "108") == (

@@ -21,10 +21,13 @@ async def usage(reads: Reads, msisdn: str, cycle: str) -> dict[str, Usage]:
 
 
 async def charges(reads: Reads, msisdn: str, cycle: str) -> dict[str, Fen]:
-    """Everything charged in the cycle so far, by category: fixed fees plus usage beyond packages."""
+    """Everything charged in the cycle so far, by category: fixed fees plus usage beyond packages. A package's
+    fee is its kind's ``_package`` category (``data_package``: the GPRS packages), apart from the usage of that
+    kind (``data``: data beyond the packages, as 108 counts it)."""
     rows = await reads.fetch(
         "SELECT category, SUM(amount) FROM ("
-        " SELECT category, amount FROM fee WHERE msisdn = :msisdn AND cycle = :cycle"
+        " SELECT CASE WHEN category IN ('plan', 'vas') THEN category ELSE category || '_package' END AS category,"
+        " amount FROM fee WHERE msisdn = :msisdn AND cycle = :cycle"
         " UNION ALL SELECT category, charged FROM usage WHERE msisdn = :msisdn AND cycle = :cycle"
         ") AS charged GROUP BY category",
         {"msisdn": msisdn, "cycle": cycle},
