@@ -89,7 +89,13 @@ async def test_the_demo_subscriber_this_cycle(ledger: Ledger) -> None:
         "sms": Usage(category="sms", quantity=42, charged=Fen(420)),
         "data": Usage(category="data", quantity=24064, charged=Fen(0)),
     }
-    assert await ledger.charges(DEMO, "2026-11") == {"plan": 2800, "data": 1000, "vas": 300, "voice": 465, "sms": 420}
+    assert await ledger.charges(DEMO, "2026-11") == {
+        "plan": 2800,
+        "data_package": 1000,
+        "vas": 300,
+        "voice": 465,
+        "sms": 420,
+    }
 
 
 async def test_the_demo_subscriber_has_six_bills_that_add_up(ledger: Ledger) -> None:
