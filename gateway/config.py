@@ -164,7 +164,7 @@ class CreditConfig:
     protect_fen: int = key(5000, between(0, 10000000))
     protect_vip_hours: int = key(120, between(1, 720))
     protect_vip_fen: int = key(10000, between(0, 10000000))
-    protect_vip_levels: list[str] = key(["gold", "diamond"])
+    protect_vip_levels: list[str] = key(["gold", "diamond", "supreme"])  # 金卡、钻卡及至尊卡 (seed 000)
     guard_days: int = key(7, between(0, 365))
     protect_interval_days: int = key(30, between(0, 3650))
     validity_days_per_payment: int = key(180, between(0, 3650))

@@ -34,6 +34,8 @@ LATER_INDEXES = (
 """Made by the revisions after the baseline (0002, 0003, 0004)."""
 LATER_COLUMNS = {"mo": ", instance TEXT", "mt": ", instance TEXT"}
 """Added to the baseline's tables by the later revisions (0003), as SQLite appends them to the table's SQL."""
+REMADE = {"subscriber": (('CREATE TABLE "subscriber" (', "CREATE TABLE subscriber ("), (", 'supreme')", ")"))}
+"""Tables a later revision made again (0005: the 至尊 level), and how their SQL reads against the baseline's."""
 SCHEMA_BEFORE_MIGRATIONS = (Path(__file__).parent / "schema_before_migrations.sql").read_text(encoding="utf-8")
 
 ADDED_LATER = (
@@ -125,6 +127,9 @@ def as_at_baseline(found: list[tuple[str, str, str, str | None]]) -> list[tuple[
             continue
         if kind == "table" and name in LATER_COLUMNS and sql is not None:
             sql = sql.replace(LATER_COLUMNS[name], "")
+        if kind == "table" and name in REMADE and sql is not None:
+            for made, baseline in REMADE[name]:
+                sql = sql.replace(made, baseline)
         kept.append((kind, name, table, sql))
     return kept
 

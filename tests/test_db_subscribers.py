@@ -9,6 +9,7 @@ import pytest
 from support.db import account_row, opened, subscriber_row
 
 from gateway.db import accounts, subscribers
+from gateway.db.errors import IntegrityError
 from gateway.db.subscribers import CHUNK
 from gateway.db.unit import Tx
 from gateway.model.ledger import Account, Subscriber
@@ -90,3 +91,16 @@ async def test_holders_finds_more_than_a_chunk_and_leaves_out_unknown_numbers(tx
 async def test_holders_of_no_numbers_or_only_unknown_ones_is_empty(tx: Tx) -> None:
     assert await subscribers.holders(tx, []) == {}
     assert await subscribers.holders(tx, ["13999999999", "10086"]) == {}
+
+
+async def test_a_supreme_vip_is_a_level_of_the_ledger_and_another_word_is_not(ledger_at: str) -> None:
+    """至尊 (revision 0005) on both engines; the CHECK still refuses a level it does not know."""
+    async with opened(ledger_at) as handle:
+        await accounts.add_holders(
+            handle, [subscriber_row("13900139009", vip="supreme")], [account_row("13900139009", cash=0)]
+        )
+        assert await handle.fetch("SELECT vip FROM subscriber WHERE msisdn = '13900139009'") == [("supreme",)]
+        with pytest.raises(IntegrityError):
+            await accounts.add_holders(
+                handle, [subscriber_row("13900139008", vip="platinum")], [account_row("13900139008", cash=0)]
+            )

@@ -132,7 +132,7 @@ def test_an_empty_plan_is_the_default_plan(products: Products) -> None:
         ({"name": ""}, "name is empty"),
         ({"brand": "联通"}, "brand '联通' must be one of 全球通, 动感地带, 神州行"),
         ({"brand": ""}, "brand is empty (one of 全球通, 动感地带, 神州行)"),
-        ({"vip": "platinum"}, "vip 'platinum' must be one of none, silver, gold, diamond"),
+        ({"vip": "platinum"}, "vip 'platinum' must be one of none, silver, gold, diamond, supreme"),
         ({"plan": "NOPE"}, "plan 'NOPE' is not one of the plans (SZX, SJK, DGDD28, QQT88, QQT138)"),
         ({"balance": "12.345"}, "balance '12.345' has more than 2 decimals"),
         ({"balance": "abc"}, "balance 'abc' is not an amount in yuan (like 12.50 or -3.20)"),
@@ -174,7 +174,7 @@ def test_every_bad_row_is_listed_with_every_problem(products: Products) -> None:
     )
     assert problems_of(text, products) == [
         "line 2: balance '1.001' has more than 2 decimals",
-        "line 5: vip 'x' must be one of none, silver, gold, diamond",
+        "line 5: vip 'x' must be one of none, silver, gold, diamond, supreme",
         "line 5: status 'gone' must be one of active, suspended, terminated",
         "line 6: 3 fields, the header has 15",
     ]

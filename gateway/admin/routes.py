@@ -253,7 +253,7 @@ class AdminApi:
                 handler=self.protective_restore,
                 operation="protectiveRestore",
                 summary="Protective restore (紧急开机) of a suspended subscriber: 24 h and 50元"
-                " (VIP gold/diamond: 5 days, 100元)",
+                " (VIP gold/diamond/supreme: 5 days, 100元)",
                 answers={
                     200: Answer("restored for a while", "ProtectiveRestore"),
                     400: _BAD_NUMBER,

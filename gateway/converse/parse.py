@@ -418,7 +418,7 @@ def _set(attribute: str, convert: Callable[[str], object]) -> Callable[[Fixture,
 _FIXTURE_WORDS: dict[str, Callable[[Fixture, str], None]] = {
     "name": _set("name", str),
     "brand": _set("brand", str),
-    "vip": _set("vip", lambda v: _one_of(v, ("none", "silver", "gold", "diamond"))),
+    "vip": _set("vip", lambda v: _one_of(v, ("none", "silver", "gold", "diamond", "supreme"))),
     "plan": _set("plan", str),
     "status": _set("status", lambda v: _one_of(v, ("active", "suspended", "terminated"))),
     "balance": _set("cash", yuan),

@@ -34,7 +34,7 @@ OPTIONAL = (
     "created_on",
 )
 BRANDS = ("全球通", "动感地带", "神州行")
-VIPS = ("none", "silver", "gold", "diamond")
+VIPS = ("none", "silver", "gold", "diamond", "supreme")  # supreme: 至尊
 STATUSES = ("active", "suspended", "terminated")
 
 _MSISDN = re.compile(r"1[0-9]{10}")
