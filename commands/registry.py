@@ -9,7 +9,7 @@ transaction.
 
 from __future__ import annotations
 
-from commands import credit, orders, password, queries
+from commands import credit, lookup, orders, password, queries
 from commands.help import help_answer
 from gateway.context import Command
 from gateway.dialog.turn import Continuation, Preparation, Starter
@@ -25,6 +25,7 @@ COMMANDS: dict[str, Command] = {
     "payment_history": queries.payment_history,
     "current_plan": queries.current_plan,
     "ordered_services": queries.ordered_services,
+    "number_location": lookup.number_location,
 }
 
 DIALOG_STARTERS: dict[str, Starter] = {

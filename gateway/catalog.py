@@ -18,6 +18,7 @@ class CodeEntry:
     aliases: tuple[str, ...] = ()
     argument: str = ""  # e.g. the package an order code orders
     listed: bool = True  # shown in the help answer
+    number: bool = False  # the code may be followed by a phone number (601 13912345678)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,6 +30,9 @@ class Catalog:
     def lookup(self, code: str) -> CodeEntry | None:
         for entry in self.entries:
             if code == entry.code or code in entry.aliases:
+                return entry
+        for entry in self.entries:  # a code followed by a number: the command reads the number
+            if entry.number and code.startswith(entry.code) and code[len(entry.code) :].isdigit():
                 return entry
         return None
 
@@ -88,6 +92,7 @@ def _catalog(path: Path, number: str, raw: dict[str, object], known_commands: se
                 aliases=tuple(str(a).upper() for a in item.get("aliases", [])),
                 argument=str(item.get("argument", "")),
                 listed=bool(item.get("listed", True)),
+                number=bool(item.get("number", False)),
             )
         )
     return Catalog(service_number=number, name=str(raw.get("name", number)), entries=tuple(entries))

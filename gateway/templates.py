@@ -83,6 +83,8 @@ REQUIRED = (
     "cancel_declined",
     "cancel_expired",
     "cancel_not_subscribed",
+    "number_location",
+    "number_location_unknown",
     "package_family",
     "pick_hint",
     "pick_ask",
