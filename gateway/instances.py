@@ -55,7 +55,7 @@ class Instance:
 
         signed: tuple[bool, Takeover, list[str]] = await self._store.transact(work)
         back, taken, live = signed
-        self.leading = not live or live[0] == self.name
+        self._lead(live)
         if shared and (back or taken.gone):
             self._store.crashed = True  # on SQLite the file's own mark says so (Store.open)
             self._store.recovering_from = (*taken.gone, *((self.name,) if back else ()))
@@ -82,7 +82,7 @@ class Instance:
 
         renewed: tuple[bool, Takeover, list[str]] = await self._store.transact(work)
         kept, taken, live = renewed
-        self.leading = not live or live[0] == self.name
+        self._lead(live)
         me = self.name
         if not kept:
             self.lease_lost += 1
@@ -96,6 +96,9 @@ class Instance:
 
     async def stop(self) -> None:
         await self._store.transact(lambda tx: instances.sign_off(tx, self.name))
+
+    def _lead(self, live: list[str]) -> None:
+        self.leading = not live or live[0] == self.name
 
     def _count(self, taken: Takeover) -> None:
         self.taken_mos += len(taken.mos)

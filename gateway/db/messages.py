@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
+from gateway.db.marks import chunks, named_list
 from gateway.db.rows import Columns
 from gateway.db.unit import Reads, Tx
 from gateway.types import InboundMessage, OutboundMessage, Reply
@@ -27,8 +27,6 @@ class StoredPart:
     payload: bytes
     received_at: float
 
-
-T = TypeVar("T")
 
 MO = Columns("id", "source_addr", "destination_addr", "text", "received_at", "complete", "too_long", "redelivery_of")
 MT = Columns("id", "source_addr", "destination_addr", "text")
@@ -212,35 +210,25 @@ async def queue_mt(tx: Tx, reply: Reply, *, now: float, mo_id: int | None = None
     )
 
 
-CHUNK = 500  # ids in one ``IN (…)`` or rows in one ``VALUES …``: well under either engine's limit of parameters
-
-
 async def mts_sent(tx: Tx, sent: Iterable[tuple[int, Sequence[str]]], *, now: float) -> None:
     """Mark MTs sent, with their parts' message ids (already in :func:`normal_id` form): a statement for a
     chunk of MTs and one for a chunk of parts, not one per MT."""
     sent = list(sent)
-    for ids in _chunks([mt_id for mt_id, _ in sent]):
+    for ids in chunks([mt_id for mt_id, _ in sent]):
+        marks, params = named_list(ids)
         await tx.execute(
-            f"UPDATE mt SET status = 'sent', sent_at = ?, command_status = 0 WHERE id IN ({_marks(len(ids))})",
-            (now, *ids),
+            f"UPDATE mt SET status = 'sent', sent_at = :now, command_status = 0 WHERE id IN ({marks})",
+            {"now": now, **params},
         )
     parts = [
         (mt_id, seqno, message_id) for mt_id, message_ids in sent for seqno, message_id in enumerate(message_ids, 1)
     ]
-    for rows in _chunks(parts):
+    for rows in chunks(parts):
         await tx.execute(
             f"INSERT INTO mt_part (mt_id, seqno, message_id) VALUES {', '.join(['(?, ?, ?)'] * len(rows))}"
             " ON CONFLICT (mt_id, seqno) DO UPDATE SET message_id = excluded.message_id",
             [value for row in rows for value in row],
         )
-
-
-def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
-    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
-
-
-def _marks(count: int) -> str:
-    return ", ".join(["?"] * count)
 
 
 async def mt_failed(tx: Tx, mt_id: int, command_status: int, *, now: float) -> None:
@@ -264,8 +252,11 @@ async def add_receipt(tx: Tx, keys: tuple[str, str, str], stat: str, *, now: flo
 
 async def acks_confirmed(tx: Tx, mo_ids: Sequence[int]) -> None:
     """Record that the SMSC surely read these MOs' acknowledgements."""
-    for ids in _chunks(list(mo_ids)):
-        await tx.execute(f"UPDATE mo SET ack_confirmed = ? WHERE id IN ({_marks(len(ids))})", (ACK_CONFIRMED, *ids))
+    for ids in chunks(list(mo_ids)):
+        marks, params = named_list(ids)
+        await tx.execute(
+            f"UPDATE mo SET ack_confirmed = :mark WHERE id IN ({marks})", {"mark": ACK_CONFIRMED, **params}
+        )
 
 
 async def acks_lost(tx: Tx, mo_ids: Sequence[int], *, sure: bool) -> None:
@@ -298,12 +289,13 @@ async def recent_mos(reads: Reads, window: float, instances: Sequence[str] = ())
     """(id, source, destination, text) of the complete MOs stored within ``window`` seconds before the newest
     one whose acknowledgement was not known to have reached the SMSC, oldest first; ``instances``: only those
     these instances stored (on a shared ledger: the ones that died, not those that live on)."""
-    mine = " AND instance IN (" + ", ".join(f":i{n}" for n in range(len(instances))) + ")" if instances else ""
+    marks, params = named_list(instances, "i")
+    stored_by = f"instance IN ({marks})" if instances else "1 = 1"
     rows = await reads.fetch(
         "SELECT id, source_addr, destination_addr, text FROM mo"
-        f" WHERE received_at >= (SELECT MAX(received_at) FROM mo{' WHERE 1 = 1' + mine if mine else ''}) - :window"
-        f" AND complete = 1 AND ack_confirmed <> 1{mine} ORDER BY id",
-        {"window": window, **{f"i{n}": name for n, name in enumerate(instances)}},
+        f" WHERE received_at >= (SELECT MAX(received_at) FROM mo WHERE {stored_by}) - :window"
+        f" AND complete = 1 AND ack_confirmed <> 1 AND {stored_by} ORDER BY id",
+        {"window": window, **params},
     )
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 

@@ -40,6 +40,11 @@ async def save(tx: Tx, session: StoredSession) -> None:
     )
 
 
+async def end(tx: Tx, key: str) -> None:
+    """The session is over (the subscriber aborted, the network released it): kept, no longer open."""
+    await tx.execute("UPDATE ussd_session SET open = 0 WHERE key = :key", {"key": key})
+
+
 async def forget_before(tx: Tx, seen: float) -> int:
     """Drop the sessions last seen before ``seen``; how many."""
     return await tx.execute("DELETE FROM ussd_session WHERE seen < :seen", {"seen": seen})

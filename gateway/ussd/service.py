@@ -191,6 +191,7 @@ class UssdSessions:
             self._sessions[key] = session
             self._deadlines.set(key, session.seen + self._timeout)
         else:
+            session.state = "closed"  # ended with its last screen, or released on another instance
             self._ended[key] = session
 
     async def keep(self, key: str) -> None:
@@ -208,14 +209,8 @@ class UssdSessions:
     async def released(self, key: str) -> None:
         """:meth:`release`, and on a shared ledger the session's row ended as well."""
         self.release(key)
-        if self._shared is None:
-            return
-        stored = await self._shared.transact(lambda tx: ussd_repo.load(tx, key))
-        if stored is not None and stored.open:
-            ended = StoredSession(
-                key=key, msisdn=stored.msisdn, data={**stored.data, "state": "closed"}, seen=stored.seen, open=False
-            )
-            await self._shared.transact(lambda tx: ussd_repo.save(tx, ended))
+        if self._shared is not None:
+            await self._shared.transact(lambda tx: ussd_repo.end(tx, key))
 
     async def forget_old(self) -> None:
         """On a shared ledger: drop the rows of sessions not seen for twice the time-out."""
