@@ -54,6 +54,7 @@ from gateway.smpp.session import SessionConfig
 from gateway.smpp.text import Concat
 from gateway.templates import Templates
 from gateway.types import InboundMessage
+from gateway.usecases.month import MonthlyCycle
 from gateway.usecases.rate_usage import UsageRating
 from gateway.ussd.http import UssdHttp
 from gateway.ussd.menus import MenuTree
@@ -187,6 +188,7 @@ class Gateway:
             calendar=self.calendar,
             clock=self.clock,
             leads=lambda: self.instance.leading,
+            monthly=MonthlyCycle(store=self.store, setup=self.rating.setup, credit=self.credit, sweeps=sweeps),
         )
         self.campaigns = Campaigns(store=self.store, sweeps=sweeps, clock=self.clock)
         composer = Composer(templates=self.templates, setup=self.rating.setup)

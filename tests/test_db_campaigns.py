@@ -253,17 +253,25 @@ async def test_close_month_bills_fees_and_charged_usage_once(tx: Tx) -> None:
     await usage.add_fee(
         tx, msisdn=GIFT_TODAY, cycle="2026-10", category="plan", product="SZX", amount=1800, charged_at=NOW
     )
-    assert await campaigns.close_month(tx, "2026-10") == 2
-    assert await campaigns.close_month(tx, "2026-10") == 0
-    assert await tx.fetch("SELECT msisdn, total FROM bill WHERE cycle = '2026-10' ORDER BY msisdn") == [
-        (LOW, 3050),
-        (RICH, 30),
-        (GIFT_TODAY, 100),
+    await tx.execute("UPDATE account SET cash = -2000, points = 100 WHERE msisdn = :m", {"m": LOW})
+    await tx.execute("UPDATE account SET points = 7 WHERE msisdn = :m", {"m": GIFT_TODAY})
+    assert await campaigns.close_month(tx, "2026-10", points_per_yuan=2) == 2
+    assert await campaigns.close_month(tx, "2026-10", points_per_yuan=2) == 0
+    # LOW: 30.50 billed, 20.00 of it still owed: 10 whole yuan paid, 20 points; RICH: 0.30, no whole yuan.
+    assert await tx.fetch("SELECT msisdn, total, points FROM bill WHERE cycle = '2026-10' ORDER BY msisdn") == [
+        (LOW, 3050, 20),
+        (RICH, 30, 0),
+        (GIFT_TODAY, 100, 0),  # made before (by the seed): it earns nothing now
     ]
+    assert await tx.fetch(
+        "SELECT msisdn, points FROM account WHERE msisdn IN (:a, :b, :c) ORDER BY msisdn",
+        {"a": LOW, "b": RICH, "c": GIFT_TODAY},
+    ) == [(LOW, 120), (RICH, 0), (GIFT_TODAY, 7)]
     assert await tx.fetch(
         "SELECT msisdn, category, amount FROM bill_line WHERE cycle = '2026-10' ORDER BY msisdn, category"
     ) == [
-        (LOW, "data", 1250),
+        (LOW, "data", 250),  # beyond the package
+        (LOW, "data_package", 1000),  # the package's fee, a line of its own
         (LOW, "plan", 1800),
         (RICH, "sms", 30),
         (GIFT_TODAY, "plan", 100),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from gateway.db.pushes import Selection
 from gateway.db.rows import Columns
 from gateway.db.unit import Reads, Tx
+from gateway.db.usage import FEE_LINE
 
 _OPTED_IN = "NOT EXISTS (SELECT 1 FROM push_opt_out o WHERE o.msisdn = s.msisdn)"
 
@@ -200,24 +201,44 @@ async def suspended_before(reads: Reads, *, before: float) -> list[str]:
     )
 
 
-async def close_month(tx: Tx, cycle: str) -> int:
-    """Make the cycle's bill for everyone charged in it who has none: fees and usage charges by category;
-    how many bills were made."""
+async def close_month(tx: Tx, cycle: str, *, points_per_yuan: int) -> int:
+    """Make the cycle's bill for everyone charged in it who has none: fees and usage charges by category; credit
+    the points each new bill earned (``points_per_yuan`` per whole yuan of it that is paid: the total less what
+    the cash book owes at the close); how many bills were made."""
     await tx.execute(
         "INSERT INTO bill_line (msisdn, cycle, category, amount)"
         " SELECT msisdn, :cycle, category, SUM(amount) FROM ("
-        "  SELECT msisdn, category, amount FROM fee WHERE cycle = :cycle"
+        f"  SELECT msisdn, {FEE_LINE} AS category, amount FROM fee WHERE cycle = :cycle"
         "  UNION ALL SELECT msisdn, category, charged FROM usage WHERE cycle = :cycle AND charged > 0"
         " ) x WHERE NOT EXISTS (SELECT 1 FROM bill b WHERE b.msisdn = x.msisdn AND b.cycle = :cycle)"
         " GROUP BY msisdn, category HAVING SUM(amount) > 0",
         {"cycle": cycle},
     )
-    return await tx.execute(
-        "INSERT INTO bill (msisdn, cycle, total) SELECT l.msisdn, l.cycle, SUM(l.amount) FROM bill_line l"
-        " WHERE l.cycle = :cycle AND NOT EXISTS (SELECT 1 FROM bill b WHERE b.msisdn = l.msisdn"
+    made = await tx.execute(
+        "INSERT INTO bill (msisdn, cycle, total, points) SELECT l.msisdn, l.cycle, SUM(l.amount), NULL"
+        " FROM bill_line l WHERE l.cycle = :cycle AND NOT EXISTS (SELECT 1 FROM bill b WHERE b.msisdn = l.msisdn"
         " AND b.cycle = :cycle) GROUP BY l.msisdn, l.cycle",
         {"cycle": cycle},
     )
+    # A bill made just now has no points yet (NULL): its points go to the account, then onto the bill, once.
+    params = {"cycle": cycle, "per_yuan": points_per_yuan}
+    await tx.execute(
+        f"UPDATE account SET points = points + (SELECT {_earned('b.total', 'account.cash')} FROM bill b"
+        " WHERE b.msisdn = account.msisdn AND b.cycle = :cycle)"
+        " WHERE msisdn IN (SELECT msisdn FROM bill WHERE cycle = :cycle AND points IS NULL)",
+        params,
+    )
+    cash = "(SELECT a.cash FROM account a WHERE a.msisdn = bill.msisdn)"
+    await tx.execute(
+        f"UPDATE bill SET points = {_earned('bill.total', cash)} WHERE cycle = :cycle AND points IS NULL", params
+    )
+    return made
+
+
+def _earned(total: str, cash: str) -> str:
+    """The points a bill of ``total`` earns while the cash book stands at ``cash`` (what it owes is not paid)."""
+    paid = f"({total} - CASE WHEN {cash} < 0 THEN -{cash} ELSE 0 END)"
+    return f"CASE WHEN {paid} > 0 THEN {paid} / 100 * :per_yuan ELSE 0 END"
 
 
 async def _numbers(reads: Reads, sql: str, params: dict[str, object]) -> list[str]:

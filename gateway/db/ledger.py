@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.db.rows import Columns
 from gateway.db.unit import Reads
+from gateway.db.usage import FEE_LINE
 from gateway.model.ledger import Bill, Payment, Subscription, Usage
 from gateway.types import Fen
 
@@ -26,8 +27,7 @@ async def charges(reads: Reads, msisdn: str, cycle: str) -> dict[str, Fen]:
     kind (``data``: data beyond the packages, as 108 counts it)."""
     rows = await reads.fetch(
         "SELECT category, SUM(amount) FROM ("
-        " SELECT CASE WHEN category IN ('plan', 'vas') THEN category ELSE category || '_package' END AS category,"
-        " amount FROM fee WHERE msisdn = :msisdn AND cycle = :cycle"
+        f" SELECT {FEE_LINE} AS category, amount FROM fee WHERE msisdn = :msisdn AND cycle = :cycle"
         " UNION ALL SELECT category, charged FROM usage WHERE msisdn = :msisdn AND cycle = :cycle"
         ") AS charged GROUP BY category",
         {"msisdn": msisdn, "cycle": cycle},

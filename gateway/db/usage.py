@@ -80,6 +80,11 @@ async def day_charges(reads: Reads, day: str, msisdns: Sequence[str]) -> dict[st
     return {row[0]: row[1] for row in rows}
 
 
+FEE_LINE = "CASE WHEN category IN ('plan', 'vas') THEN category ELSE category || '_package' END"
+"""The bill line of a fee: a package's fee is its kind's ``_package`` line (``data_package``: the GPRS packs), apart
+from the usage of that kind beyond the packages (``data``), as 101 tells them."""
+
+
 async def add_fee(
     tx: Tx, *, msisdn: str, cycle: str, category: str, product: str, amount: int, charged_at: float
 ) -> None:

@@ -65,12 +65,32 @@ class Tariffs:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Offer:
+    """What points exchange for (``8``): gift balance, or a package for the rest of the month, free."""
+
+    name: str
+    points: int
+    gift_fen: int = 0
+    gift_days: int = 0  # how long the gift balance may be spent, from the day of the exchange
+    package: str = ""  # a package code
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Points:
+    """How paid charges earn points (credited when a month's bill closes) and what they exchange for."""
+
+    per_yuan: int = 1
+    offers: tuple[Offer, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Products:
     default_plan: str
     plans: dict[str, Plan]
     packages: dict[str, Package]
     data_caps: DataCaps
     tariffs: Tariffs
+    points: Points = Points()
 
     def plan(self, code: str) -> Plan:
         return self.plans[code]
@@ -92,6 +112,7 @@ class Products:
             data_caps = DataCaps(charge_fen=_fen(caps, "charge_fen"), volume_kb=int(caps["volume_kb"]))
             t = raw["tariffs"]
             tariffs = Tariffs(**{name: _fen(t, name) for name in Tariffs.__dataclass_fields__})
+            points = _points(raw.get("points", {}), packages)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: bad product entry: {exc}") from None
         default_plan = raw.get("default_plan", "")
@@ -101,7 +122,14 @@ class Products:
         doubled = sorted({c for c in codes if codes.count(c) > 1})
         if doubled:
             raise ConfigError(f"{where}: order/cancel codes used twice: {', '.join(doubled)}")
-        return cls(default_plan=default_plan, plans=plans, packages=packages, data_caps=data_caps, tariffs=tariffs)
+        return cls(
+            default_plan=default_plan,
+            plans=plans,
+            packages=packages,
+            data_caps=data_caps,
+            tariffs=tariffs,
+            points=points,
+        )
 
 
 def _plan(entry: dict[str, Any]) -> Plan:
@@ -132,6 +160,29 @@ def _package(entry: dict[str, Any]) -> Package:
         order=tuple(str(c).upper() for c in entry.get("order", [])),
         cancel=tuple(str(c).upper() for c in entry.get("cancel", [])),
     )
+
+
+def _points(entry: dict[str, Any], packages: dict[str, Package]) -> Points:
+    offers = []
+    for item in entry.get("offers", []):
+        offer = Offer(
+            name=str(item["name"]),
+            points=int(item["points"]),
+            gift_fen=_fen(item, "gift_fen") if "gift_fen" in item else 0,
+            gift_days=int(item.get("gift_days", 0)),
+            package=str(item.get("package", "")),
+        )
+        if offer.points <= 0:
+            raise ValueError(f"points offer {offer.name}: points must be above 0")
+        if offer.package and offer.package not in packages:
+            raise ValueError(f"points offer {offer.name}: package {offer.package!r} is not one of the packages")
+        if bool(offer.gift_fen) == bool(offer.package):
+            raise ValueError(f"points offer {offer.name}: give either gift_fen or a package")
+        offers.append(offer)
+    per_yuan = int(entry.get("per_yuan", 1))
+    if per_yuan < 0:
+        raise ValueError("points.per_yuan must not be below 0")
+    return Points(per_yuan=per_yuan, offers=tuple(offers))
 
 
 def _fen(entry: dict[str, Any], key: str) -> int:

@@ -137,6 +137,8 @@ class Composer:
             if total is None:
                 return _drop("condition_gone")
             return self._render(kind, cycle=cycle_cn(d.trigger), total=yuan(total))
+        if kind == "package_lapsed":
+            return await self._lapsed(tx, d, now)
         return _drop("unknown_kind")
 
     def _moment(self, instant: float) -> str:
@@ -174,6 +176,23 @@ class Composer:
         if d.kind == "data_used_up" and left > 0:
             return _drop("condition_gone")
         return self._render(d.kind, as_of=self._as_of(now), used=data(used), left=data(left))
+
+    async def _lapsed(self, tx: Tx, d: Due, now: float) -> Decision:
+        """A package not renewed on the 1st (trigger ``cycle:code``, or ``cycle:code:suspended`` for a suspended
+        number): told unless ordered again since."""
+        cycle, _, rest = d.trigger.partition(":")
+        code, _, reason = rest.partition(":")
+        package = self.products.packages.get(code)
+        if package is None:
+            return _drop("condition_gone")
+        held = await pushes_repo.subscriptions_between(tx, d.msisdn, start=now, end=now + 1)
+        if any(product == code for product, _ in held):
+            return _drop("condition_gone")
+        how = self.templates.render("push_package_order_again", code=package.order[0]) if package.order else ""
+        kind = "package_lapsed_suspended" if reason == "suspended" else d.kind
+        return self._render(
+            kind, name=package.name, month=int(cycle[5:]), fee=yuan(package.monthly_fee_fen), order_again=how
+        )
 
     async def _abnormal(self, tx: Tx, d: Due) -> Decision:
         day = date.fromisoformat(d.trigger)

@@ -23,6 +23,7 @@ KINDS = (
     "data_periodic",
     "abnormal_charges",
     "bill_ready",
+    "package_lapsed",
 )
 """Every reminder kind; each has a template ``push_<kind>`` and a recheck in :mod:`gateway.pushes.compose`."""
 

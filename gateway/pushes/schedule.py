@@ -4,8 +4,9 @@
   unless paid up), and so do active subscribers whose 7-day guard has just run out.
 - Once per local day (claimed in ``schedule_run``, so a restart or a second run the same day does
   nothing): prepaid validity dates that have passed, suspensions old enough for the termination warning
-  or for termination; on the 11th and 21st the data usage reminder for package holders (seed 003); on the
-  1st the month's bills are closed and the bill-ready reminder raised.
+  or for termination; on the 11th and 21st the data usage reminder for package holders (seed 003).
+- The month's job (:class:`Monthly`, :mod:`gateway.usecases.month`), before the day's: on the 1st the month
+  that ended is closed and the new one charged, also for a 1st the gateway was down on.
 
 A day the gateway did not run on is not made up for: the state-based checks catch up by themselves, the
 dated reminders of that day are skipped.
@@ -13,22 +14,35 @@ dated reminders of that day are skipped.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
 from gateway.clock import Clock
 from gateway.credit.control import CreditControl
 from gateway.db import campaigns as campaigns_repo
 from gateway.db.store import Store
 from gateway.db.unit import Tx
-from gateway.ledger.calendar import Calendar, previous_cycle
+from gateway.ledger.calendar import Calendar
 from gateway.pushes.sweeps import Sweeps
 
 log = logging.getLogger("gateway.schedule")
 
 CHECK_CHUNK = 500
 DATA_REMINDER_DAYS = (11, 21)
+
+
+class Monthly(Protocol):
+    """The month's job: run every month due and not run through yet."""
+
+    async def run(self, *, now: float) -> list[str]: ...
+
+
+class _NoMonth:
+    async def run(self, *, now: float) -> list[str]:
+        return []
 
 
 class Scheduler:
@@ -41,6 +55,7 @@ class Scheduler:
         calendar: Calendar,
         clock: Clock,
         leads: Callable[[], bool] = lambda: True,
+        monthly: Monthly | None = None,
     ) -> None:
         self._store = store
         self._credit = credit
@@ -49,13 +64,21 @@ class Scheduler:
         self._clock = clock
         self._day_done = ""
         self._leads = leads  # whether this instance runs the time-based work (one of several on a ledger does)
+        self._monthly = monthly or _NoMonth()
+        self._running = asyncio.Lock()
 
     async def tick(self) -> None:
+        """Run what is due; a tick while another runs (every second, and after a move of the clock) waits for it."""
+        async with self._running:
+            await self._tick()
+
+    async def _tick(self) -> None:
         if not self._leads():
             return
         now = self._clock.now()
         await self._check(await campaigns_repo.restores_run_out(self._store, now=now))
         await self._end_guards(now)
+        await self._monthly.run(now=now)
         day = self._calendar.today(now)
         if day.isoformat() == self._day_done:
             return
@@ -84,9 +107,6 @@ class Scheduler:
         await self._sweeps.sweep("termination_warning", now=now)
         if today.day in DATA_REMINDER_DAYS:
             await self._sweeps.sweep("data_periodic", now=now)
-        if today.day == 1:
-            await self._close_month(previous_cycle(self._calendar.cycle(now)))
-            await self._sweeps.sweep("bill_ready", now=now)
 
     async def _end_guards(self, now: float) -> None:
         """A 7-day guard that has run out: the balance rule applies again at once, not at the next usage."""
@@ -108,12 +128,3 @@ class Scheduler:
 
             await self._store.transact(work)
         return len(msisdns)
-
-    async def _close_month(self, cycle: str) -> None:
-        """Make the month's bill for everyone charged in it who has none: fees and usage charges by category."""
-
-        async def work(tx: Tx) -> int:
-            return await campaigns_repo.close_month(tx, cycle)
-
-        made = await self._store.transact(work)
-        log.info("month closed", extra={"cycle": cycle, "bills": made})

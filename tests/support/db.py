@@ -62,4 +62,6 @@ async def add_holder(tx: Tx, msisdn: str, **account: object) -> None:
 
 def new_subscriber(msisdn: str, **facts: Any) -> NewSubscriber:
     """A 神州行 subscriber since 2025-01-01 to import, with the :class:`NewSubscriber` ``facts`` given."""
-    return NewSubscriber(msisdn=msisdn, name="张三", brand="神州行", plan="SZX", created_on=date(2025, 1, 1), **facts)
+    return NewSubscriber(
+        **{"name": "张三", "brand": "神州行", "plan": "SZX", "created_on": date(2025, 1, 1), **facts}, msisdn=msisdn
+    )

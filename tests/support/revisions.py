@@ -1,4 +1,4 @@
 """The newest schema revision, as the migration tests of both engines expect it."""
 
-HEAD = "0005"
-HEAD_TITLE = "至尊 as a VIP level"
+HEAD = "0006"
+HEAD_TITLE = "the monthly cycle: renewals once per subscriber and month, points on each bill"
