@@ -9,7 +9,7 @@ transaction.
 
 from __future__ import annotations
 
-from commands import credit, lookup, orders, password, queries
+from commands import credit, lookup, orders, password, points, queries
 from commands.help import help_answer
 from gateway.context import Command
 from gateway.dialog.turn import Continuation, Preparation, Starter
@@ -26,6 +26,7 @@ COMMANDS: dict[str, Command] = {
     "current_plan": queries.current_plan,
     "ordered_services": queries.ordered_services,
     "number_location": lookup.number_location,
+    "points_rules": points.points_rules,
 }
 
 DIALOG_STARTERS: dict[str, Starter] = {
@@ -37,6 +38,7 @@ DIALOG_STARTERS: dict[str, Starter] = {
     "protective_restore": credit.protective_restore,
     "reminders_off": credit.reminders_off,
     "reminders_on": credit.reminders_on,
+    "points_exchange": points.points_exchange,
 }
 
 CONTINUATIONS: dict[str, Continuation] = {
@@ -45,6 +47,8 @@ CONTINUATIONS: dict[str, Continuation] = {
     "pick": orders.pick_reply,
     "password_change": password.password_change_reply,
     "password_reset": password.password_reset_reply,
+    "exchange_pick": points.exchange_pick_reply,
+    "exchange": points.exchange_confirmation,
 }
 
 PREPARATIONS: dict[str, Preparation] = {

@@ -93,6 +93,15 @@ class AlreadySubscribed(LedgerError):
     """The subscriber already has this package."""
 
 
+class NotEnoughPoints(LedgerError):
+    """A points exchange costs more points than the subscriber has."""
+
+    def __init__(self, msisdn: str, *, have: int, need: int) -> None:
+        super().__init__(f"{msisdn}: {need} points needed, {have} held")
+        self.have = have
+        self.need = need
+
+
 class NotSubscribed(LedgerError):
     """The subscriber does not have this package (or has already cancelled it)."""
 

@@ -124,6 +124,8 @@ MACHINES: dict[str, type[StateMachine]] = {
     "pick": ServicePick,
     "password_change": SecretChange,
     "password_reset": SecretChange,
+    "exchange_pick": ServicePick,  # 8: the number of a points offer
+    "exchange": Confirmation,  # …then 是/Y
 }
 """Each dialog kind and its machine."""
 

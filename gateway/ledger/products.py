@@ -71,7 +71,7 @@ class Offer:
     name: str
     points: int
     gift_fen: int = 0
-    gift_days: int = 0  # how long the gift balance may be spent, from the day of the exchange
+    gift_days: int = 0  # how long the gift balance may be spent, from the day of the exchange (1 or more)
     package: str = ""  # a package code
 
 
@@ -178,6 +178,8 @@ def _points(entry: dict[str, Any], packages: dict[str, Package]) -> Points:
             raise ValueError(f"points offer {offer.name}: package {offer.package!r} is not one of the packages")
         if bool(offer.gift_fen) == bool(offer.package):
             raise ValueError(f"points offer {offer.name}: give either gift_fen or a package")
+        if offer.gift_fen and offer.gift_days <= 0:
+            raise ValueError(f"points offer {offer.name}: gift_days must be 1 or more")
         offers.append(offer)
     per_yuan = int(entry.get("per_yuan", 1))
     if per_yuan < 0:

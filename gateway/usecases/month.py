@@ -125,7 +125,7 @@ class MonthlyCycle:
             suspended=standing.state == "suspended",
         )
         await self._write(tx, msisdn, cycle, start, result)
-        moved = await self.credit.check(tx, [msisdn], now=now)
+        moved = await self.credit.check(tx, [msisdn], now=now) if result.fees else []  # what the charges did
         await self._notices(tx, msisdn, cycle, result, suspended=bool(moved) or standing.state == "suspended", now=now)
         return True
 
