@@ -2,11 +2,14 @@
 
 - ``JJKJ`` (紧急开机): a suspended subscriber asks for a protective restore (docs/credit.md).
 - ``TDTX`` / ``KTTX``: stop / start the non-essential reminders (docs/pushes.md).
+- ``321`` (报停): suspend a number of one's own accord, or restore it, each after 是/Y (a dialog).
 """
 
 from __future__ import annotations
 
 from gateway.db import credit as credit_repo
+from gateway.dialog.machines import TRANSITIONS, Reply
+from gateway.dialog.records import DialogRecord
 from gateway.dialog.turn import Step, Turn
 from gateway.errors import ProtectRefused
 from gateway.format import yuan
@@ -43,3 +46,43 @@ async def reminders_on(turn: Turn, _: str) -> Step:
     await ctx.holder()
     started = await credit_repo.opt_in(turn.tx, ctx.msisdn)
     return Step(text=ctx.render("reminders_on" if started else "reminders_already_on"))
+
+
+async def voluntary_suspension(turn: Turn, _: str) -> Step:
+    """321 (报停): an active number is asked to confirm its suspension; one suspended so is asked to confirm its
+    restore; one suspended for another reason is told why 321 cannot help."""
+    ctx = turn.ctx
+    await ctx.holder()
+    standing = (await credit_repo.standings(turn.tx, [ctx.msisdn]))[ctx.msisdn]
+    current = standing.state
+    reason = standing.credit.reason if standing.credit is not None else ""
+    minutes = max(1, round(turn.window / 60))
+    if current == "active":
+        return Step(
+            text=ctx.render("voluntary_suspend_confirm", minutes=minutes), dialog=turn.start("voluntary_suspend")
+        )
+    if current == "suspended" and reason == "voluntary":
+        return Step(
+            text=ctx.render("voluntary_restore_confirm", minutes=minutes), dialog=turn.start("voluntary_restore")
+        )
+    if current == "protected":
+        return Step(text=ctx.render("voluntary_refused_protected"))
+    return Step(text=ctx.render("voluntary_refused_suspended"))
+
+
+async def voluntary_confirmation(turn: Turn, record: DialogRecord) -> Step:
+    """是/Y to 321's prompt: suspended (or restored) in this transaction; anything else: nothing changes."""
+    ctx = turn.ctx
+    TRANSITIONS[record.kind].send(record, "reply", reply=Reply(text=ctx.text, now=turn.now))
+    if record.state != "confirmed":
+        return Step(text=ctx.render(f"{record.kind}_{record.state}"))
+    assert ctx.credit is not None, "the router was built without credit control"
+    suspend = record.kind == "voluntary_suspend"
+    moved = await ctx.credit.voluntary(turn.tx, ctx.msisdn, suspend=suspend, now=turn.now)
+    if not moved:  # the state changed since the prompt (a payment, the operator)
+        return Step(text=ctx.render("voluntary_not_now"))
+    if suspend:
+        return Step(text=ctx.render("voluntary_suspended"))
+    if moved[-1].target == "suspended":  # restored, and at once suspended again by the balance rule
+        return Step(text=ctx.render("voluntary_restored_in_arrears"))
+    return Step(text=ctx.render("voluntary_restored"))

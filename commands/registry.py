@@ -9,7 +9,7 @@ transaction.
 
 from __future__ import annotations
 
-from commands import credit, lookup, orders, password, points, queries
+from commands import credit, lookup, menus, orders, password, points, queries
 from commands.help import help_answer
 from gateway.context import Command
 from gateway.dialog.turn import Continuation, Preparation, Starter
@@ -27,6 +27,10 @@ COMMANDS: dict[str, Command] = {
     "ordered_services": queries.ordered_services,
     "number_location": lookup.number_location,
     "points_rules": points.points_rules,
+    "information": menus.information,
+    "area_code": lookup.area_code_lookup,
+    "roaming_rates": lookup.roaming_rates,
+    "service_records": queries.service_records,
 }
 
 DIALOG_STARTERS: dict[str, Starter] = {
@@ -39,6 +43,8 @@ DIALOG_STARTERS: dict[str, Starter] = {
     "reminders_off": credit.reminders_off,
     "reminders_on": credit.reminders_on,
     "points_exchange": points.points_exchange,
+    "package_menu": menus.package_menu,
+    "voluntary_suspension": credit.voluntary_suspension,
 }
 
 CONTINUATIONS: dict[str, Continuation] = {
@@ -49,6 +55,9 @@ CONTINUATIONS: dict[str, Continuation] = {
     "password_reset": password.password_reset_reply,
     "exchange_pick": points.exchange_pick_reply,
     "exchange": points.exchange_confirmation,
+    "menu_pick": menus.menu_pick_reply,
+    "voluntary_suspend": credit.voluntary_confirmation,
+    "voluntary_restore": credit.voluntary_confirmation,
 }
 
 PREPARATIONS: dict[str, Preparation] = {
@@ -56,7 +65,7 @@ PREPARATIONS: dict[str, Preparation] = {
     "password_reset": password.prepare_reset_reply,
 }
 
-BUSINESS = frozenset(DIALOG_STARTERS) - {"pick"}
+BUSINESS = frozenset(DIALOG_STARTERS) - {"pick", "package_menu"}
 """The commands that are a 业务 (an order, a cancellation, a password, 紧急开机, reminders), not a 查询: a number
 that may not ask is told so in those words. 0000 lists what is ordered (a 查询) before it offers to cancel."""
 

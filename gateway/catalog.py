@@ -19,6 +19,7 @@ class CodeEntry:
     argument: str = ""  # e.g. the package an order code orders
     listed: bool = True  # shown in the help answer
     number: bool = False  # the code may be followed by a phone number (601 13912345678)
+    words: bool = False  # the code may be followed by any text the command reads (602 常州, 605 日本)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +34,9 @@ class Catalog:
                 return entry
         for entry in self.entries:  # a code followed by a number: the command reads the number
             if entry.number and code.startswith(entry.code) and code[len(entry.code) :].isdigit():
+                return entry
+        for entry in self.entries:  # a code followed by words (a city, a country)
+            if entry.words and code.startswith(entry.code) and len(code) > len(entry.code):
                 return entry
         return None
 
@@ -93,6 +97,7 @@ def _catalog(path: Path, number: str, raw: dict[str, object], known_commands: se
                 argument=str(item.get("argument", "")),
                 listed=bool(item.get("listed", True)),
                 number=bool(item.get("number", False)),
+                words=bool(item.get("words", False)),
             )
         )
     return Catalog(service_number=number, name=str(raw.get("name", number)), entries=tuple(entries))

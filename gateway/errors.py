@@ -139,5 +139,5 @@ class ProtectRefused(LedgerError):
 
     def __init__(self, msisdn: str, reason: str, *, until: float | None = None) -> None:
         super().__init__(f"{msisdn}: protective restore refused: {reason}")
-        self.reason = reason  # not_suspended | already_protected | by_operator | too_soon | terminated
+        self.reason = reason  # not_suspended | already_protected | by_operator | voluntary | too_soon | terminated
         self.until = until  # already_protected: when the running one ends

@@ -197,6 +197,7 @@ class BillingApi:
                 "not_suspended": f"{number} is not suspended: nothing to restore",
                 "already_protected": f"{number} is under a protective restore already",
                 "by_operator": f"{number} was suspended by the operator: only the operator lifts that",
+                "voluntary": f"{number} is suspended at the subscriber's request (报停): 321 restores it",
                 "too_soon": f"{number} had a protective restore in the last {days} days",
                 "terminated": f"{number} is terminated (销户)",
             }

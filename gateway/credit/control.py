@@ -86,6 +86,8 @@ class CreditControl:
             raise ProtectRefused(msisdn, "not_suspended")
         if row.facts.reason == "operator":
             raise ProtectRefused(msisdn, "by_operator")
+        if row.facts.reason == "voluntary":
+            raise ProtectRefused(msisdn, "voluntary")
         machine = CreditMachine(model=row.facts, state_field="state")
         machine.send("protect")
         if row.facts.state != "protected":
@@ -114,6 +116,21 @@ class CreditControl:
         if row.facts.state == before:
             return None
         return await self._record(tx, msisdn, before, row, now)
+
+    async def voluntary(self, tx: Tx, msisdn: str, *, suspend: bool, now: float) -> list[Transition]:
+        """报停 (``suspend``) or its restore, at the subscriber's request; the changes made (none: the state did
+        not allow it). After a restore the balance rule applies at once. The SMS answer is the notice."""
+        row = (await self._load(tx, [msisdn], now)).get(msisdn)
+        if row is None:
+            raise UnknownSubscriber(msisdn)
+        before = row.facts.state
+        CreditMachine(model=row.facts, state_field="state").send(
+            "voluntary_suspend" if suspend else "voluntary_restore"
+        )
+        if row.facts.state == before:
+            return []
+        moved = [await self._record(tx, msisdn, before, row, now, notify=False)]
+        return moved + (await self.check(tx, [msisdn], now=now) if not suspend else [])
 
     async def payment_made(self, tx: Tx, msisdn: str, *, now: float) -> list[Transition]:
         """After a payment: a prepaid validity date moves out (if set), then the balance rule may restore."""

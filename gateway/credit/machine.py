@@ -14,6 +14,8 @@ facts the caller gathered; the transition's ``on`` action names the reason, whic
 - A suspension by the operator stays until the operator lifts it: no payment restores it, no count of
   days terminates it.
 - The operator may suspend, restore or terminate from any state but terminated.
+- The subscriber may suspend an active number of their own accord (报停, 321) and restore it: such a suspension,
+  like the operator's, is neither lifted by a payment nor counted towards termination.
 """
 
 from __future__ import annotations
@@ -62,8 +64,12 @@ class CreditFacts:
         return self.available > 0 and not self.validity_passed() and not self.by_operator()
 
     def by_operator(self) -> bool:
-        """The operator suspended them: credit rules neither lift that nor end it in termination."""
-        return self.state == "suspended" and self.reason == "operator"
+        """The operator suspended them, or they asked (报停): credit rules neither lift that nor end it in
+        termination."""
+        return self.state == "suspended" and self.reason in ("operator", "voluntary")
+
+    def voluntarily(self) -> bool:
+        return self.state == "suspended" and self.reason == "voluntary"
 
     def time_up(self) -> bool:
         return self.restore_until is not None and self.now >= self.restore_until
@@ -109,6 +115,8 @@ class CreditMachine(StateMachine):
     protect = suspended.to(protected, cond="may_protect", on="because_requested")
     operator_suspend = active.to(suspended, on="because_operator") | protected.to(suspended, on="because_operator")
     operator_restore = suspended.to(active, on="because_operator") | protected.to(active, on="because_operator")
+    voluntary_suspend = active.to(suspended, on="because_voluntary")
+    voluntary_restore = suspended.to(active, cond="voluntarily", on="because_voluntary")
     operator_terminate = (
         active.to(terminated, on="because_operator")
         | protected.to(terminated, on="because_operator")
@@ -150,3 +158,6 @@ class CreditMachine(StateMachine):
 
     def because_operator(self) -> None:
         self._because("operator")
+
+    def because_voluntary(self) -> None:
+        self._because("voluntary")

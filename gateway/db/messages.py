@@ -186,6 +186,17 @@ async def take_turn(
     return tuple(int(n or 0) for n in counts)
 
 
+async def sent_by(reads: Reads, msisdn: str, *, limit: int, skip: int = 0) -> list[tuple[float, str, str]]:
+    """(received_at, service number, text) of the number's latest MOs, newest first, the newest ``skip`` left
+    out (504: the one asking); a text that carried a secret is stored blank."""
+    rows = await reads.fetch(
+        "SELECT received_at, destination_addr, text FROM mo WHERE source_addr = :msisdn AND complete = 1"
+        " ORDER BY id DESC LIMIT :limit OFFSET :skip",
+        {"msisdn": msisdn, "limit": limit, "skip": skip},
+    )
+    return [(float(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
 async def forget_text(tx: Tx, mo: InboundMessage) -> None:
     """Blank the stored text of an MO that carried a secret."""
     await tx.execute("UPDATE mo SET text = '' WHERE id = :id", {"id": mo.id})

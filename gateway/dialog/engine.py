@@ -36,7 +36,10 @@ Key = tuple[str, str]  # (msisdn, service number)
 Plain = Callable[[CommandContext, CodeEntry | None], Awaitable[str]]
 """The plain-command path (:meth:`gateway.router.Router.answer`): a query, the help, or 'nothing to confirm'."""
 
-QUIET_KINDS = frozenset({"pick", "exchange_pick"})
+LIST_KINDS = frozenset({"pick", "exchange_pick", "menu_pick"})
+"""Dialogs that wait for the number of an item of a list they showed."""
+
+QUIET_KINDS = LIST_KINDS
 """Dialogs that end without a word: a 0000 list that was only looked at neither times out aloud nor adds a
 note to the next answer (once a number is picked, the cancellation's confirmation is a dialog of its own)."""
 
@@ -175,8 +178,8 @@ def _continues(record: DialogRecord, entry: CodeEntry | None, text: str) -> bool
 
 def _answers(record: DialogRecord, text: str) -> bool:
     """Whether a text that is also a command code is this dialog's answer rather than a new command."""
-    if record.kind in ("pick", "exchange_pick"):  # "0" and the list's numbers; 8 after a list of two is 8
-        count = len(record.data["products"]) if record.kind == "pick" else int(record.data["count"])
+    if record.kind in LIST_KINDS:  # "0" and the list's numbers; 8 after a list of two is 8
+        count = int(record.data["count"]) if "count" in record.data else len(record.data["products"])
         return text.isdigit() and (text == "0" or 1 <= int(text) <= count)
     if record.kind in ("password_change", "password_reset"):
         return len(text) >= 6  # passwords and ID numbers; codes are shorter

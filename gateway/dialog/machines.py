@@ -126,6 +126,9 @@ MACHINES: dict[str, type[StateMachine]] = {
     "password_reset": SecretChange,
     "exchange_pick": ServicePick,  # 8: the number of a points offer
     "exchange": Confirmation,  # …then 是/Y
+    "menu_pick": ServicePick,  # 421, 408…: the number of a package to order
+    "voluntary_suspend": Confirmation,  # 321: 报停…
+    "voluntary_restore": Confirmation,  # …and its restore
 }
 """Each dialog kind and its machine."""
 

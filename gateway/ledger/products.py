@@ -84,6 +84,18 @@ class Points:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RoamingZone:
+    """International roaming rates of a zone (605), in fen: per minute called and answered, per SMS, per MB."""
+
+    name: str
+    countries: tuple[str, ...]
+    call_fen: int
+    answer_fen: int
+    sms_fen: int
+    data_fen_per_mb: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Products:
     default_plan: str
     plans: dict[str, Plan]
@@ -91,6 +103,7 @@ class Products:
     data_caps: DataCaps
     tariffs: Tariffs
     points: Points = Points()
+    roaming: tuple[RoamingZone, ...] = ()
 
     def plan(self, code: str) -> Plan:
         return self.plans[code]
@@ -113,6 +126,7 @@ class Products:
             t = raw["tariffs"]
             tariffs = Tariffs(**{name: _fen(t, name) for name in Tariffs.__dataclass_fields__})
             points = _points(raw.get("points", {}), packages)
+            roaming = tuple(_zone(z) for z in raw.get("roaming", []))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: bad product entry: {exc}") from None
         default_plan = raw.get("default_plan", "")
@@ -129,6 +143,7 @@ class Products:
             data_caps=data_caps,
             tariffs=tariffs,
             points=points,
+            roaming=roaming,
         )
 
 
@@ -159,6 +174,17 @@ def _package(entry: dict[str, Any]) -> Package:
         quota_sms=int(entry.get("quota_sms", 0)),
         order=tuple(str(c).upper() for c in entry.get("order", [])),
         cancel=tuple(str(c).upper() for c in entry.get("cancel", [])),
+    )
+
+
+def _zone(entry: dict[str, Any]) -> RoamingZone:
+    return RoamingZone(
+        name=str(entry["name"]),
+        countries=tuple(str(c) for c in entry["countries"]),
+        call_fen=_fen(entry, "call_fen"),
+        answer_fen=_fen(entry, "answer_fen"),
+        sms_fen=_fen(entry, "sms_fen"),
+        data_fen_per_mb=_fen(entry, "data_fen_per_mb"),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from gateway.db import ledger as repo
-from gateway.db import subscribers
+from gateway.db import messages, subscribers
 from gateway.db.reads import open_reads
 from gateway.db.unit import Params, Reads
 from gateway.errors import UnknownSubscriber
@@ -84,6 +84,10 @@ class Ledger:
         """The bills among ``cycles`` (without their lines), in the order of ``cycles``."""
         found = await repo.bill_totals(self._reads, msisdn, cycles)
         return [Bill(cycle=c, total=found[c], lines=()) for c in cycles if c in found]
+
+    async def requests(self, msisdn: str, limit: int) -> list[tuple[float, str, str]]:
+        """(when, service number, text) of the subscriber's latest MOs before the newest (the one asking)."""
+        return await messages.sent_by(self._reads, msisdn, limit=limit, skip=1)
 
     async def payments(self, msisdn: str, limit: int) -> list[Payment]:
         """The latest payments, newest first."""
