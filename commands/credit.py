@@ -3,10 +3,12 @@
 - ``JJKJ`` (紧急开机): a suspended subscriber asks for a protective restore (docs/credit.md).
 - ``TDTX`` / ``KTTX``: stop / start the non-essential reminders (docs/pushes.md).
 - ``321`` (报停): suspend a number of one's own accord, or restore it, each after 是/Y (a dialog).
+- ``381`` / ``385``: the bill by SMS (the bill-ready reminder) and the e-bill, switched after 是/Y.
 """
 
 from __future__ import annotations
 
+from gateway.db import choices
 from gateway.db import credit as credit_repo
 from gateway.dialog.machines import TRANSITIONS, Reply
 from gateway.dialog.records import DialogRecord
@@ -86,3 +88,30 @@ async def voluntary_confirmation(turn: Turn, record: DialogRecord) -> Step:
     if moved[-1].target == "suspended":  # restored, and at once suspended again by the balance rule
         return Step(text=ctx.render("voluntary_restored_in_arrears"))
     return Step(text=ctx.render("voluntary_restored"))
+
+
+async def bill_choice(turn: Turn, what: str) -> Step:
+    """381 (``sms``: the bill by SMS) and 385 (``ebill``): say how it stands and offer to switch it, after 是/Y."""
+    ctx = turn.ctx
+    await ctx.holder()
+    by_sms, ebill = await choices.bill_choice(turn.tx, ctx.msisdn)
+    on = by_sms if what == "sms" else ebill
+    minutes = max(1, round(turn.window / 60))
+    text = ctx.render(f"bill_{what}_{'on' if on else 'off'}_confirm", minutes=minutes)
+    return Step(text=text, dialog=turn.start("bill_choice", what=what, on=not on))
+
+
+async def bill_choice_confirmation(turn: Turn, record: DialogRecord) -> Step:
+    """是/Y to 381's or 385's prompt: the choice switched in this transaction; anything else keeps it."""
+    ctx = turn.ctx
+    TRANSITIONS[record.kind].send(record, "reply", reply=Reply(text=ctx.text, now=turn.now))
+    what, on = str(record.data["what"]), bool(record.data["on"])
+    if record.state != "confirmed":
+        return Step(text=ctx.render("bill_choice_kept"))
+    by_sms, ebill = await choices.bill_choice(turn.tx, ctx.msisdn)
+    if what == "sms":
+        by_sms = on
+    else:
+        ebill = on
+    await choices.choose_bill(turn.tx, ctx.msisdn, by_sms=by_sms, ebill=ebill, now=turn.now)
+    return Step(text=ctx.render(f"bill_{what}_{'on' if on else 'off'}_done"))

@@ -10,7 +10,8 @@ import phonenumbers
 from phonenumbers import carrier, geocoder
 
 from gateway.context import CommandContext
-from gateway.format import yuan
+from gateway.format import day_cn, yuan
+from gateway.ledger.cards import shown_serial
 from gateway.ledger.products import RoamingZone
 
 CODE = "601"
@@ -97,3 +98,21 @@ def _rates(zone: RoamingZone) -> dict[str, str]:
         "sms": yuan(zone.sms_fen),
         "data": yuan(zone.data_fen_per_mb),
     }
+
+
+CARD = "701"
+
+
+async def card_state(ctx: CommandContext) -> str:
+    """701 followed by a recharge card's serial: its value and state (any number may ask: the serial is the key)."""
+    serial = ctx.text[len(CARD) :]
+    if not serial:
+        return ctx.render("card_how")
+    card = await ctx.ledger.card(serial)
+    shown = shown_serial(serial)
+    if card is None:
+        return ctx.render("card_unknown", serial=shown)
+    today = ctx.ledger.calendar.today(ctx.clock.now())
+    state = "expired" if card.state == "unused" and card.expires < today else card.state
+    used_on = day_cn(ctx.ledger.calendar.today(card.used_at)) if card.used_at is not None else ""
+    return ctx.render(f"card_{state}", serial=shown, value=yuan(card.value), day=day_cn(card.expires), used_on=used_on)

@@ -25,7 +25,7 @@ def _packages(ctx: CommandContext, argument: str) -> list[Package]:
 def _content(ctx: CommandContext, package: Package) -> str:
     if package.kind == "data":
         return ctx.render("menu_data_quota", quota=data(package.quota_kb))
-    return package_content(ctx, package, package.quota_kb, package.quota_sms)
+    return package_content(ctx, package)
 
 
 def _order_code(package: Package) -> str:

@@ -26,12 +26,18 @@ def _minutes(turn: Turn) -> int:
     return max(1, round(turn.window / 60))
 
 
-def package_content(ctx: CommandContext, package: Package, quota_kb: int, quota_sms: int) -> str:
-    """'，含国内流量70.00MB' / '，含短信50条' / '' (what the package gives), as the order prompts say it."""
+def package_content(ctx: CommandContext, package: Package, *, halved: bool = False) -> str:
+    """'，含国内流量70.00MB' / '，含短信50条' / '，含国内通话100分钟' / '' (what the package gives, for a whole month
+    or, ``halved``, for an order from the 16th), as the order prompts say it."""
+    share = 2 if halved else 1
     if package.kind == "data":
-        return ctx.render("package_data_quota", quota=data(quota_kb))
+        return ctx.render("package_data_quota", quota=data(package.quota_kb // share))
     if package.kind == "sms":
-        return ctx.render("package_sms_quota", count=quota_sms)
+        return ctx.render("package_sms_quota", count=package.quota_sms // share)
+    if package.kind == "mms":
+        return ctx.render("package_mms_quota", count=package.quota_mms // share)
+    if package.kind == "voice":
+        return ctx.render("package_voice_quota", minutes=package.quota_minutes // share)
     return ""
 
 
@@ -41,7 +47,7 @@ def this_month(ctx: CommandContext, package: Package, now: float) -> str:
     return ctx.render(
         "order_prorated" if quote.prorated else "order_full_month",
         fee=yuan(quote.fee),
-        content=package_content(ctx, package, quote.quota_kb, quote.quota_sms),
+        content=package_content(ctx, package, halved=quote.prorated),
     )
 
 
@@ -61,7 +67,7 @@ async def order(turn: Turn, product: str) -> Step:
         "order_confirm",
         name=package.name,
         fee=yuan(package.monthly_fee_fen),
-        content=package_content(ctx, package, package.quota_kb, package.quota_sms),
+        content=package_content(ctx, package),
         this_month=this_month(ctx, package, turn.now),
         minutes=_minutes(turn),
     )

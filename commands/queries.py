@@ -236,3 +236,10 @@ async def service_records(ctx: CommandContext) -> str:
         template = "service_record" if text else "service_record_secret"  # a password or ID number is not kept
         items.append(ctx.render(template, moment=when, text=text, number=number))
     return ctx.render("service_records", count=len(records), items=ctx.render("item_separator").join(items))
+
+
+async def puk_code(ctx: CommandContext) -> str:
+    """604: the PUK code of the asking number's SIM, to that number only (the answer goes nowhere else)."""
+    await ctx.holder()
+    code = await ctx.ledger.puk(ctx.msisdn)
+    return ctx.render("puk", puk=code) if code else ctx.render("puk_none")

@@ -31,6 +31,8 @@ COMMANDS: dict[str, Command] = {
     "area_code": lookup.area_code_lookup,
     "roaming_rates": lookup.roaming_rates,
     "service_records": queries.service_records,
+    "puk_code": queries.puk_code,
+    "card_state": lookup.card_state,
 }
 
 DIALOG_STARTERS: dict[str, Starter] = {
@@ -45,6 +47,7 @@ DIALOG_STARTERS: dict[str, Starter] = {
     "points_exchange": points.points_exchange,
     "package_menu": menus.package_menu,
     "voluntary_suspension": credit.voluntary_suspension,
+    "bill_choice": credit.bill_choice,
 }
 
 CONTINUATIONS: dict[str, Continuation] = {
@@ -58,6 +61,7 @@ CONTINUATIONS: dict[str, Continuation] = {
     "menu_pick": menus.menu_pick_reply,
     "voluntary_suspend": credit.voluntary_confirmation,
     "voluntary_restore": credit.voluntary_confirmation,
+    "bill_choice": credit.bill_choice_confirmation,
 }
 
 PREPARATIONS: dict[str, Preparation] = {

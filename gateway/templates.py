@@ -67,6 +67,8 @@ REQUIRED = (
     "ordered_services_none",
     "package_data_quota",
     "package_sms_quota",
+    "package_mms_quota",
+    "package_voice_quota",
     "order_confirm",
     "order_full_month",
     "order_prorated",

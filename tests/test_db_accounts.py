@@ -36,8 +36,8 @@ async def tx(ledger_at: str) -> AsyncIterator[Tx]:
 
 async def test_add_holders_writes_every_column_of_both_tables(tx: Tx) -> None:
     assert await tx.fetch(f"SELECT {accounts.SUBSCRIBER} FROM subscriber ORDER BY msisdn") == [
-        (MAIN, "张三", "神州行", "none", "SZX", "active", None, None, None, "2025-01-01"),
-        (OTHER, "李四", "全球通", "gold", "QQT", "active", None, None, None, "2025-01-01"),
+        (MAIN, "张三", "神州行", "none", "SZX", "active", None, None, None, "2025-01-01", None),
+        (OTHER, "李四", "全球通", "gold", "QQT", "active", None, None, None, "2025-01-01", None),
     ]
     assert await tx.fetch(f"SELECT {accounts.ACCOUNT} FROM account ORDER BY msisdn") == [
         (MAIN, 5000, 1200, None, 0, "2026-03-31", 0),

@@ -167,7 +167,7 @@ async def test_add_subscriber_without_secrets(tx: Tx) -> None:
     )  # fmt: skip
     await admin_changes.add_subscriber(tx, new)
     assert await tx.fetch(f"SELECT {accounts.SUBSCRIBER} FROM subscriber WHERE msisdn = ?", [STRANGER]) == [
-        (STRANGER, "王五", "全球通", "gold", "QQT", "active", None, None, None, "2026-11-23")
+        (STRANGER, "王五", "全球通", "gold", "QQT", "active", None, None, None, "2026-11-23", None)
     ]
     assert await tx.fetch(f"SELECT {accounts.ACCOUNT} FROM account WHERE msisdn = ?", [STRANGER]) == [
         (STRANGER, 100, 50, "2026-12-31", 20000, None, 7)

@@ -31,12 +31,24 @@ LATER_INDEXES = (
     "sqlite_autoindex_ussd_session_1",
     "ussd_session_seen",
     "renewal",
+    "bill_choice",
+    "recharge_card",
 )
-"""Made by the revisions after the baseline (0002, 0003, 0004, 0006)."""
-LATER_COLUMNS = {"mo": ", instance TEXT", "mt": ", instance TEXT", "bill": ", points INTEGER DEFAULT 0"}
-"""Added to the baseline's tables by the later revisions (0003, 0006), as SQLite appends them to the table's SQL."""
-REMADE = {"subscriber": (('CREATE TABLE "subscriber" (', "CREATE TABLE subscriber ("), (", 'supreme')", ")"))}
-"""Tables a later revision made again (0005: the 至尊 level), and how their SQL reads against the baseline's."""
+"""Made by the revisions after the baseline (0002, 0003, 0004, 0006, 0007)."""
+LATER_COLUMNS = {
+    "mo": ", instance TEXT",
+    "mt": ", instance TEXT",
+    "bill": ", points INTEGER DEFAULT 0",
+    "subscriber": ", puk TEXT",
+}
+"""Added to the baseline's tables by the later revisions (0003, 0006, 0007), as SQLite appends them to the table's
+SQL."""
+REMADE = {
+    "subscriber": (('CREATE TABLE "subscriber" (', "CREATE TABLE subscriber ("), (", 'supreme')", ")")),
+    "fee": (('CREATE TABLE "fee" (', "CREATE TABLE fee ("), (", 'voice', 'mms')", ")")),
+}
+"""Tables a later revision made again (0005: the 至尊 level; 0007: voice and MMS pack fees), and how their SQL
+reads against the baseline's."""
 SCHEMA_BEFORE_MIGRATIONS = (Path(__file__).parent / "schema_before_migrations.sql").read_text(encoding="utf-8")
 
 ADDED_LATER = (

@@ -1,4 +1,5 @@
-"""The logs of a full conversation run never show a whole phone number, a password or an ID number."""
+"""The logs of a full conversation run never show a whole phone number, a password, an ID number, a PUK code
+or a recharge card's serial."""
 
 from __future__ import annotations
 
@@ -21,9 +22,12 @@ async def test_no_seeded_msisdn_password_or_id_number_reaches_the_logs() -> None
     msisdns = {f.msisdn for s in scripts for f in s.fixtures} | {
         step.subscriber for s in scripts for step in s.steps if isinstance(step, Send)
     }
-    secrets = {f.password for s in scripts for f in s.fixtures if f.password} | {
-        f.id_number for s in scripts for f in s.fixtures if f.id_number
-    }
+    secrets = (
+        {f.password for s in scripts for f in s.fixtures if f.password}
+        | {f.id_number for s in scripts for f in s.fixtures if f.id_number}
+        | {f.puk for s in scripts for f in s.fixtures if f.puk}
+        | {card[0] for s in scripts for f in s.fixtures for card in f.cards}
+    )
     typed = {  # what subscribers typed into 502/503 dialogs: old and new passwords, ID numbers
         step.text
         for s in scripts
@@ -49,6 +53,6 @@ async def test_no_seeded_msisdn_password_or_id_number_reaches_the_logs() -> None
     logs = captured.getvalue()
     assert len(logs.splitlines()) > 100  # the run did log (masked numbers included)
     assert re.search(r"1\d{2}\*{4}\d{4}", logs)  # and numbers appear masked
-    assert len(msisdns) >= 5 and len(secrets) >= 3 and len(typed) >= 5
+    assert len(msisdns) >= 5 and len(secrets) >= 8 and len(typed) >= 5
     leaked = sorted(x for x in msisdns | secrets | typed if x in logs)
     assert leaked == []

@@ -380,6 +380,16 @@ def test_the_position_keeps_the_months_usage_and_charges() -> None:
     assert position.books.cash == 0
 
 
+def test_voice_and_mms_packs_count_against_their_quota_and_charge_only_what_is_beyond() -> None:
+    books = Books(prepaid=True, cash=3000, gift=0, credit_limit=0)
+    position = Position(books=books, voice_quota_s=6000, mms_quota=30)  # 100 minutes, 30 MMS
+    ratings = [RATER.rate(c, q, position) for c, q in [("voice", 5990), ("voice", 20), ("voice", 61), ("mms", 31)]]
+    # 5990 s within; of 20 s, 10 beyond: one started minute; 61 s beyond: two; one MMS beyond the 30
+    assert [r.charge for r in ratings] == [0, 15, 30, 30]
+    assert position.used == {"voice": 6071, "mms": 31}
+    assert position.books.cash == 3000 - 75
+
+
 # --- the rater, as properties ----------------------------------------------------------------------
 
 QUANTITY = {"voice": 7200, "sms": 120, "mms": 10, "data": 300_000}

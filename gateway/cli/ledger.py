@@ -22,6 +22,7 @@ from gateway.db.target import shown
 from gateway.db.unit import DirectWriter
 from gateway.errors import ConfigError, ImportRejected, StartupError, UnknownSubscriber
 from gateway.ledger.calendar import Calendar
+from gateway.ledger.cards import import_cards, parse_cards
 from gateway.ledger.importer import import_subscribers, parse_subscribers
 from gateway.ledger.products import Products
 from gateway.ledger.reads import Ledger
@@ -34,9 +35,13 @@ EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 2
 def add_ledger_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``ledger`` and its sub-commands, on the ``gateway`` parser's sub-commands."""
     ledger = subparsers.add_parser("ledger", help="import, seed or show subscribers, rate usage, migrate the ledger")
-    actions = ledger.add_subparsers(dest="ledger_command", required=True, metavar="{import,seed,show,usage,migrate}")
+    actions = ledger.add_subparsers(
+        dest="ledger_command", required=True, metavar="{import,cards,seed,show,usage,migrate}"
+    )
     load = actions.add_parser("import", help="import subscribers from a CSV file (all or nothing)")
     load.add_argument("file", type=Path, help="UTF-8 CSV: msisdn,name,brand,vip,plan,balance[,...]")
+    cards = actions.add_parser("cards", help="import recharge cards (701) from a CSV file (all or nothing)")
+    cards.add_argument("file", type=Path, help="UTF-8 CSV: serial,value,expires[,state]")
     seed = actions.add_parser("seed", help="fill the ledger with demo or benchmark subscribers")
     what = seed.add_mutually_exclusive_group(required=True)
     what.add_argument("--demo", action="store_true", help="the demo people (13800138000 and a few dozen more)")
@@ -66,7 +71,7 @@ def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
         return _fail(f"gateway: config error: {exc}", EXIT_CONFIG)
     calendar = Calendar.named(config.gateway.timezone)  # load_config has checked the zone
     action: Callable[[Database], Awaitable[int]]
-    if args.ledger_command in ("import", "usage"):
+    if args.ledger_command in ("import", "usage", "cards"):
         try:
             text = args.file.read_bytes().decode("utf-8")
         except OSError as exc:
@@ -75,6 +80,8 @@ def run_ledger_command(args: argparse.Namespace, config: Config) -> int:
             return _fail(f"gateway: {args.file}: not UTF-8 text (byte {exc.start}); save it as UTF-8", EXIT_REFUSED)
         if args.ledger_command == "import":
             action = _importer(text, args.file, products, calendar)
+        elif args.ledger_command == "cards":
+            action = _card_importer(text, args.file)
         else:
             action = _rater(text, args.file, UsageRating.of(config, products, calendar))
     elif args.ledger_command == "seed":
@@ -121,6 +128,15 @@ def _importer(text: str, file: Path, products: Products, calendar: Calendar) -> 
         subscribers = parse_subscribers(text, products=products, today=calendar.today(SystemClock().now()))
         count = await import_subscribers(db, subscribers)
         print(f"imported {count} subscriber{'' if count == 1 else 's'} from {file}")
+        return EXIT_OK
+
+    return run
+
+
+def _card_importer(text: str, file: Path) -> Callable[[Database], Awaitable[int]]:
+    async def run(db: Database) -> int:
+        count = await import_cards(db, parse_cards(text))
+        print(f"imported {count} recharge card{'' if count == 1 else 's'} from {file}")
         return EXIT_OK
 
     return run

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from gateway.converse.script import Fixture
-from gateway.db.unit import Database
+from gateway.db.cards import add_cards
+from gateway.db.unit import Database, Tx
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.products import Products
 from gateway.ledger.writes import add_bill, add_payment, add_subscribers, add_subscription, add_usage
-from gateway.model.ledger import NewSubscriber
+from gateway.model.ledger import Card, NewSubscriber
 
 
 async def seed(db: Database, fixtures: list[Fixture], products: Products, calendar: Calendar, *, now: float) -> None:
@@ -26,6 +27,7 @@ async def seed(db: Database, fixtures: list[Fixture], products: Products, calend
                 await add_bill(db, f.msisdn, bill_cycle, lines)
             for when, amount, channel in f.payments:
                 await add_payment(db, f.msisdn, amount, channel, calendar.instant(when))
+            await add_cards(Tx(db), [Card(serial=s, value=v, expires=e, state=state) for s, v, e, state in f.cards])
 
 
 def _subscriber(f: Fixture, products: Products, calendar: Calendar, now: float) -> NewSubscriber:
@@ -47,4 +49,5 @@ def _subscriber(f: Fixture, products: Products, calendar: Calendar, now: float) 
         points=f.points,
         password=f.password,
         id_number=f.id_number,
+        puk=f.puk,
     )

@@ -397,6 +397,13 @@ def _bill(f: Fixture, rest: str) -> None:
     f.bills.append((cycle, {pairs[i]: yuan(pairs[i + 1]) for i in range(0, len(pairs), 2)}))
 
 
+def _card(f: Fixture, rest: str) -> None:
+    parts = rest.split()
+    if len(parts) not in (3, 4) or (parts[3:] and parts[3] not in ("unused", "used", "void")):
+        raise ValueError("card SERIAL VALUE EXPIRES [unused|used|void]: card 1234567890123456 50.00 2027-06-30")
+    f.cards.append((parts[0], yuan(parts[1]), moment(parts[2]).date(), parts[3] if parts[3:] else "unused"))
+
+
 def _payment(f: Fixture, rest: str) -> None:
     parts = rest.split()
     if len(parts) < 3:
@@ -427,6 +434,8 @@ _FIXTURE_WORDS: dict[str, Callable[[Fixture, str], None]] = {
     "points": _set("points", int),
     "password": _set("password", str),
     "id": _set("id_number", str.upper),
+    "puk": _set("puk", str),
+    "card": _card,
     "subscription": _subscription,
     "usage": _usage,
     "bill": _bill,

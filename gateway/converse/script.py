@@ -216,6 +216,8 @@ class Fixture:
     points: int = 0
     password: str | None = None
     id_number: str | None = None
+    puk: str | None = None
+    cards: list[tuple[str, int, date, str]] = field(default_factory=list)  # serial, value fen, expires, state
     subscriptions: list[tuple[str, datetime]] = field(default_factory=list)
     usage: list[tuple[str, int, int]] = field(default_factory=list)  # category, quantity, charged fen
     bills: list[tuple[str, dict[str, int]]] = field(default_factory=list)

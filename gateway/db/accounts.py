@@ -11,7 +11,7 @@ from gateway.db.unit import Reads, Tx
 from gateway.model.usage import Drawn
 
 SUBSCRIBER = Columns(
-    "msisdn", "name", "brand", "vip", "plan", "status", "password_hash", "id_hash", "id_tail_hash", "created_on"
+    "msisdn", "name", "brand", "vip", "plan", "status", "password_hash", "id_hash", "id_tail_hash", "created_on", "puk"
 )
 """The columns of a new subscriber (its secrets as salted hashes, its day as an ISO date)."""
 

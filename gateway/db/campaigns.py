@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
+from gateway.db.choices import BY_SMS_OFF
 from gateway.db.pushes import Selection
 from gateway.db.rows import Columns
 from gateway.db.unit import Reads, Tx
@@ -127,7 +128,7 @@ def bill_ready(*, cycle: str) -> Selection:
         sql="SELECT s.msisdn AS msisdn, b.cycle AS trigger FROM subscriber s"
         " JOIN bill b ON b.msisdn = s.msisdn AND b.cycle = :cycle"
         " WHERE s.msisdn > :lo AND s.msisdn <= :hi AND s.status != 'terminated'"
-        f" AND {_OPTED_IN}",
+        f" AND {_OPTED_IN} AND {BY_SMS_OFF}",
         params={"cycle": cycle},
     )
 

@@ -17,6 +17,14 @@ Holder = tuple[Subscriber, Account]
 
 SUBSCRIBER = Columns("msisdn", "name", "brand", "vip", "plan", "status", "created_on", table="s")
 ACCOUNT = Columns("cash", "gift", "gift_expires", "credit_limit", "valid_until", "points", table="a")
+
+
+async def puk(reads: Reads, msisdn: str) -> str | None:
+    """The PUK code of the number's SIM, as imported; None when there is none (or no such number)."""
+    rows = await reads.fetch("SELECT puk FROM subscriber WHERE msisdn = :msisdn", {"msisdn": msisdn})
+    return str(rows[0][0]) if rows and rows[0][0] else None
+
+
 _QUERY = f"SELECT {SUBSCRIBER}, {ACCOUNT} FROM subscriber s JOIN account a ON a.msisdn = s.msisdn WHERE s.msisdn"
 
 

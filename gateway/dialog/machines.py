@@ -129,6 +129,7 @@ MACHINES: dict[str, type[StateMachine]] = {
     "menu_pick": ServicePick,  # 421, 408…: the number of a package to order
     "voluntary_suspend": Confirmation,  # 321: 报停…
     "voluntary_restore": Confirmation,  # …and its restore
+    "bill_choice": Confirmation,  # 381, 385: the bill by SMS, the e-bill
 }
 """Each dialog kind and its machine."""
 

@@ -32,6 +32,7 @@ OPTIONAL = (
     "password",
     "id_number",
     "created_on",
+    "puk",
 )
 BRANDS = ("全球通", "动感地带", "神州行")
 VIPS = ("none", "silver", "gold", "diamond", "supreme")  # supreme: 至尊
@@ -43,6 +44,7 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _COUNT = re.compile(r"[0-9]{1,12}")
 _PASSWORD = re.compile(r"[0-9]{6}")
 _ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+_PUK = re.compile(r"[0-9]{8}")
 _MAX_YUAN_DIGITS = 9
 
 
@@ -209,7 +211,7 @@ class _Row:
         return 0
 
     def secret(self, column: str, pattern: re.Pattern[str], rule: str) -> str | None:
-        """A password or ID number: the problem states the rule and never the value."""
+        """A password, an ID number or a PUK code: the problem states the rule and never the value."""
         value = self.text(column).upper()
         if not value:
             return None
@@ -245,6 +247,7 @@ def _subscriber(row: _Row, products: Products, today: date) -> CsvSubscriber:
     valid_until, points, status = row.day("valid_until"), row.count("points"), row.choice("status", STATUSES, "active")
     password = row.secret("password", _PASSWORD, "6 digits")
     id_number = row.secret("id_number", _ID_NUMBER, "18 characters: 17 digits, then a digit or X")
+    puk = row.secret("puk", _PUK, "8 digits")
     created_on = row.day("created_on") or today
     if created_on > today:
         row.problem(f"created_on {created_on.isoformat()} is after today")
@@ -265,6 +268,7 @@ def _subscriber(row: _Row, products: Products, today: date) -> CsvSubscriber:
         password=password,
         id_number=id_number,
         created_on=created_on,
+        puk=puk,
     )
 
 

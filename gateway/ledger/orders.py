@@ -19,7 +19,7 @@ from gateway.ledger.products import Package
 from gateway.model.ledger import Account
 from gateway.types import Fen
 
-_FEE_CATEGORY = {"data": "data", "sms": "sms", "vas": "vas"}
+_FEE_CATEGORY = {"data": "data", "sms": "sms", "mms": "mms", "voice": "voice", "vas": "vas"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

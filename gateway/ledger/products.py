@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from gateway.errors import ConfigError
 
-PackageKind = Literal["data", "sms", "vas"]
-_KINDS = ("data", "sms", "vas")
+PackageKind = Literal["data", "sms", "mms", "voice", "vas"]
+_KINDS = ("data", "sms", "mms", "voice", "vas")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +31,8 @@ class Package:
     monthly_fee_fen: int
     quota_kb: int = 0
     quota_sms: int = 0
+    quota_mms: int = 0
+    quota_minutes: int = 0  # domestic calls
     order: tuple[str, ...] = ()
     cancel: tuple[str, ...] = ()
 
@@ -172,6 +174,8 @@ def _package(entry: dict[str, Any]) -> Package:
         monthly_fee_fen=_fen(entry, "monthly_fee_fen"),
         quota_kb=int(entry.get("quota_kb", 0)),
         quota_sms=int(entry.get("quota_sms", 0)),
+        quota_mms=int(entry.get("quota_mms", 0)),
+        quota_minutes=int(entry.get("quota_minutes", 0)),
         order=tuple(str(c).upper() for c in entry.get("order", [])),
         cancel=tuple(str(c).upper() for c in entry.get("cancel", [])),
     )

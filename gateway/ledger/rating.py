@@ -56,6 +56,8 @@ class Position:
     data_quota_kb: int = 0  # the cycle's data package quota (prorated), all packages together
     has_data_package: bool = False
     sms_quota: int = 0
+    mms_quota: int = 0
+    voice_quota_s: int = 0  # the voice packs' minutes, as seconds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,14 +80,14 @@ class Rater:
         t = self.tariffs
         if quantity <= 0:
             return 0
-        if category == "voice":
-            return -(-quantity // SECONDS_PER_MINUTE) * t.voice_fen_per_minute
-        if category == "mms":
-            return quantity * t.mms_fen
         before = position.used.get(category, 0)
+        if category == "voice":  # beyond the packs' seconds, per started minute of the call
+            beyond = _beyond(before, quantity, position.voice_quota_s)
+            return -(-beyond // SECONDS_PER_MINUTE) * t.voice_fen_per_minute
+        if category == "mms":
+            return _beyond(before, quantity, position.mms_quota) * t.mms_fen
         if category == "sms":
-            beyond = max(0, before + quantity - position.sms_quota) - max(0, before - position.sms_quota)
-            return beyond * t.sms_fen
+            return _beyond(before, quantity, position.sms_quota) * t.sms_fen
         old, new = self._data_fee(position, before), self._data_fee(position, before + quantity)
         room = max(0, self.caps.charge_fen - position.charged.get("data", 0))
         return min(new - old, room)
@@ -139,3 +141,8 @@ class Rater:
             else:
                 high = middle
         return low
+
+
+def _beyond(before: int, quantity: int, quota: int) -> int:
+    """How much of ``quantity`` more, after ``before`` used, falls beyond ``quota``."""
+    return max(0, before + quantity - quota) - max(0, before - quota)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from gateway.db import cards, messages, subscribers
 from gateway.db import ledger as repo
-from gateway.db import messages, subscribers
 from gateway.db.reads import open_reads
 from gateway.db.unit import Params, Reads
 from gateway.errors import UnknownSubscriber
 from gateway.ledger.calendar import Calendar
 from gateway.ledger.lookup import SubscriberLookup
 from gateway.ledger.products import Products
-from gateway.model.ledger import Account, Bill, Payment, Subscriber, Subscription, Usage
+from gateway.model.ledger import Account, Bill, Card, Payment, Subscriber, Subscription, Usage
 from gateway.types import Fen
 
 
@@ -84,6 +84,14 @@ class Ledger:
         """The bills among ``cycles`` (without their lines), in the order of ``cycles``."""
         found = await repo.bill_totals(self._reads, msisdn, cycles)
         return [Bill(cycle=c, total=found[c], lines=()) for c in cycles if c in found]
+
+    async def card(self, serial: str) -> Card | None:
+        """A recharge card by its serial (701)."""
+        return await cards.card(self._reads, serial)
+
+    async def puk(self, msisdn: str) -> str | None:
+        """The PUK code of the number's SIM, if imported (604; never logged)."""
+        return await subscribers.puk(self._reads, msisdn)
 
     async def requests(self, msisdn: str, limit: int) -> list[tuple[float, str, str]]:
         """(when, service number, text) of the subscriber's latest MOs before the newest (the one asking)."""

@@ -32,6 +32,8 @@ class CycleUse:
     data_quota_kb: int = 0  # prorated, all data packages together
     has_data_package: bool = False
     sms_quota: int = 0
+    mms_quota: int = 0
+    voice_quota_s: int = 0  # the voice packs' minutes, as seconds
 
     def position(self, books: Books) -> Position:
         """A position to rate in, drawing from ``books``."""
@@ -42,6 +44,8 @@ class CycleUse:
             data_quota_kb=self.data_quota_kb,
             has_data_package=self.has_data_package,
             sms_quota=self.sms_quota,
+            mms_quota=self.mms_quota,
+            voice_quota_s=self.voice_quota_s,
         )
 
 
@@ -50,7 +54,7 @@ def cycle_use(
 ) -> CycleUse:
     """The cycle's use from its usage rows and the subscriptions that run in it (unknown products count for nothing)."""
     rows = list(usage)
-    quota_kb, sms, has_data = 0, 0, False
+    quota_kb, sms, mms, minutes, has_data = 0, 0, 0, 0, False
     for subscription in subscriptions:
         package = products.packages.get(subscription.product)
         if package is None:
@@ -60,12 +64,18 @@ def cycle_use(
             quota_kb += prorated(package.quota_kb, subscription.started_at, cycle, calendar)
         elif package.kind == "sms":
             sms += prorated(package.quota_sms, subscription.started_at, cycle, calendar)
+        elif package.kind == "mms":
+            mms += prorated(package.quota_mms, subscription.started_at, cycle, calendar)
+        elif package.kind == "voice":
+            minutes += prorated(package.quota_minutes, subscription.started_at, cycle, calendar)
     return CycleUse(
         used={u.category: u.quantity for u in rows},
         charged={u.category: u.charged for u in rows},
         data_quota_kb=quota_kb,
         has_data_package=has_data,
         sms_quota=sms,
+        mms_quota=mms,
+        voice_quota_s=minutes * 60,
     )
 
 

@@ -36,6 +36,7 @@ async def add_subscribers(db: Connection, subscribers: Iterable[NewSubscriber]) 
                 "id_hash": hash_secret(s.id_number) if s.id_number else None,
                 "id_tail_hash": hash_secret(s.id_number[-ID_TAIL:]) if s.id_number else None,  # for the password rules
                 "created_on": s.created_on.isoformat(),
+                "puk": s.puk,
             }
         )
         books.append(

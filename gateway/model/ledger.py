@@ -88,3 +88,15 @@ class NewSubscriber:
     points: int = 0
     password: str | None = field(default=None, repr=False)
     id_number: str | None = field(default=None, repr=False)
+    puk: str | None = field(default=None, repr=False)  # the SIM's PUK code: told to its own number only (604)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Card:
+    """A recharge card (充值卡) the operator imported: 701 tells its state by its serial."""
+
+    serial: str
+    value: int  # fen
+    state: str  # unused | used | void
+    expires: date
+    used_at: float | None = None

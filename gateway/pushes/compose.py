@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from gateway.credit.control import standings
+from gateway.db import choices
 from gateway.db import pushes as pushes_repo
 from gateway.db.unit import Tx
 from gateway.format import cycle_cn, data, day_cn, yuan
@@ -136,7 +137,11 @@ class Composer:
             total = await pushes_repo.bill_total(tx, d.msisdn, d.trigger)
             if total is None:
                 return _drop("condition_gone")
-            return self._render(kind, cycle=cycle_cn(d.trigger), total=yuan(total))
+            by_sms, ebill = await choices.bill_choice(tx, d.msisdn)
+            if not by_sms:  # 381: the subscriber stopped the bill by SMS since it was raised
+                return _drop("bill_by_sms_off")
+            ebill_note = self.templates.render("push_bill_ready_ebill") if ebill else ""
+            return self._render(kind, cycle=cycle_cn(d.trigger), total=yuan(total), ebill=ebill_note)
         if kind == "package_lapsed":
             return await self._lapsed(tx, d, now)
         return _drop("unknown_kind")

@@ -77,7 +77,7 @@ class LedgerServices:
             "ussd_order_prompt",
             name=package.name,
             fee=yuan(package.monthly_fee_fen),
-            content=package_content(ctx, package, package.quota_kb, package.quota_sms),
+            content=package_content(ctx, package),
             this_month=this_month(ctx, package, self._clock.now()),
         )
         return Quote(prompt, True, package.name)

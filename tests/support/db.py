@@ -37,6 +37,7 @@ def subscriber_row(msisdn: str, **columns: object) -> dict[str, object]:
         "id_hash": None,
         "id_tail_hash": None,
         "created_on": "2025-01-01",
+        "puk": None,
         **columns,
     }
 
