@@ -96,12 +96,17 @@ def databases(url: str) -> list[str]:
 
 def test_converse_runs_each_conversation_on_a_new_database_of_the_ledgers_server(postgres_url: str) -> None:
     """With ``ledger.url`` set, ``gateway converse`` gives each conversation a new database on that server
-    (made, then dropped), not a SQLite file; the password in the URL never reaches its output."""
+    (made, then dropped), not a SQLite file; the password in the URL never reaches its output. Among them the
+    month (renewals, lapses, points, an exchange) and the 10001 codes with tables of their own (cards, choices)."""
     url = with_database(postgres_url, database_name(postgres_url), password=PASSWORD)
     before = databases(url)
-    scripts = [
-        str(ROOT / "tests" / "conversations" / name) for name in ("balance_gift_expiry.conv", "charges_this_month.conv")
-    ]
+    names = (
+        "balance_gift_expiry.conv",
+        "charges_this_month.conv",
+        "month_renewal_lapse_points.conv",
+        "puk_card_bill_choices.conv",
+    )
+    scripts = [str(ROOT / "tests" / "conversations" / name) for name in names]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")} | {"GATEWAY_LEDGER__URL": url}
     done = subprocess.run(
         [sys.executable, "-m", "gateway", "converse", *scripts],
@@ -113,7 +118,7 @@ def test_converse_runs_each_conversation_on_a_new_database_of_the_ledgers_server
         check=False,
     )
     assert (done.returncode, done.stderr) == (0, ""), done.stdout
-    assert done.stdout.count("PASS") == 2, done.stdout
+    assert done.stdout.count("PASS") == len(names), done.stdout
     assert PASSWORD not in done.stdout
     assert databases(url) == before  # each conversation's database dropped after it
 
