@@ -23,6 +23,9 @@ from gateway.admin.billing import BillingApi
 from gateway.catalog import load_catalogs
 from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config
+from gateway.console.handset import Handset
+from gateway.console.live import Console
+from gateway.console.simulator import Simulator
 from gateway.control import Control
 from gateway.db.errors import DatabaseError
 from gateway.db.health import write_ready_probe
@@ -101,6 +104,8 @@ class Gateway:
         self.instance: Instance
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = False
+        self.handset: Handset | None = None  # the browser's handset (http.console)
+        self.console: Console | None = None  # the operator's live console (http.console)
 
     async def start(self) -> None:
         """Open the ledger, serve HTTP, recover, bind. If any of it fails, what was opened is closed again
@@ -241,10 +246,26 @@ class Gateway:
         )
         if not self.admin.auth.configured:
             log.info("http.tokens is empty: the admin API (/api/v1/) refuses every call")
-        self.http = HttpServer(
-            self.control.routes() + self.metrics.routes() + self.admin.routes() + self.ussd_http.routes(),
-            self.admin.middlewares(),
-        )
+        routes = self.control.routes() + self.metrics.routes() + self.admin.routes() + self.ussd_http.routes()
+        if config.http.console:
+            self.handset = Handset(
+                ledger=self.ledger,
+                clock=self.clock,
+                simulator=Simulator(config.http.console_smsc),
+                ops=self.ussd_ops,
+                service_numbers=config.gateway.service_numbers,
+            )
+            undo.push_async_callback(self.handset.close)
+            self.console = Console(
+                registry=self.metrics.registry,
+                auth=self.admin.auth,
+                reads=self.ledger,
+                binds=self.link.binds,
+                now=self.clock.now,
+            )
+            undo.push_async_callback(self.console.close)
+            routes += self.handset.routes() + self.console.routes()
+        self.http = HttpServer(routes, self.admin.middlewares())
         undo.push_async_callback(self.admin.close)
         await self.http.start(config.http.host, config.http.port)
         undo.push_async_callback(self.http.stop)
@@ -354,6 +375,10 @@ class Gateway:
             await self.instance.stop()
         await self.http.stop()
         await self.admin.close()
+        if self.handset is not None:
+            await self.handset.close()
+        if self.console is not None:
+            await self.console.close()
         await self.ledger.close()
         await self.store.close()
         self.stopped = True

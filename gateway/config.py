@@ -125,6 +125,8 @@ class HttpConfig:
     host: str = key("127.0.0.1", not_empty)
     port: int = key(8080, between(0, 65535))
     tokens: list[str] = key([], bearer_tokens, secret=True)
+    console: bool = key(False)  # the handset page (/console/handset): for testers and demos, not production
+    console_smsc: str = key("")  # the simulator's control API the handset drives (http://127.0.0.1:PORT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

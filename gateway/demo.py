@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -46,25 +48,28 @@ HELP = """\
   anything else is sent as an SMS"""
 
 
-async def run_demo(*, msisdn: str, service_number: str) -> None:
+async def run_demo(*, msisdn: str, service_number: str, web: bool = False, port: int = 0) -> None:
     with tempfile.TemporaryDirectory(prefix="gateway-demo-") as tmp, _log_file(tmp) as log:
         setup_logging("warning", "text", stream=log)  # never onto the prompt
         async with scratch_ledger(load_config().ledger.url, tmp, "demo") as ledger:
-            await _run(ledger, log, msisdn=msisdn, service_number=service_number)
+            await _run(ledger, log, msisdn=msisdn, service_number=service_number, web=web, port=port)
 
 
-async def _run(ledger: str, log: TextIO, *, msisdn: str, service_number: str) -> None:
+async def _run(ledger: str, log: TextIO, *, msisdn: str, service_number: str, web: bool, port: int) -> None:
     """The demo on ``ledger``: a new SQLite file, or a new database on the PostgreSQL server of ``ledger.url``."""
-    sim = SmscSimulator(port=0)
+    sim = SmscSimulator(port=0, control_port=0 if web else None)
     await sim.start()
     try:
-        await _on(sim, ledger, log, msisdn=msisdn, service_number=service_number)
+        if web:
+            await _web(sim, ledger, log, port=port)
+        else:
+            await _on(sim, ledger, log, msisdn=msisdn, service_number=service_number)
     finally:
         await sim.stop()
 
 
-async def _on(sim: SmscSimulator, ledger: str, log: TextIO, *, msisdn: str, service_number: str) -> None:
-    environ = {
+def _environ(sim: SmscSimulator, ledger: str, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
         "GATEWAY_SMPP__PORT": str(sim.port),
         "GATEWAY_SMPP__HOST": "127.0.0.1",
@@ -72,8 +77,46 @@ async def _on(sim: SmscSimulator, ledger: str, log: TextIO, *, msisdn: str, serv
         "GATEWAY_SMPP__PASSWORD": "secret",
         "GATEWAY_LEDGER__URL" if is_url(ledger) else "GATEWAY_LEDGER__PATH": ledger,
         "GATEWAY_HTTP__PORT": "0",
+        **extra,
     }
+
+
+async def _web(sim: SmscSimulator, ledger: str, log: TextIO, *, port: int) -> None:
+    """The handset in the browser, on a manual clock it can move, until SIGINT or SIGTERM (stdin is not read)."""
+    environ = _environ(
+        sim,
+        ledger,
+        GATEWAY_HTTP__PORT=str(port),
+        GATEWAY_HTTP__CONSOLE="true",
+        GATEWAY_HTTP__CONSOLE_SMSC=sim.control_url or "",
+        GATEWAY_GATEWAY__CLOCK="manual",
+        GATEWAY_HTTP__TOKENS=os.environ.get("GATEWAY_HTTP__TOKENS") or secrets.token_urlsafe(18),
+    )
     gateway = Gateway(load_config(environ=environ))
+    await _seed(ledger, gateway)
+    await gateway.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await gateway.link.wait_bound(10.0)
+        base = f"http://127.0.0.1:{gateway.http.port}"
+        token = gateway.config.http.tokens[0]
+        print(
+            f"SMS self-service gateway demo: the handset is at {base}/console/handset\n"
+            f"The console is at {base}/console (admin token {token}). Logs: {log.name}. Ctrl-C stops.",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await gateway.stop()
+
+
+async def _on(sim: SmscSimulator, ledger: str, log: TextIO, *, msisdn: str, service_number: str) -> None:
+    gateway = Gateway(load_config(environ=_environ(sim, ledger)))
     await _seed(ledger, gateway)
     await gateway.start()
     numbers = gateway.config.gateway.service_numbers

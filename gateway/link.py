@@ -255,6 +255,10 @@ class Link:
     def bound(self) -> bool:
         return all(conn.session.bound for conn in self._connections) and len(self._connections) == self._wanted
 
+    def binds(self) -> list[tuple[str, bool]]:
+        """Each connection's bind mode and whether it is bound (the console's link state)."""
+        return sorted((conn.session.config.mode.name.lower(), conn.session.bound) for conn in self._connections)
+
     @property
     def in_flight(self) -> int:
         return sum(conn.session.in_flight for conn in self._senders)

@@ -126,6 +126,8 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "http.host": ("localhost", "localhost"),
     "http.port": ("0", 0),
     "http.tokens": ("0123456789abcdef, fedcba9876543210-x,", ["0123456789abcdef", "fedcba9876543210-x"]),
+    "http.console": ("true", True),
+    "http.console_smsc": ("http://127.0.0.1:8775", "http://127.0.0.1:8775"),
     "gateway.service_numbers": ("10086, 10010 ,1008611,", ["10086", "10010", "1008611"]),
     "gateway.catalogs": ("/etc/gateway/catalogs", "/etc/gateway/catalogs"),
     "gateway.templates": ("/etc/gateway/zh-CN.toml", "/etc/gateway/zh-CN.toml"),

@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--msisdn", type=phone_number, default="13800138000", help="the subscriber you type as")
     demo.add_argument("--to", default="10086", help="the service number you text (one of gateway.service_numbers)")
+    demo.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the handset in the browser instead of the prompt; prints its URL, runs until Ctrl-C or SIGTERM",
+    )
+    demo.add_argument("--port", type=int, default=0, help="with --web: the HTTP port (default: a free one)")
     add_ledger_commands(commands)
     add_converse_command(commands)
     add_push_commands(commands)
@@ -113,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from gateway.demo import run_demo
 
-        return _run(run_demo(msisdn=args.msisdn, service_number=args.to))
+        return _run(run_demo(msisdn=args.msisdn, service_number=args.to, web=args.web, port=args.port))
     if args.command == "converse":
         setup_logging("critical", args.log_format or "text")  # the report says what matters; the logs are noise
         return run_converse(args)

@@ -77,6 +77,12 @@ async def find(reads: Reads, campaign: int) -> Campaign | None:
     return _CAMPAIGN.to(Campaign, rows[0]) if rows else None
 
 
+async def latest(reads: Reads, limit: int) -> list[tuple[int, Campaign]]:
+    """The newest ``limit`` campaigns with their ids, newest first."""
+    rows = await reads.fetch(f"SELECT id, {_CAMPAIGN} FROM campaign ORDER BY id DESC LIMIT :limit", {"limit": limit})
+    return [(int(r[0]), _CAMPAIGN.to(Campaign, r[1:])) for r in rows]
+
+
 async def tally(reads: Reads, campaign: int) -> Tally:
     """The campaign's counts (0 where it has no reminders)."""
     rows = await reads.fetch(f"SELECT {_TALLY} FROM ({_COUNTS}) counts", {"campaign": campaign})

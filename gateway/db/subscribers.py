@@ -19,6 +19,15 @@ SUBSCRIBER = Columns("msisdn", "name", "brand", "vip", "plan", "status", "create
 ACCOUNT = Columns("cash", "gift", "gift_expires", "credit_limit", "valid_until", "points", table="a")
 
 
+async def first(reads: Reads, limit: int) -> list[tuple[str, str, str]]:
+    """(msisdn, name, plan) of the first ``limit`` subscribers not terminated, by number (the handset's list)."""
+    rows = await reads.fetch(
+        "SELECT msisdn, name, plan FROM subscriber WHERE status != 'terminated' ORDER BY msisdn LIMIT :limit",
+        {"limit": limit},
+    )
+    return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
 async def puk(reads: Reads, msisdn: str) -> str | None:
     """The PUK code of the number's SIM, as imported; None when there is none (or no such number)."""
     rows = await reads.fetch("SELECT puk FROM subscriber WHERE msisdn = :msisdn", {"msisdn": msisdn})

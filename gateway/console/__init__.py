@@ -1,0 +1,2 @@
+"""The browser faces of the gateway (``http.console = true``): a handset for testers and demos
+(``/console/handset``), served by the gateway's own HTTP server, plain HTML, CSS and a little JavaScript."""
