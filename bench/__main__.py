@@ -13,13 +13,15 @@
 Each row gives the gateway's figure, the floor's and the ratio gateway / floor; a last table sets the four
 figures issue 14 asks for beside their targets. Bounded in count and time. Usage: ``python -m bench
 [--subscribers 100000] [--count 20000] [--concurrency 64] [--no-sweep] [--no-sizes] [--event-loop ...]``;
-``--engines``: instead, ``102`` and dialogs on SQLite, on PostgreSQL, and on two instances sharing it.
+``--engines``: instead, ``102`` and dialogs on SQLite, on PostgreSQL, and on two instances sharing it;
+``--console``: instead, ``102`` at saturation with and without the live console polled, in turns.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import sqlite3
@@ -100,6 +102,66 @@ async def gateway(args: argparse.Namespace) -> tuple[Figures, tuple[float, float
             sim, probes, str(mo_reply.FIRST_MSISDN + args.subscribers - 1), count=args.flood, rate=args.light
         )
     return figures, dialogs, flood
+
+
+CONSOLE_TOKEN = "bench-console-token-0123456789"
+CONSOLE_ROUNDS = 4
+
+
+async def console_cost(args: argparse.Namespace) -> None:
+    """``102`` at saturation with nobody watching and with the console polled every second (as its page does),
+    in turns (ABBA, so neither is favoured by coming later) on one gateway process with ``http.console`` on; the
+    slowdown (issue 17: at most 5 %)."""
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    extra = {"GATEWAY_HTTP__CONSOLE": "true", "GATEWAY_HTTP__TOKENS": CONSOLE_TOKEN, "GATEWAY_HTTP__PORT": str(port)}
+    polls = 0
+
+    async def watch(http: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        nonlocal polls
+        headers = {"Authorization": f"Bearer {CONSOLE_TOKEN}"}
+        while not stop.is_set():
+            async with http.get(f"http://127.0.0.1:{port}/console/api/live", headers=headers) as response:
+                assert response.status == 200, response.status
+                await response.json()
+                polls += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    async with gateways_on(args.subscribers, engine=args.engine, event_loop=args.event_loop, extra=extra) as sim:
+        numbers = [str(mo_reply.FIRST_MSISDN + i * 7919 % args.subscribers) for i in range(args.subscribers)]
+        warm = mo_reply.Meter(sim)
+        await mo_reply.saturate(warm, numbers[:500], "102", 32)
+        await warm.collect(500, 60)
+        start = 500
+        async with aiohttp.ClientSession() as http:
+            for round_ in range(CONSOLE_ROUNDS):
+                for watched in (False, True) if round_ % 2 == 0 else (True, False):  # ABBA: no order favoured
+                    stop = asyncio.Event()
+                    watcher = asyncio.create_task(watch(http, stop)) if watched else None
+                    meter = mo_reply.Meter(sim)
+                    await mo_reply.saturate(meter, numbers[start : start + args.count], "102", args.concurrency)
+                    await meter.collect(args.count, 180)
+                    start = (start + args.count) % (args.subscribers - args.count)
+                    stop.set()
+                    if watcher is not None:
+                        await watcher
+                    label = f"round {round_ + 1}, console {'polled' if watched else 'not polled'}"
+                    rates[watched].append(meter.report(label)[0])
+    quiet, polled = sum(rates[False]) / CONSOLE_ROUNDS, sum(rates[True]) / CONSOLE_ROUNDS
+    print()
+    print("| `102` at saturation | answers/s (mean of rounds) |")
+    print("| --- | ---: |")
+    print(f"| console not polled | {quiet:,.0f} |")
+    print(f"| console polled every second ({polls} polls) | {polled:,.0f} |")
+    slower = (quiet - polled) / quiet * 100
+    print(f"| slowdown | {slower:.1f} % (target ≤ 5 %: {'met' if slower <= 5 else 'NOT met'}) |")
 
 
 ENGINE_RUNS = (("sqlite", 1), ("postgres", 1), ("postgres", 2))
@@ -204,6 +266,9 @@ async def main(args: argparse.Namespace) -> None:
         print(f"the gateway's ledger: {', '.join(f'{e} x{n}' for e, n in ENGINE_RUNS)}")
         await engines(args)
         return
+    if args.console:
+        await console_cost(args)
+        return
     print(f"the gateway's ledger: {args.engine}")
     print("--- floor (minimal ESME)")
     base = await floor(args)
@@ -293,4 +358,7 @@ if __name__ == "__main__":
         "--engines", action="store_true", help="SQLite, PostgreSQL and two instances on it, side by side (issue 15)"
     )
     parser.add_argument("--event-loop", choices=["asyncio", "uvloop"], default="asyncio", help="the gateway's")
+    parser.add_argument(
+        "--console", action="store_true", help="`102` at saturation with and without the live console polled (issue 17)"
+    )
     asyncio.run(main(parser.parse_args()))

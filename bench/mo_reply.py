@@ -70,7 +70,7 @@ async def seed(path: str, count: int) -> float:
 
 
 async def start_gateway(
-    port: int, path: str, *, event_loop: str = "asyncio", instance: str = ""
+    port: int, path: str, *, event_loop: str = "asyncio", instance: str = "", extra: dict[str, str] | None = None
 ) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update(
@@ -87,6 +87,7 @@ async def start_gateway(
                 if "BENCH_CONNECTIONS" in os.environ
                 else {}
             ),
+            **(extra or {}),
         }
     )
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "gateway", "run", cwd=ROOT, env=env)

@@ -16,7 +16,12 @@ from gateway.smsc import SmscSimulator
 
 @asynccontextmanager
 async def gateways_on(
-    subscribers: int, *, engine: str, instances: int = 1, event_loop: str = "asyncio"
+    subscribers: int,
+    *,
+    engine: str,
+    instances: int = 1,
+    event_loop: str = "asyncio",
+    extra: dict[str, str] | None = None,
 ) -> AsyncIterator[SmscSimulator]:
     """A simulator and, bound to it, ``instances`` gateway processes on one new ledger of ``subscribers``
     (the simulator hands each MO to the next bind in turn)."""
@@ -30,7 +35,10 @@ async def gateways_on(
         try:
             for i in range(instances):
                 name = f"bench-{i + 1}"
-                processes.append(await mo_reply.start_gateway(sim.port, path, event_loop=event_loop, instance=name))
+                gateway = await mo_reply.start_gateway(
+                    sim.port, path, event_loop=event_loop, instance=name, extra=extra
+                )
+                processes.append(gateway)
             await sim.wait_bound(15.0, count=instances)
             yield sim
         finally:
