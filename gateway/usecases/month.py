@@ -12,8 +12,9 @@ For each month whose 1st has come and whose job has not run through (``schedule_
    it had not reached.
 3. The bill-ready reminder is raised for every bill of the month before.
 
-A ledger the monthly job has never run on starts where it stands: its current month is recorded as done
-(unless it is the 1st), so a ledger seeded or imported in the middle of a month is not charged that month again.
+A ledger the monthly job has never run on starts where it stands: its current month is recorded as done, so a
+ledger seeded or imported during a month (even on the 1st) is not charged that month again; the next 1st is
+its first.
 Months the gateway was down for are made up when it starts (the 1st of each); a manual clock moved past a 1st
 runs that month's job at the next tick.
 """
@@ -56,13 +57,13 @@ class MonthlyCycle:
         if cycle == self._done:
             return []
         last = await renewals.last_month(self.store)
-        if last is None and self.calendar.today(now).day != 1:
-            await self._record(cycle)  # where this ledger starts: this month's fees are not charged again
+        if last is None:  # where this ledger starts: this month's fees are not charged again
+            await self._record(cycle)
             log.info("monthly cycle starts", extra={"cycle": cycle})
             self._done = cycle
             return []
         ran = []
-        month = cycle if last is None else next_cycle(last)
+        month = next_cycle(last)
         while month <= cycle:
             await self.month(month, now=now)
             ran.append(month)
