@@ -186,6 +186,7 @@ class Gateway:
         )
         await self.responder.load()
         sweeps = Sweeps(store=self.store, setup=self.rating.setup)
+        self.monthly = MonthlyCycle(store=self.store, setup=self.rating.setup, credit=self.credit, sweeps=sweeps)
         self.scheduler = Scheduler(
             store=self.store,
             credit=self.credit,
@@ -193,7 +194,7 @@ class Gateway:
             calendar=self.calendar,
             clock=self.clock,
             leads=lambda: self.instance.leading,
-            monthly=MonthlyCycle(store=self.store, setup=self.rating.setup, credit=self.credit, sweeps=sweeps),
+            monthly=self.monthly,
         )
         self.campaigns = Campaigns(store=self.store, sweeps=sweeps, clock=self.clock)
         composer = Composer(templates=self.templates, setup=self.rating.setup)
@@ -269,6 +270,7 @@ class Gateway:
         undo.push_async_callback(self.admin.close)
         await self.http.start(config.http.host, config.http.port)
         undo.push_async_callback(self.http.stop)
+        await self.monthly.begin(now=self.clock.now())
         await self._recover()
         self._tasks = [
             asyncio.create_task(self.link.run()),

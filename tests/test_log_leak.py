@@ -39,7 +39,7 @@ async def test_no_seeded_msisdn_password_or_id_number_reaches_the_logs() -> None
     captured = io.StringIO()
     setup_logging("debug", "json", stream=captured)
     try:
-        gate = asyncio.Semaphore(4)
+        gate = asyncio.Semaphore(8)  # mostly waiting on clocks and answers: eight at a time keep two cores busy
 
         async def run(script: object) -> bool:
             async with gate:

@@ -12,9 +12,9 @@ For each month whose 1st has come and whose job has not run through (``schedule_
    it had not reached.
 3. The bill-ready reminder is raised for every bill of the month before.
 
-A ledger the monthly job has never run on starts where it stands: its current month is recorded as done, so a
-ledger seeded or imported during a month (even on the 1st) is not charged that month again; the next 1st is
-its first.
+A ledger the monthly job has never run on starts where it stands: at the gateway's start its current month is
+recorded as done, so a ledger seeded or imported during a month (even on the 1st) is not charged that month
+again; the next 1st is its first.
 Months the gateway was down for are made up when it starts (the 1st of each); a manual clock moved past a 1st
 runs that month's job at the next tick.
 """
@@ -51,15 +51,21 @@ class MonthlyCycle:
         self.sweeps = sweeps
         self._done = ""  # the newest month known to have run through, to skip the ledger on most ticks
 
+    async def begin(self, *, now: float) -> None:
+        """At the gateway's start: a ledger new to the monthly cycle starts in the month it stands in (its fees
+        are not charged again); one that has run it before is left as it is."""
+        if await renewals.last_month(self.store) is None:
+            await self._record(self.calendar.cycle(now))
+            log.info("monthly cycle starts", extra={"cycle": self.calendar.cycle(now)})
+
     async def run(self, *, now: float) -> list[str]:
         """Run the job of every month due and not run through; the months it ran."""
         cycle = self.calendar.cycle(now)
         if cycle == self._done:
             return []
         last = await renewals.last_month(self.store)
-        if last is None:  # where this ledger starts: this month's fees are not charged again
-            await self._record(cycle)
-            log.info("monthly cycle starts", extra={"cycle": cycle})
+        if last is None:  # not begun (begin() runs at the start): begin now
+            await self.begin(now=now)
             self._done = cycle
             return []
         ran = []
