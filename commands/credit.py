@@ -25,15 +25,10 @@ async def protective_restore(turn: Turn, _: str) -> Step:
         moved = await ctx.credit.protect(turn.tx, ctx.msisdn, now=turn.now, notify=False)
     except ProtectRefused as refused:
         days = ctx.credit.config.protect_interval_days
-        until = _moment(turn, refused.until or turn.now)
+        until = ctx.moment(refused.until or turn.now)
         return Step(text=ctx.render(f"protect_refused_{refused.reason}", days=days, until=until))
-    until = _moment(turn, moved.restore_until or turn.now)
+    until = ctx.moment(moved.restore_until or turn.now)
     return Step(text=ctx.render("protect_done", amount=yuan(moved.allowance), until=until))
-
-
-def _moment(turn: Turn, instant: float) -> str:
-    local = turn.ctx.ledger.calendar.local(instant)
-    return turn.ctx.render("moment", month=local.month, day=local.day, hour=local.hour, minute=local.minute)
 
 
 async def reminders_off(turn: Turn, _: str) -> Step:
@@ -58,14 +53,13 @@ async def voluntary_suspension(turn: Turn, _: str) -> Step:
     standing = (await credit_repo.standings(turn.tx, [ctx.msisdn]))[ctx.msisdn]
     current = standing.state
     reason = standing.credit.reason if standing.credit is not None else ""
-    minutes = max(1, round(turn.window / 60))
     if current == "active":
         return Step(
-            text=ctx.render("voluntary_suspend_confirm", minutes=minutes), dialog=turn.start("voluntary_suspend")
+            text=ctx.render("voluntary_suspend_confirm", minutes=turn.minutes), dialog=turn.start("voluntary_suspend")
         )
     if current == "suspended" and reason == "voluntary":
         return Step(
-            text=ctx.render("voluntary_restore_confirm", minutes=minutes), dialog=turn.start("voluntary_restore")
+            text=ctx.render("voluntary_restore_confirm", minutes=turn.minutes), dialog=turn.start("voluntary_restore")
         )
     if current == "protected":
         return Step(text=ctx.render("voluntary_refused_protected"))
@@ -96,8 +90,7 @@ async def bill_choice(turn: Turn, what: str) -> Step:
     await ctx.holder()
     by_sms, ebill = await choices.bill_choice(turn.tx, ctx.msisdn)
     on = by_sms if what == "sms" else ebill
-    minutes = max(1, round(turn.window / 60))
-    text = ctx.render(f"bill_{what}_{'on' if on else 'off'}_confirm", minutes=minutes)
+    text = ctx.render(f"bill_{what}_{'on' if on else 'off'}_confirm", minutes=turn.minutes)
     return Step(text=text, dialog=turn.start("bill_choice", what=what, on=not on))
 
 

@@ -22,22 +22,18 @@ def _package(turn: Turn, product: str) -> Package:
     return turn.ctx.ledger.products.packages[product]
 
 
-def _minutes(turn: Turn) -> int:
-    return max(1, round(turn.window / 60))
-
-
-def package_content(ctx: CommandContext, package: Package, *, halved: bool = False) -> str:
-    """'，含国内流量70.00MB' / '，含短信50条' / '，含国内通话100分钟' / '' (what the package gives, for a whole month
-    or, ``halved``, for an order from the 16th), as the order prompts say it."""
-    share = 2 if halved else 1
+def package_content(ctx: CommandContext, package: Package, quote: ledger_orders.Quote | None = None) -> str:
+    """'，含国内流量70.00MB' / '，含短信50条' / '，含国内通话100分钟' / '' (what the package gives in a whole month,
+    or with ``quote`` what ordering it now gives this month), as the order prompts say it."""
+    gives = quote or package
     if package.kind == "data":
-        return ctx.render("package_data_quota", quota=data(package.quota_kb // share))
+        return ctx.render("package_data_quota", quota=data(gives.quota_kb))
     if package.kind == "sms":
-        return ctx.render("package_sms_quota", count=package.quota_sms // share)
+        return ctx.render("package_sms_quota", count=gives.quota_sms)
     if package.kind == "mms":
-        return ctx.render("package_mms_quota", count=package.quota_mms // share)
+        return ctx.render("package_mms_quota", count=gives.quota_mms)
     if package.kind == "voice":
-        return ctx.render("package_voice_quota", minutes=package.quota_minutes // share)
+        return ctx.render("package_voice_quota", minutes=gives.quota_minutes)
     return ""
 
 
@@ -47,7 +43,7 @@ def this_month(ctx: CommandContext, package: Package, now: float) -> str:
     return ctx.render(
         "order_prorated" if quote.prorated else "order_full_month",
         fee=yuan(quote.fee),
-        content=package_content(ctx, package, halved=quote.prorated),
+        content=package_content(ctx, package, quote),
     )
 
 
@@ -61,7 +57,7 @@ async def order(turn: Turn, product: str) -> Step:
     if await ledger_orders.subscription_id(turn.tx, ctx.msisdn, product) is not None:
         return Step(text=ctx.render("order_already", name=package.name))
     if await ledger_orders.cancelled_this_month(turn.tx, ctx.msisdn, product, turn.now):
-        text = ctx.render("order_reinstate_confirm", name=package.name, minutes=_minutes(turn))
+        text = ctx.render("order_reinstate_confirm", name=package.name, minutes=turn.minutes)
         return Step(text=text, dialog=turn.start("order", product=product, name=package.name))
     text = ctx.render(
         "order_confirm",
@@ -69,7 +65,7 @@ async def order(turn: Turn, product: str) -> Step:
         fee=yuan(package.monthly_fee_fen),
         content=package_content(ctx, package),
         this_month=this_month(ctx, package, turn.now),
-        minutes=_minutes(turn),
+        minutes=turn.minutes,
     )
     return Step(text=text, dialog=turn.start("order", product=product, name=package.name))
 
@@ -95,7 +91,7 @@ async def cancel(turn: Turn, product: str) -> Step:
 
 
 def _cancel_prompt(turn: Turn, package: Package) -> str:
-    return turn.ctx.render("cancel_confirm", name=package.name, minutes=_minutes(turn))
+    return turn.ctx.render("cancel_confirm", name=package.name, minutes=turn.minutes)
 
 
 async def confirmation(turn: Turn, record: DialogRecord) -> Step:

@@ -91,7 +91,7 @@ async def _start(turn: Turn, flow: _Flow) -> Step:
     refusal = await _refusal_if_locked(turn)
     if refusal is not None:
         return Step(text=refusal)
-    return Step(text=ctx.render(flow.ask, minutes=_minutes(turn)), dialog=turn.start(flow.kind))
+    return Step(text=ctx.render(flow.ask, minutes=turn.minutes), dialog=turn.start(flow.kind))
 
 
 async def _refusal_if_locked(turn: Turn) -> str | None:
@@ -105,10 +105,6 @@ def _locked(turn: Turn, until: float) -> str:
         "password_unlock_time", month=local.month, day=local.day, hour=local.hour, minute=local.minute
     )
     return turn.ctx.render("password_locked", limit=passwords.MAX_FAILURES, until=when)
-
-
-def _minutes(turn: Turn) -> int:
-    return max(1, round(turn.window / 60))
 
 
 # --- the replies ----------------------------------------------------------------------------------

@@ -20,10 +20,6 @@ def _offers(turn: Turn) -> tuple[Offer, ...]:
     return turn.ctx.ledger.products.points.offers
 
 
-def _minutes(turn: Turn) -> int:
-    return max(1, round(turn.window / 60))
-
-
 async def points_rules(ctx: CommandContext) -> str:
     """113: how points are earned and what they are for."""
     _, account = await ctx.holder()
@@ -65,7 +61,7 @@ async def exchange_pick_reply(turn: Turn, record: DialogRecord) -> Step:
     _, account = await ctx.holder()
     if account.points < offer.points:
         return Step(text=ctx.render("exchange_short", name=offer.name, need=offer.points, points=account.points))
-    text = ctx.render("exchange_confirm", name=offer.name, need=offer.points, minutes=_minutes(turn))
+    text = ctx.render("exchange_confirm", name=offer.name, need=offer.points, minutes=turn.minutes)
     return Step(text=text, dialog=turn.start("exchange", offer=number, name=offer.name))
 
 

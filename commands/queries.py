@@ -228,11 +228,9 @@ async def service_records(ctx: CommandContext) -> str:
     records = await ctx.ledger.requests(ctx.msisdn, REQUESTS_SHOWN)
     if not records:
         return ctx.render("service_records_none")
-    calendar = ctx.ledger.calendar
     items = []
     for at, number, text in records:
-        local = calendar.local(at)
-        when = ctx.render("moment", month=local.month, day=local.day, hour=local.hour, minute=local.minute)
+        when = ctx.moment(at)
         template = "service_record" if text else "service_record_secret"  # a password or ID number is not kept
         items.append(ctx.render(template, moment=when, text=text, number=number))
     return ctx.render("service_records", count=len(records), items=ctx.render("item_separator").join(items))

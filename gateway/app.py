@@ -262,7 +262,6 @@ class Gateway:
                 auth=self.admin.auth,
                 reads=self.ledger,
                 binds=self.link.binds,
-                now=self.clock.now,
             )
             undo.push_async_callback(self.console.close)
             routes += self.handset.routes() + self.console.routes()

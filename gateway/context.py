@@ -43,6 +43,11 @@ class CommandContext:
     def render(self, template: str, /, **values: object) -> str:
         return self.templates.render(template, **values)
 
+    def moment(self, instant: float) -> str:
+        """``instant`` as answers say a time to the minute (template ``moment``: 12月1日9时05分)."""
+        local = self.ledger.calendar.local(instant)
+        return self.render("moment", month=local.month, day=local.day, hour=local.hour, minute=local.minute)
+
     async def holder(self) -> tuple[Subscriber, Account]:
         """The asking subscriber and their account, if they may be told about it.
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
+from prometheus_client.samples import Sample
 
 from gateway.admin.auth import TokenAuth
 from gateway.console.pages import static_file
@@ -44,13 +45,11 @@ class Console:
         auth: TokenAuth,
         reads: Reads,
         binds: Callable[[], list[tuple[str, bool]]],
-        now: Callable[[], float],
     ) -> None:
         self._registry = registry
         self._auth = auth
         self._reads = reads
         self._binds = binds
-        self._now = now
         self.errors = RecentErrors()
         logging.getLogger("gateway").addHandler(self.errors)
 
@@ -69,7 +68,10 @@ class Console:
     async def live(self, request: web.Request) -> web.Response:
         if not self._auth.allows(request.headers.get("Authorization")):
             return json_error(401, "unauthorized", "send the admin token: Authorization: Bearer <token>")
-        samples = _samples(self._registry)
+        every = [sample for metric in self._registry.collect() for sample in metric.samples]
+        samples: dict[str, float] = {}
+        for sample in every:  # by name, labelled ones summed
+            samples[sample.name] = samples.get(sample.name, 0) + sample.value
         shown = []
         for number, campaign in await campaigns.latest(self._reads, CAMPAIGNS_SHOWN):
             tally = await campaigns.tally(self._reads, number)
@@ -85,7 +87,6 @@ class Console:
             )
         return json_response(
             {
-                "now": self._now(),
                 "binds": [{"mode": mode, "bound": bound} for mode, bound in self._binds()],
                 "counters": {
                     name: samples.get(f"gateway_{name}_total", 0)
@@ -95,30 +96,17 @@ class Console:
                     name: samples.get(f"gateway_{name}", 0)
                     for name in ("bound", "window_in_flight", "outbox_depth", "dialogs_pending", "ussd_sessions_open")
                 },
-                "latency_ms": _quantiles(self._registry, "gateway_answer_latency_seconds"),
+                "latency_ms": _quantiles(every, "gateway_answer_latency_seconds"),
                 "campaigns": shown,
                 "errors": list(self.errors.kept),
             }
         )
 
 
-def _samples(registry: CollectorRegistry) -> dict[str, float]:
-    """Every unlabelled sample of the registry by name (labelled ones summed)."""
-    found: dict[str, float] = {}
-    for metric in registry.collect():
-        for sample in metric.samples:
-            found[sample.name] = found.get(sample.name, 0) + sample.value
-    return found
-
-
-def _quantiles(registry: CollectorRegistry, name: str) -> dict[str, float | None]:
-    """p50, p90, p99 of a histogram, in ms, as the upper bound of the bucket each falls in (None: no samples)."""
-    buckets: list[tuple[float, float]] = []
-    for metric in registry.collect():
-        for sample in metric.samples:
-            if sample.name == f"{name}_bucket":
-                buckets.append((float(sample.labels["le"]), sample.value))
-    buckets.sort()
+def _quantiles(samples: list[Sample], name: str) -> dict[str, float | None]:
+    """p50, p90, p99 of a histogram, in ms (seconds, not money: floats), as the upper bound of the bucket each
+    falls in (None: no samples, or beyond the last bound)."""
+    buckets = sorted((float(s.labels["le"]), s.value) for s in samples if s.name == f"{name}_bucket")
     total = buckets[-1][1] if buckets else 0
     shown: dict[str, float | None] = {}
     for q in QUANTILES:

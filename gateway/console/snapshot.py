@@ -62,16 +62,16 @@ async def fixture(ledger: Ledger, msisdn: str, *, now: float) -> str:
     subscriber, account = await ledger.subscriber(msisdn)
     calendar = ledger.calendar
     today, cycle = calendar.today(now), calendar.cycle(now)
-    lines = [f"  name {subscriber.name}", f"  plan {subscriber.plan}", f"  balance {_yuan(account.cash)}"]
+    lines = [f"  name {subscriber.name}", f"  plan {subscriber.plan}", f"  balance {yuan(account.cash)}"]
     if subscriber.vip != "none":
         lines.append(f"  vip {subscriber.vip}")
     if subscriber.status != "active":
         lines.append(f"  status {subscriber.status}")
     if account.gift_on(today):
         until = f" until {account.gift_expires.isoformat()}" if account.gift_expires else ""
-        lines.append(f"  gift {_yuan(account.gift)}{until}")
+        lines.append(f"  gift {yuan(account.gift)}{until}")
     if account.credit_limit:
-        lines.append(f"  credit {_yuan(account.credit_limit)}")
+        lines.append(f"  credit {yuan(account.credit_limit)}")
     if account.points:
         lines.append(f"  points {account.points}")
     for s in await ledger.subscriptions(msisdn, cycle):
@@ -79,19 +79,14 @@ async def fixture(ledger: Ledger, msisdn: str, *, now: float) -> str:
             lines.append(f"  subscription {s.product} since {calendar.local(s.started_at):%Y-%m-%d %H:%M:%S}")
     for category, use in sorted((await ledger.usage(msisdn, cycle)).items()):
         unit = {"data": "KB", "voice": "s"}.get(category, "")
-        lines.append(f"  usage {category} {use.quantity}{unit} charged {_yuan(use.charged)}")
+        lines.append(f"  usage {category} {use.quantity}{unit} charged {yuan(use.charged)}")
     for bill_cycle in reversed(last_cycles(cycle, BILLS_KEPT)):
         bill = await ledger.bill(msisdn, bill_cycle)
         if bill is not None:
-            pairs = " ".join(f"{c} {_yuan(a)}" for c, a in bill.lines)
+            pairs = " ".join(f"{c} {yuan(a)}" for c, a in bill.lines)
             lines.append(f"  bill {bill_cycle} {pairs}")
     for payment in reversed(await ledger.payments(msisdn, PAYMENTS_KEPT)):
         lines.append(
-            f"  payment {calendar.local(payment.paid_at):%Y-%m-%d %H:%M} {_yuan(payment.amount)} {payment.channel}"
+            f"  payment {calendar.local(payment.paid_at):%Y-%m-%d %H:%M} {yuan(payment.amount)} {payment.channel}"
         )
     return "ledger\n" + "\n".join(lines) + "\n"
-
-
-def _yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"

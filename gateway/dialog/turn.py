@@ -32,6 +32,11 @@ class Turn:
     window: float  # seconds a dialog waits for the next reply
     hashed: Hashed = field(default_factory=Hashed)  # worked out before the transaction (see Preparation)
 
+    @property
+    def minutes(self) -> int:
+        """The window in whole minutes, as prompts say it ("请在30分钟内回复"): 1 at least."""
+        return max(1, round(self.window / 60))
+
     def start(self, kind: str, **data: Any) -> DialogRecord:
         """A new dialog for this subscriber and service number, in its machine's first state, expiring
         after the window."""

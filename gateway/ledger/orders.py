@@ -29,6 +29,8 @@ class Quote:
     fee: Fen
     quota_kb: int
     quota_sms: int
+    quota_mms: int
+    quota_minutes: int
     prorated: bool
 
 
@@ -48,6 +50,8 @@ def quote(package: Package, now: float, calendar: Calendar) -> Quote:
         fee=Fen(fee),
         quota_kb=prorated(package.quota_kb, now, cycle, calendar),
         quota_sms=prorated(package.quota_sms, now, cycle, calendar),
+        quota_mms=prorated(package.quota_mms, now, cycle, calendar),
+        quota_minutes=prorated(package.quota_minutes, now, cycle, calendar),
         prorated=fee != package.monthly_fee_fen,
     )
 

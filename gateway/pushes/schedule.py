@@ -40,11 +40,6 @@ class Monthly(Protocol):
     async def run(self, *, now: float) -> list[str]: ...
 
 
-class _NoMonth:
-    async def run(self, *, now: float) -> list[str]:
-        return []
-
-
 class Scheduler:
     def __init__(
         self,
@@ -55,7 +50,7 @@ class Scheduler:
         calendar: Calendar,
         clock: Clock,
         leads: Callable[[], bool] = lambda: True,
-        monthly: Monthly | None = None,
+        monthly: Monthly,
     ) -> None:
         self._store = store
         self._credit = credit
@@ -64,7 +59,7 @@ class Scheduler:
         self._clock = clock
         self._day_done = ""
         self._leads = leads  # whether this instance runs the time-based work (one of several on a ledger does)
-        self._monthly = monthly or _NoMonth()
+        self._monthly = monthly
         self._running = asyncio.Lock()
 
     async def tick(self) -> None:
