@@ -206,6 +206,7 @@ class Gateway:
             policy=self.policy,
             tps=config.pushes.tps,
             source=config.pushes.source,
+            hold=self.scheduler.busy,
         )
         self.ussd = self._ussd()
         self.control = Control(

@@ -23,6 +23,8 @@ from gateway.clock import ManualClock
 from gateway.db.database import open_database
 from gateway.ledger.writes import add_subscribers
 from gateway.model.ledger import NewSubscriber
+from gateway.pushes.compose import Composer
+from gateway.pushes.sender import Pusher
 from gateway.smsc import SmscSimulator
 
 DAY = 86400
@@ -256,6 +258,37 @@ async def test_a_suspension_notice_not_sent_before_the_payment_is_dropped(
         ("restore", "queued", None),
     ]
     assert await notices(sim, ARREARS, 1) == [restore("10.00元")]
+
+
+async def test_reminders_wait_while_the_scheduler_runs_a_tick(
+    start_gateway: StartGateway, tmp_path: Path, sim: SmscSimulator
+) -> None:
+    """A tick that catches up two months raises December's reminders on the way; they go out after the tick,
+    rechecked against where it ended (so December's low balance is not told to a number January suspended)."""
+    await seed(tmp_path / "gateway.db")
+    gateway = await start_gateway(http__tokens=TOKENS, clock=ManualClock(NOW), pushes__tps="0.1")
+    assert (await use(gateway, ARREARS, "data", 600))["suspended"] == [ARREARS]
+    ticking = True
+    pusher = Pusher(
+        store=gateway.store,
+        outbox=gateway.outbox,
+        clock=gateway.clock,
+        composer=Composer(templates=gateway.templates, setup=gateway.rating.setup),
+        policy=gateway.policy,
+        tps=100,
+        source="10086",
+        hold=lambda: ticking,
+    )
+    running = asyncio.create_task(pusher.run())
+    try:
+        await asyncio.sleep(0.3)  # six of the pusher's ticks
+        assert pusher.sent == 0
+        assert await gateway.store.fetch("SELECT kind, status FROM push") == [("suspension", "pending")]
+        ticking = False
+        assert await notices(sim, ARREARS, 1) == [suspension("余额不足", "0.00元")]
+        assert pusher.sent == 1
+    finally:
+        running.cancel()
 
 
 async def test_a_payment_that_does_not_bring_the_balance_above_zero_keeps_the_suspension(

@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 
 from gateway.converse.parse import parse_file
-from gateway.converse.runner import run_conversation
+from gateway.converse.report import details
+from gateway.converse.runner import Result, run_conversation
 from gateway.converse.script import Send
 from gateway.logs import setup_logging
 
@@ -41,15 +42,16 @@ async def test_no_seeded_msisdn_password_or_id_number_reaches_the_logs() -> None
     try:
         gate = asyncio.Semaphore(8)  # mostly waiting on clocks and answers: eight at a time keep two cores busy
 
-        async def run(script: object) -> bool:
+        async def run(script: object) -> Result:
             async with gate:
-                return (await run_conversation(script)).passed  # type: ignore[arg-type]
+                return await run_conversation(script)  # type: ignore[arg-type]
 
-        passed = await asyncio.gather(*(run(s) for s in scripts))
+        results = await asyncio.gather(*(run(s) for s in scripts))
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
-    assert all(passed)
+    failed = [details(r) for r in results if not r.passed]
+    assert not failed, "\n".join(failed)
     logs = captured.getvalue()
     assert len(logs.splitlines()) > 100  # the run did log (masked numbers included)
     assert re.search(r"1\d{2}\*{4}\d{4}", logs)  # and numbers appear masked

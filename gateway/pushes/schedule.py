@@ -62,6 +62,10 @@ class Scheduler:
         self._monthly = monthly
         self._running = asyncio.Lock()
 
+    def busy(self) -> bool:
+        """A tick is running: reminders it raises wait for its end, so they are rechecked against where it ended."""
+        return self._running.locked()
+
     async def tick(self) -> None:
         """Run what is due; a tick while another runs (every second, and after a move of the clock) waits for it."""
         async with self._running:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gateway.clock import Clock
 from gateway.db import messages
@@ -41,6 +41,7 @@ class Pusher:
         policy: PushPolicy,
         tps: float,
         source: str,
+        hold: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
         self._outbox = outbox
@@ -49,6 +50,7 @@ class Pusher:
         self._policy = policy
         self._tps = tps
         self._source = source
+        self._hold = hold  # while true nothing is sent (the scheduler's tick is running: a month caught up whole)
         self.sent = 0
         self.dropped = 0
 
@@ -61,7 +63,7 @@ class Pusher:
             now = loop.time()
             tokens = min(tokens + self._tps * (now - last), max(1.0, self._tps * TICK * 2))
             last = now
-            if tokens < 1:
+            if tokens < 1 or self._hold():
                 continue
             try:
                 sent = await self.send_due(int(tokens))
