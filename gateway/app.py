@@ -30,7 +30,7 @@ from gateway.control import Control
 from gateway.db.errors import DatabaseError
 from gateway.db.health import write_ready_probe
 from gateway.db.instances import Takeover
-from gateway.db.store import Store
+from gateway.db.store import Store, Then
 from gateway.db.unit import Tx
 from gateway.dialog.engine import Dialogs
 from gateway.dispatch import Dispatcher
@@ -163,6 +163,7 @@ class Gateway:
                 max_parts=g.max_parts,
             ),
             silenced=limiter.silenced,
+            at_once=self._at_once,
         )
         s = config.smpp
         addressing = Addressing(
@@ -351,6 +352,27 @@ class Gateway:
     def _stored(self, mo: InboundMessage) -> None:
         self.metrics.mo_stored(mo)
         self.dispatcher.put(mo)
+
+    def _at_once(self, mo: InboundMessage, stored: Then) -> bool:
+        """A new MO stored and answered in one commit, in its sender's turn, if it is free and the MO can be."""
+        sender = mo.source_addr
+        if not self.dispatcher.claim(sender):
+            return False  # an earlier MO of theirs is in hand: stored, and answered after it
+
+        def finished(mo: InboundMessage, answered: bool) -> None:
+            if answered:
+                self.metrics.mo_stored(mo)  # stored and answered together: the answer took no time after
+            self.metrics.answering(mo)(answered)
+            self.dispatcher.release(sender)
+
+        def usual(mo: InboundMessage) -> None:
+            self.metrics.mo_stored(mo)
+            self.dispatcher.hand_on(mo)
+
+        if self.responder.at_once(mo, stored, finished=finished, usual=usual):
+            return True
+        self.dispatcher.release(sender)
+        return False
 
     def answer(self, mo: InboundMessage, finished: Callable[[], None]) -> None:
         counted = self.metrics.answering(mo)

@@ -23,7 +23,8 @@ Handler = Callable[[InboundMessage, Finished], None]
 class Dispatcher:
     def __init__(self, handle: Handler) -> None:
         self._handle = handle
-        self._queues: dict[str, deque[InboundMessage]] = {}  # by sender: the first is being handled
+        # By sender: the first is being handled (None: claimed by an MO answered in the commit that stores it).
+        self._queues: dict[str, deque[InboundMessage | None]] = {}
         self._idle = asyncio.Event()
 
     @property
@@ -38,8 +39,26 @@ class Dispatcher:
         self._queues[mo.source_addr] = deque([mo])
         self._start(mo.source_addr)
 
+    def claim(self, source_addr: str) -> bool:
+        """Take the sender's turn for an MO not stored yet (answered in the commit that stores it), if no
+        earlier MO of theirs is in hand; their MOs stored meanwhile wait for :meth:`release` or :meth:`hand_on`."""
+        if source_addr in self._queues:
+            return False
+        self._queues[source_addr] = deque([None])
+        return True
+
+    def hand_on(self, mo: InboundMessage) -> None:
+        """The claimed turn's MO is stored but was not answered with it: handled now, the usual way."""
+        self._queues[mo.source_addr][0] = mo
+        self._start(mo.source_addr)
+
+    def release(self, source_addr: str) -> None:
+        """The claimed turn is over: the sender's next MO goes on."""
+        self._finished(source_addr)
+
     def _start(self, source_addr: str) -> None:
         mo = self._queues[source_addr][0]
+        assert mo is not None  # a claimed turn is handled by whoever claimed it
         try:
             self._handle(mo, lambda: self._finished(source_addr))
         except Exception:  # stays unanswered in the inbox until a restart; the sender's next MO goes on

@@ -24,7 +24,7 @@ from typing import Any
 
 from gateway.clock import Clock
 from gateway.db.messages import StoredPart
-from gateway.db.store import Store
+from gateway.db.store import Store, Then
 from gateway.link import DeliverHandle
 from gateway.redelivery import MoKey, Redeliveries
 from gateway.smpp.codec import ShortMessage
@@ -100,6 +100,7 @@ class Inbox:
         dispatch: Callable[[InboundMessage], None],
         limits: InboxLimits,
         silenced: Callable[[str, float], bool] = lambda sender, now: False,
+        at_once: Callable[[InboundMessage, Then], bool] = lambda mo, stored: False,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -107,6 +108,7 @@ class Inbox:
         self._dispatch = dispatch
         self._limits = limits
         self._silenced = silenced
+        self._at_once = at_once  # stores the MO with its answer, and hands it on itself; False: it cannot
         self._partials: dict[PartKey, _Partial] = {}
         self._held: Counter[str] = Counter()  # parts held, by sender
         self._held_total = 0
@@ -299,15 +301,25 @@ class Inbox:
                 too_long=too_long,
                 redelivery_of=expected.mo_id if expected is not None else None,
             )
+            if self._at_once(mo, lambda ok, stored: self._stored(answer, key, mine, earlier, ok, stored, False)):
+                return
             self._store.add_mo_then(mo, lambda ok, stored: self._stored(answer, key, mine, earlier, ok, stored))
         except Exception as exc:
             self._failed(answer, exc, Status.ESME_RX_T_APPN)
             self._settle(key, mine, earlier)
 
     def _stored(
-        self, answer: _Answer, key: MoKey, mine: _Storing, earlier: _Storing | None, ok: bool, stored: Any
+        self,
+        answer: _Answer,
+        key: MoKey,
+        mine: _Storing,
+        earlier: _Storing | None,
+        ok: bool,
+        stored: Any,
+        dispatch: bool = True,
     ) -> None:
-        """The MO is committed (or could not be): acknowledged, then its copies may go on, then it is handed on."""
+        """The MO is committed (or could not be): acknowledged, then its copies may go on, then it is handed on
+        (unless it was answered in the same commit)."""
         if not ok:
             self._failed(answer, stored, Status.ESME_RX_T_APPN)
             self._settle(key, mine, earlier)
@@ -315,7 +327,8 @@ class Inbox:
         answer(Status.ESME_ROK, AckToken(key, stored.id))
         self._settle(key, mine, earlier)
         log.debug("mo stored", extra={"mo_id": stored.id, "msisdn": stored.source_addr, "to": stored.destination_addr})
-        self._dispatch(stored)
+        if dispatch:
+            self._dispatch(stored)
 
     def _settle(self, key: MoKey, mine: _Storing, earlier: _Storing | None) -> None:
         """Mark this copy's outcome known once the earlier copy's is too (one waiter each: no stampede)."""

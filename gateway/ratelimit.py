@@ -62,6 +62,11 @@ class RateLimiter:
             return Verdict.ALLOW
         return Verdict.SILENT if max(over) > 0 else Verdict.WARN
 
+    def allows(self, key: str, now: float) -> bool:
+        """Whether :meth:`check` would let an MO from ``key`` through now, without counting it."""
+        seen = self._seen.get(key)
+        return not self._limits or seen is None or self._over(seen, now) is None
+
     def silenced(self, key: str, now: float) -> bool:
         """Whether an MO from ``key`` now would get no answer (over the limit and already told), without
         counting it: such an MO need not even be stored."""

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from gateway.clock import Clock
 from gateway.db import messages
-from gateway.db.store import Store
+from gateway.db.store import Store, Then
 from gateway.db.unit import Tx, Work
 from gateway.dialog.engine import Dialogs, Outcome
 from gateway.dialog.records import DialogRecord
@@ -90,6 +90,56 @@ class Responder:
             self._long(mo, _raise(exc), finished)
             return
         self._hand(mo, unit, finished)
+
+    def at_once(
+        self,
+        mo: InboundMessage,
+        stored: Then,
+        *,
+        finished: Callable[[InboundMessage, bool], None],
+        usual: Callable[[InboundMessage], None],
+    ) -> bool:
+        """Store a new MO and answer it in the same commit, if it is a whole text for a number we serve, its
+        sender is within the rate limit and it needs no hashing; False if not (it is stored, then answered).
+
+        ``stored(ok, value)`` is told once the MO is committed, as by :meth:`Store.add_mo_then`; then
+        ``finished(mo, answered)`` once its answer is (also when the answer's unit failed and it was answered
+        the long way), or ``usual(mo)`` when the stored MO may be the SMSC's second delivery of one another
+        instance had (the look-back of :func:`gateway.db.messages.add_mo`): to be answered as any stored MO.
+        """
+        if mo.redelivery_of is not None or mo.too_long or not mo.complete:
+            return False
+        now = self._clock.now()
+        if mo.destination_addr not in self._router.catalogs or not self._limiter.allows(mo.source_addr, now):
+            return False
+        route = self._router.route(mo)
+        if route is None or self._dialogs.may_need_preparing(route.ctx):
+            return False
+        self._limiter.check(mo.source_addr, now)  # counted: it is let through
+        kept: list[InboundMessage] = []  # on the loop: the MO once committed
+
+        def answer(stored: InboundMessage) -> Work:
+            if stored.redelivery_of is not None:
+                raise _Usual()  # on the database thread: this unit writes nothing, the MO stays stored
+            return self._unit(stored, route, Hashed())
+
+        def after_store(ok: bool, value: Any) -> None:
+            if ok:
+                kept.append(value)
+            stored(ok, value)
+
+        def after_answer(ok: bool, value: Any) -> None:
+            if not kept:  # not stored: the deliver_sm was answered with an error, and will come again
+                finished(mo, False)
+                return
+            done = kept[0]
+            if not ok and isinstance(value, _Usual):
+                usual(done)
+                return
+            self._committed(done, answer(done), ok, value, lambda answered: finished(done, answered))
+
+        self._store.add_mo_answered(mo, after_store, answer, after_answer)
+        return True
 
     def _hand(self, mo: InboundMessage, unit: Work, finished: Callable[[bool], None]) -> None:
         self._store.transact_then(unit, lambda ok, value: self._committed(mo, unit, ok, value, finished))
@@ -256,6 +306,10 @@ class OverLimit(Exception):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(verdict.value)
         self.verdict = verdict
+
+
+class _Usual(Exception):
+    """The MO stored with its answer's unit may be a second delivery: it is answered as any stored MO."""
 
 
 async def _raise(exc: Exception) -> NoReturn:

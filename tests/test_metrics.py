@@ -93,7 +93,7 @@ async def test_counters_move_when_mos_flow(sim: SmscSimulator, gateway: Gateway)
         "answer_latency_seconds_count": 3,
     }
     assert after("gateway_answer_latency_seconds_sum") > 0
-    assert delta(before, after, "gateway_ledger_commit_seconds_count") >= 2  # MOs stored, answers committed
+    assert delta(before, after, "gateway_ledger_commit_seconds_count") >= 1  # each MO stored with its answer
     assert (after("gateway_bound"), after("gateway_window_in_flight"), after("gateway_outbox_depth")) == (1, 0, 0)
 
 

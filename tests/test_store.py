@@ -7,10 +7,12 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
+from gateway.db import messages
 from gateway.db.errors import EngineError
 from gateway.db.messages import StoredPart
 from gateway.db.store import Store, message_id_keys, normal_id
@@ -168,6 +170,97 @@ async def test_a_commit_takes_at_most_batch_max_operations(db_path: str) -> None
         await store.close()
 
 
+# --- an MO and its answer in one commit ---------------------------------------------------------
+
+
+def new_mo(text: str, source: str = SUBSCRIBER) -> InboundMessage:
+    return InboundMessage(id=0, source_addr=source, destination_addr="10001", text=text, received_at=100.0)
+
+
+async def stored_and_answered(store: Store, mo: InboundMessage, answer: Any) -> list[tuple[str, bool, Any]]:
+    """What ``stored`` and ``answered`` were told, in order, once both have been."""
+    told: list[tuple[str, bool, Any]] = []
+    done = asyncio.get_running_loop().create_future()
+
+    def stored(ok: bool, value: Any) -> None:
+        told.append(("stored", ok, value))
+
+    def answered(ok: bool, value: Any) -> None:
+        told.append(("answered", ok, value))
+        done.set_result(None)
+
+    store.add_mo_answered(mo, stored, answer, answered)
+    async with asyncio.timeout(5):
+        await done
+    return told
+
+
+def replying(text: str) -> Any:
+    def answer(mo: InboundMessage) -> Work:
+        return lambda tx: messages.finish_mo(tx, mo, [reply_to(mo, text)], now=1.0, effect=False)
+
+    return answer
+
+
+async def test_an_mo_and_its_answer_commit_together_the_mo_told_first(store: Store) -> None:
+    await add(store, "first")
+    commits = store.commits
+    told = await stored_and_answered(store, new_mo("102"), replying("您的余额为10.00元"))
+    assert [(what, ok) for what, ok, _ in told] == [("stored", True), ("answered", True)]
+    assert told[0][2].id == 2 and [mt.text for mt in told[1][2]] == ["您的余额为10.00元"]
+    assert store.commits == commits + 1
+    assert await store.fetch("SELECT m.id, m.status, t.mo_id FROM mo m JOIN mt t ON t.mo_id = m.id") == [
+        (2, "answered", 2)
+    ]
+
+
+async def test_an_answer_that_fails_leaves_its_mo_stored_and_unanswered(store: Store) -> None:
+    def answer(mo: InboundMessage) -> Work:
+        async def work(tx: Tx) -> None:
+            await messages.finish_mo(tx, mo, [reply_to(mo, "不会发出")], now=1.0, effect=False)
+            raise LookupError("not a subscriber")
+
+        return work
+
+    told = await stored_and_answered(store, new_mo("102"), answer)
+    assert [(what, ok, type(value)) for what, ok, value in told] == [
+        ("stored", True, InboundMessage),
+        ("answered", False, LookupError),
+    ]
+    stored = told[0][2]  # (PostgreSQL's sequence moved on in the run that was undone: its id may not be 1)
+    assert await store.fetch("SELECT id, status FROM mo") == [(stored.id, "new")]  # for the usual way to answer
+    assert await store.fetch("SELECT COUNT(*) FROM mt") == [(0,)]
+
+
+async def test_an_mo_the_database_refuses_is_not_answered(file_store: Store, db_path: str) -> None:
+    refuse_texts(db_path, "clash")
+    ran: list[int] = []
+
+    def answer(mo: InboundMessage) -> Work:
+        ran.append(mo.id)
+        return replying("不会发出")(mo)
+
+    told = await stored_and_answered(file_store, new_mo("clash"), answer)
+    assert [(what, ok, type(value).__name__) for what, ok, value in told] == [
+        ("stored", False, "IntegrityError"),
+        ("answered", False, "NotStored"),
+    ]
+    assert ran == [] and await file_store.fetch("SELECT COUNT(*) FROM mt") == [(0,)]
+
+
+async def test_an_mo_and_its_answer_are_never_split_between_batches(db_path: str) -> None:
+    store = await Store.open(db_path, batch_max=3)
+    try:
+        async with asyncio.timeout(10):
+            results = await asyncio.gather(
+                *(stored_and_answered(store, new_mo("102", f"1390000{n:04d}"), replying("好")) for n in range(10))
+            )
+        assert all(ok for told in results for _, ok, _ in told)
+        assert await store.fetch("SELECT COUNT(*) FROM mo WHERE status = 'answered'") == [(10,)]
+    finally:
+        await store.close()
+
+
 async def test_each_awaited_write_is_on_disk(file_store: Store, db_path: str) -> None:
     store = file_store
     await add(store, "CXYE")
@@ -315,11 +408,11 @@ async def test_a_failing_statement_reaches_its_caller_and_the_writer_goes_on(fil
     store = file_store
     await add(store, "first")
     refuse_texts(db_path, "clash")
-    commits = store.commits
     async with asyncio.timeout(5):
         with pytest.raises(sqlite3.IntegrityError, match=r"^refused$"):
-            await add(store, "clash")
-    assert store.commits == commits
+            await add(store, "clash")  # under its savepoint: undone alone
+    assert await store.fetch("SELECT text FROM mo") == [("first",)]
+    commits = store.commits
 
     async with asyncio.timeout(5):
         later = await add(store, "later")
@@ -346,16 +439,36 @@ async def test_ids_come_from_the_database_so_another_writer_takes_none_of_ours(f
     assert await store.fetch("SELECT id, text FROM mo ORDER BY id") == [(1, "first"), (2, "z"), (3, "later")]
 
 
-async def test_a_failed_batch_is_rolled_back_for_every_operation_in_it(file_store: Store, db_path: str) -> None:
+async def test_an_mo_the_database_refuses_fails_alone_and_the_others_in_its_batch_are_stored(
+    file_store: Store, db_path: str
+) -> None:
     store = file_store
     await add(store, "first")
     refuse_texts(db_path, "three")
     async with asyncio.timeout(5):
         outcomes = await asyncio.gather(add(store, "two"), add(store, "three"), return_exceptions=True)
-    assert [type(o) for o in outcomes] == [sqlite3.IntegrityError, sqlite3.IntegrityError]
-    assert await store.fetch("SELECT id, text FROM mo ORDER BY id") == [(1, "first")]
+    assert [type(o) for o in outcomes] == [InboundMessage, sqlite3.IntegrityError]
+    assert await store.fetch("SELECT id, text FROM mo ORDER BY id") == [(1, "first"), (2, "two")]
     async with asyncio.timeout(5):
-        assert (await add(store, "four")).id == 2
+        assert (await add(store, "four")).id == 3
+
+
+async def test_a_failed_plain_part_is_rolled_back_for_every_operation_in_it(file_store: Store, db_path: str) -> None:
+    """The outbox's and the parts' small writes share one transaction without savepoints: one refused fails them all."""
+    store = file_store
+    with sqlite3.connect(db_path) as other:
+        other.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON mo_part WHEN NEW.seqno = 3"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    other.close()
+    async with asyncio.timeout(5):
+        outcomes = await asyncio.gather(store.add_part(part(2)), store.add_part(part(3)), return_exceptions=True)
+    assert [type(o) for o in outcomes] == [sqlite3.IntegrityError, sqlite3.IntegrityError]
+    assert await store.fetch("SELECT seqno FROM mo_part") == []
+    async with asyncio.timeout(5):
+        await store.add_part(part(1))
+    assert await store.fetch("SELECT seqno FROM mo_part") == [(1,)]
 
 
 async def test_a_closed_connection_fails_the_callers_instead_of_hanging(store: Store) -> None:

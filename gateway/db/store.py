@@ -5,11 +5,14 @@ One writer task takes all the units waiting and hands them to the database threa
 whole (see :mod:`gateway.db.unit`), and the transaction commits once; then, in the next turn of the loop
 (the writer has handed the next batch over by then), their callers are told: an awaited future resolved,
 or a callback called (:meth:`Store.transact_then`, :meth:`Store.add_mo_then`: no task on the hot path).
+A plain query's MO is stored and answered in one unit after the other in the same transaction
+(:meth:`Store.add_mo_answered`): one commit, one trip.
 A caller told of its unit therefore knows its writes are on disk. A unit that may fail (a dialog's
 step, a payment) runs under a savepoint: if it raises, its writes are undone, the exception reaches its
-caller and the rest of the batch commits. The inbox's and outbox's own small writes
-(:mod:`gateway.db.messages`) run first, in a commit of their own, so an MT the SMSC accepted is recorded
-as sent without waiting for anyone's ledger work.
+caller and the rest of the batch commits. The outbox's own small writes (:mod:`gateway.db.messages`: MTs
+sent, acknowledgements confirmed, receipts) run first, in a commit of their own, so an MT the SMSC accepted
+is recorded as sent without waiting for anyone's ledger work; MOs are stored in the commit of the answers,
+in the order they came.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class _Operation:
     late: bool = False  # a receipt: after the MTs marked sent in the same batch, whose parts it looks up
     then: Then | None = None
     done: asyncio.Future[Any] | None = None
+    with_next: bool = False  # the next operation reads what this one wrote: both go in the same batch
 
 
 def message_id_keys(message_id: str) -> tuple[str, str, str]:
@@ -219,14 +223,41 @@ class Store:
             redelivery_of=redelivery_of,
         )
         stored: InboundMessage = await self._queue(
-            lambda tx: messages.add_mo(tx, mo, parts_done=parts_done, again_within=self.redelivery_window)
+            lambda tx: messages.add_mo(tx, mo, parts_done=parts_done, again_within=self.redelivery_window),
+            guarded=True,
         )
         return stored
 
     def add_mo_then(self, mo: InboundMessage, then: Then) -> None:
-        """Store ``mo`` (its ``id`` is not used) in the next commit; ``then(True, stored)`` with its id."""
+        """Store ``mo`` (its ``id`` is not used) in the next commit; ``then(True, stored)`` with its id.
+
+        MOs are stored in the commit of the units that answer MOs (each under its savepoint should one
+        fail), in the order they came, so their ids follow their arrival whichever way each is answered."""
         again = self.redelivery_window
-        self._hand_over(_Operation(lambda tx: messages.add_mo(tx, mo, again_within=again), False, then=then))
+        self._hand_over(_Operation(lambda tx: messages.add_mo(tx, mo, again_within=again), True, then=then))
+
+    def add_mo_answered(
+        self, mo: InboundMessage, stored: Then, answer: Callable[[InboundMessage], Work], answered: Then
+    ) -> None:
+        """Store ``mo`` and run the unit ``answer(stored_mo)`` right after, in the same transaction: an MO
+        and its answer in one commit. ``stored`` is told first, as by :meth:`add_mo_then`; then ``answered``
+        what came of the answer's unit, which failing (under its savepoint) leaves the MO stored, not
+        answered. If the MO could not be stored, both are told the failure."""
+        again = self.redelivery_window
+        kept: list[InboundMessage] = []  # on the database thread: the MO as this transaction stored it
+
+        async def keep(tx: Tx) -> InboundMessage:
+            kept.clear()  # a part run again (with savepoints) stores it again
+            kept.append(await messages.add_mo(tx, mo, again_within=again))
+            return kept[0]
+
+        async def then_answer(tx: Tx) -> Any:
+            if not kept:
+                raise NotStored("the MO this answer is for could not be stored")
+            return await answer(kept[0])(tx)
+
+        self._hand_over(_Operation(keep, True, then=stored, with_next=True))
+        self._hand_over(_Operation(then_answer, True, then=answered))
 
     async def add_part(self, part: StoredPart) -> None:
         await self._queue(lambda tx: messages.add_part(tx, part))
@@ -319,8 +350,11 @@ class Store:
             while not self._waiting:
                 self._wakeup.clear()
                 await self._wakeup.wait()
-            batch = self._waiting[: self._batch_max]
-            del self._waiting[: self._batch_max]
+            size = self._batch_max
+            while size < len(self._waiting) and self._waiting[size - 1].with_next:
+                size += 1  # an MO and its answer are never split between two batches
+            batch = self._waiting[:size]
+            del self._waiting[:size]
             await self._commit(batch, writer)
 
     async def _commit(self, batch: list[_Operation], writer: int = 0) -> None:
@@ -335,6 +369,7 @@ class Store:
             outcomes = [exc] * len(parts)
         if self._on_commit is not None:
             self._on_commit(time.perf_counter() - started)
+
         # The callers are told in the next turn of the loop: the writer hands the next batch to the thread
         # first, so the database works on it while the loop answers for this one.
         asyncio.get_running_loop().call_soon(self._tell, parts, outcomes)
@@ -359,6 +394,10 @@ _SHUTDOWN_MARK = (
 )
 
 Outcome = list[tuple[bool, Any]] | BaseException
+
+
+class NotStored(Exception):
+    """The MO a unit was to answer in the same transaction was not stored (its unit failed)."""
 
 
 def _settle(operation: _Operation, ok: bool, value: Any) -> None:

@@ -125,7 +125,9 @@ class Dialogs:
         ctx = ctx.within(tx)
         turn = Turn(ctx=ctx, tx=tx, now=now, window=self._window, hashed=hashed)
         key = (ctx.msisdn, ctx.catalog.service_number)
-        record = await records.load(tx, *key)
+        # One writer: the index knows every pending dialog, so most MOs need no read; shared: another
+        # instance may have started one.
+        record = await records.load(tx, *key) if tx.shared or key in self._pending else None
         note = ""
         if record is not None and _continues(record, entry, ctx.text):
             step = await self._continuations[record.kind](turn, record)
