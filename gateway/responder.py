@@ -82,10 +82,11 @@ class Responder:
                 self._long(mo, self._limited(mo, verdict), finished)
                 return
             route = self._router.route(mo)
-            if route is None or mo.too_long or not mo.complete or self._dialogs.may_need_preparing(route.ctx):
+            plain = self._plain(mo, route)
+            if plain is None:
                 self._long(mo, self._answer(mo, route), finished)
                 return
-            unit = self._unit(mo, route, Hashed())
+            unit = self._unit(mo, plain, Hashed())
         except Exception as exc:
             self._long(mo, _raise(exc), finished)
             return
@@ -107,13 +108,13 @@ class Responder:
         the long way), or ``usual(mo)`` when the stored MO may be the SMSC's second delivery of one another
         instance had (the look-back of :func:`gateway.db.messages.add_mo`): to be answered as any stored MO.
         """
-        if mo.redelivery_of is not None or mo.too_long or not mo.complete:
-            return False
         now = self._clock.now()
-        if mo.destination_addr not in self._router.catalogs or not self._limiter.allows(mo.source_addr, now):
+        if mo.redelivery_of is not None or mo.destination_addr not in self._router.catalogs:
+            return False  # (a number we do not serve is told of once, on the usual way)
+        if not self._limiter.allows(mo.source_addr, now):
             return False
-        route = self._router.route(mo)
-        if route is None or self._dialogs.may_need_preparing(route.ctx):
+        route = self._plain(mo, self._router.route(mo))
+        if route is None:
             return False
         self._limiter.check(mo.source_addr, now)  # counted: it is let through
         kept: list[InboundMessage] = []  # on the loop: the MO once committed
@@ -140,6 +141,12 @@ class Responder:
 
         self._store.add_mo_answered(mo, after_store, answer, after_answer)
         return True
+
+    def _plain(self, mo: InboundMessage, route: Route | None) -> Route | None:
+        """The route, if the MO's one unit can be handed over as it is: a whole text, routed, needing no hashing."""
+        if route is None or mo.too_long or not mo.complete or self._dialogs.may_need_preparing(route.ctx):
+            return None
+        return route
 
     def _hand(self, mo: InboundMessage, unit: Work, finished: Callable[[bool], None]) -> None:
         self._store.transact_then(unit, lambda ok, value: self._committed(mo, unit, ok, value, finished))
