@@ -1,9 +1,10 @@
-"""The ledger of the exactly-once and redelivery tests, one subscriber (李明, 58.90元 in cash), and a wait for
-the simulator to have read a number of submit_sm."""
+"""The ledger of the exactly-once and redelivery tests, one subscriber (李明, 58.90元 in cash), a wait for
+the simulator to have read a number of submit_sm, and one for the gateway to have recorded its MTs sent."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -31,4 +32,17 @@ async def seed(path: Path) -> None:
 async def wait_submits(sim: SmscSimulator, count: int) -> None:
     async with asyncio.timeout(5):
         while sim.submits < count:
+            await asyncio.sleep(0.01)
+
+
+async def wait_recorded_sent(path: Path, count: int) -> None:
+    """Until the gateway in another process has committed ``count`` MTs as accepted by the SMSC: an MT
+    accepted but not yet recorded when the process dies is sent again after the restart, rightly."""
+
+    def sent() -> int:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT count(*) FROM mt WHERE status = 'sent'").fetchone()[0])
+
+    async with asyncio.timeout(5):
+        while await asyncio.to_thread(sent) < count:
             await asyncio.sleep(0.01)
