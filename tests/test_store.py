@@ -173,6 +173,39 @@ async def test_a_commit_takes_at_most_batch_max_operations(db_path: str) -> None
 # --- an MO and its answer in one commit ---------------------------------------------------------
 
 
+async def test_the_mos_finished_in_one_batch_are_marked_together_each_as_its_unit_said(store: Store) -> None:
+    """The marks wait for the end of the transaction (one statement for the batch); a unit that fails after
+    finishing its MO leaves no mark, the others keep theirs."""
+    mos = [await add(store, str(n), source=f"1390000000{n}") for n in range(4)]
+
+    def finishing(mo: InboundMessage, texts: list[str], at: float, *, effect: bool, fails: bool = False) -> Work:
+        async def work(tx: Tx) -> list[OutboundMessage]:
+            sent = await messages.finish_mo(tx, mo, [reply_to(mo, t) for t in texts], now=at, effect=effect)
+            if fails:
+                raise LookupError("not a subscriber")
+            return sent
+
+        return work
+
+    commits = store.commits
+    outcomes = await asyncio.gather(
+        store.transact(finishing(mos[0], ["好"], 201.5, effect=False)),
+        store.transact(finishing(mos[1], [], 202.25, effect=False)),
+        store.transact(finishing(mos[2], ["已订购"], 203.0, effect=True)),
+        store.transact(finishing(mos[3], ["不会发出"], 204.0, effect=True, fails=True)),
+        return_exceptions=True,
+    )
+    assert store.commits == commits + 1
+    assert isinstance(outcomes[3], LookupError)
+    assert await store.fetch("SELECT id, status, handled_at, effect FROM mo ORDER BY id") == [
+        (mos[0].id, "answered", 201.5, 0),
+        (mos[1].id, "ignored", 202.25, 0),
+        (mos[2].id, "answered", 203.0, 1),
+        (mos[3].id, "new", None, 0),
+    ]
+    assert await store.fetch("SELECT mo_id, text FROM mt ORDER BY id") == [(mos[0].id, "好"), (mos[2].id, "已订购")]
+
+
 def new_mo(text: str, source: str = SUBSCRIBER) -> InboundMessage:
     return InboundMessage(id=0, source_addr=source, destination_addr="10001", text=text, received_at=100.0)
 

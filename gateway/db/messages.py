@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gateway.db.marks import chunks, named_list
+from gateway.db.marks import CHUNK, chunks, named_list
 from gateway.db.rows import Columns
 from gateway.db.unit import Reads, Tx
 from gateway.types import InboundMessage, OutboundMessage, Reply
@@ -134,12 +134,25 @@ async def add_part(tx: Tx, part: StoredPart) -> None:
 async def finish_mo(
     tx: Tx, mo: InboundMessage, replies: Sequence[Reply], *, now: float, effect: bool
 ) -> list[OutboundMessage]:
-    """Mark ``mo`` handled (``effect``: in a unit that may change the ledger) and queue its replies."""
-    await tx.execute(
-        "UPDATE mo SET status = :status, handled_at = :now, effect = :effect WHERE id = :id",
-        {"status": "answered" if replies else "ignored", "now": now, "effect": int(effect), "id": mo.id},
-    )
+    """Mark ``mo`` handled (``effect``: in a unit that may change the ledger) and queue its replies. The mark
+    is written at the end of the transaction, with the other MOs' of the batch."""
+    await tx.at_end(_mark_handled, (mo.id, "answered" if replies else "ignored", now, int(effect)))
     return [await queue_mt(tx, reply, now=now, mo_id=mo.id) for reply in replies]
+
+
+async def _mark_handled(tx: Tx, rows: list[tuple[int, str, float, int]]) -> None:
+    """``(mo id, status, handled at, effect)`` of each MO, one statement per chunk."""
+    for chunk in chunks(rows, CHUNK // 4):
+        cases = " ".join(["WHEN ? THEN ?"] * len(chunk))
+        params: list[object] = []
+        for column in (1, 2, 3):
+            params.extend(value for row in chunk for value in (row[0], row[column]))
+        params.extend(row[0] for row in chunk)
+        await tx.execute(
+            f"UPDATE mo SET status = CASE id {cases} END, handled_at = CASE id {cases} END,"
+            f" effect = CASE id {cases} END WHERE id IN ({', '.join(['?'] * len(chunk))})",
+            params,
+        )
 
 
 async def drop_redelivery(tx: Tx, mo: InboundMessage, *, now: float) -> None:

@@ -425,7 +425,7 @@ def _run_batch(
     connection: sqlite3.Connection, parts: list[list[tuple[Work, bool]]], instance: str, shared: bool
 ) -> list[Outcome]:
     """On the database thread: each part its own transaction; per part, each unit's outcome or the part's failure."""
-    tx = Tx(ThreadConnection(connection), instance=instance, shared=shared)
+    tx = Tx(ThreadConnection(connection), instance=instance, shared=shared, deferring=True)
     outcomes: list[Outcome] = []
     for part in parts:
         for attempt in range(CONFLICT_RETRIES + 1):
@@ -452,17 +452,25 @@ def _run_part(connection: sqlite3.Connection, tx: Tx, units: list[tuple[Work, bo
     """One transaction. Guarded units run first as if none will fail (no savepoint each: two statements,
     two round trips on PostgreSQL, saved per unit); if one does, everything is rolled back and the part runs
     again with a savepoint around each guarded unit, so the one that fails rolls back alone. A unit is a
-    function of the database it reads: running it again is running it once."""
+    function of the database it reads: running it again is running it once. The writes the units left for
+    the end (:meth:`Tx.at_end`) go just before the commit."""
+    tx.drop_deferred()  # a part that failed before its end leaves none for this one
     if any(guarded for _, guarded in units):
         connection.execute("BEGIN")
         try:
             done = [(True, _run_hopeful(work, tx)) for work, _ in units]
+            _run_hopeful(_write_deferred, tx)
         except _UnitFailed:
             connection.execute("ROLLBACK")
+            tx.drop_deferred()
         else:
             connection.execute("COMMIT")
             return done
     return _run_guarded(connection, tx, units)
+
+
+async def _write_deferred(tx: Tx) -> None:
+    await tx.write_deferred()
 
 
 def _run_hopeful(work: Work, tx: Tx) -> Any:
@@ -482,14 +490,17 @@ def _run_guarded(connection: sqlite3.Connection, tx: Tx, units: list[tuple[Work,
             done.append((True, run_unit(work, tx)))  # a failure fails the whole part
             continue
         connection.execute("SAVEPOINT unit")
+        mark = tx.deferred()
         try:
             done.append((True, run_unit(work, tx)))
         except EngineConflict:
             raise  # not this unit's failure: the whole part again
         except Exception as exc:
             connection.execute("ROLLBACK TO SAVEPOINT unit")
+            tx.drop_deferred(mark)
             done.append((False, exc))
         connection.execute("RELEASE SAVEPOINT unit")
+    run_unit(_write_deferred, tx)  # a failure fails the whole part
     connection.execute("COMMIT")
     return done
 

@@ -55,13 +55,48 @@ class ThreadConnection:
         self._connection.executemany(sql, rows)
 
 
+Flush = Callable[["Tx", list[Any]], Awaitable[None]]
+"""Writes the rows handed to :meth:`Tx.at_end`, all in one statement (or one per chunk)."""
+
+
 class Tx:
     """What a unit of work sees of the transaction it runs in."""
 
-    def __init__(self, db: Connection, *, instance: str = "", shared: bool = False) -> None:
+    def __init__(self, db: Connection, *, instance: str = "", shared: bool = False, deferring: bool = False) -> None:
         self._db = db
         self.instance = instance  # the gateway instance it runs for: the owner of the MOs and MTs it stores
         self.shared = shared  # other instances may write the same database at the same time (PostgreSQL)
+        self._deferred: list[tuple[Flush, Any]] | None = [] if deferring else None
+
+    async def at_end(self, flush: Flush, row: Any) -> None:
+        """Write ``row`` with ``flush``, together with the other rows handed to the same ``flush`` in this
+        transaction, once at its end (:meth:`write_deferred`): one statement for the rows of a whole batch
+        of units, not one each. For a write that nothing in the transaction reads back. A transaction that
+        is not ``deferring`` (a tool's) writes it at once."""
+        if self._deferred is None:
+            await flush(self, [row])
+        else:
+            self._deferred.append((flush, row))
+
+    def deferred(self) -> int:
+        """How many rows wait for the end: a mark to :meth:`drop_deferred` back to."""
+        return len(self._deferred) if self._deferred is not None else 0
+
+    def drop_deferred(self, mark: int = 0) -> None:
+        """Forget the rows handed over since ``mark`` (the unit that handed them was rolled back)."""
+        if self._deferred is not None:
+            del self._deferred[mark:]
+
+    async def write_deferred(self) -> None:
+        """Write the rows that wait for the end, each ``flush`` once, in the order each was first used."""
+        if not self._deferred:
+            return
+        rows: dict[Flush, list[Any]] = {}
+        for flush, row in self._deferred:
+            rows.setdefault(flush, []).append(row)
+        self._deferred.clear()
+        for flush, batch in rows.items():
+            await flush(self, batch)
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         return await self._db.fetch(sql, params)
