@@ -185,6 +185,12 @@ async def test_record_payment_once_by_reference(tx: Tx) -> None:
     assert await tx.fetch("SELECT COUNT(*) FROM payment") == [(1,)]
 
 
+async def test_a_payment_to_a_number_without_an_account_is_refused_by_name(tx: Tx) -> None:
+    paid = PaymentMade(reference="pay-9", msisdn="13700000009", amount=Fen(2500), channel="alipay", paid_at=70.0)
+    with pytest.raises(UnknownSubscriber, match="13700000009"):
+        await admin_changes.record_payment(tx, paid)
+
+
 def test_a_payment_answers_only_the_same_order() -> None:
     paid = PaymentMade(reference="pay-1", msisdn=MAIN, amount=Fen(2500), channel="alipay", paid_at=70.0)
     order = PaymentOrder(reference="pay-1", msisdn=MAIN, amount=Fen(2500), channel="alipay")

@@ -112,7 +112,14 @@ def test_seed_the_demo_then_show_the_demo_subscriber(tmp_path: Path) -> None:
         f"valid until:  {add_months(cycle, 12)}-{days_in_month(add_months(cycle, 12)):02d}",
         "points:       1286",
     ]
-    assert f"charges in {cycle}: 49.85元" in lines
+    charged = lines.index(f"charges in {cycle}: 49.85元")
+    assert lines[charged + 1 : charged + 6] == [
+        "  plan       28.00元",
+        "  vas        3.00元",
+        "  data pack  10.00元",
+        "  voice      4.65元",
+        "  sms        4.20元",
+    ]
     assert "  sms    42         charged 4.20元" in lines
     assert (
         f"  {add_months(cycle, -1)} 51.00元 (plan 28.00元, vas 3.00元, voice 6.20元, sms 3.80元, data 10.00元)" in lines

@@ -37,7 +37,7 @@ async def describe(ledger: Ledger, msisdn: str, *, now: float) -> list[str]:
         lines.append(f"  {category:<6} {amount:<10} charged {yuan(use.charged)}")
     charges = await ledger.charges(msisdn, cycle)
     lines.append(f"charges in {cycle}: {yuan(sum(charges.values()))}")
-    lines += [f"  {category:<6} {yuan(charges[category])}" for category in sorted(charges, key=_order)]
+    lines += [f"  {_label(category):<10} {yuan(charges[category])}" for category in sorted(charges, key=_order)]
     lines.append("bills:")
     for bill_cycle in last_cycles(cycle, BILLS_SHOWN):
         bill = await ledger.bill(msisdn, bill_cycle)
@@ -92,6 +92,11 @@ def _set(flag: bool) -> str:
 
 def _day(ledger: Ledger, instant: float) -> str:
     return ledger.calendar.today(instant).isoformat()
+
+
+def _label(category: str) -> str:
+    """``data_package`` → ``data pack``: a package's fee apart from the usage of its kind."""
+    return category.removesuffix("_package") + " pack" if category.endswith("_package") else category
 
 
 def _order(category: str) -> int:

@@ -91,7 +91,8 @@ async def payment_by_reference(reads: Reads, reference: str) -> PaymentMade | No
 
 
 async def record_payment(tx: Tx, payment: PaymentMade) -> None:
-    """Add the payment to the payment list and its amount to the subscriber's cash book."""
+    """Add the payment to the payment list and its amount to the subscriber's cash book; UnknownSubscriber
+    if the number has no account."""
     await tx.execute(
         f"INSERT INTO payment ({PAYMENT}) VALUES (:reference, :msisdn, :amount, :channel, :paid_at)",
         {name: getattr(payment, name) for name in PAYMENT.names},
@@ -100,7 +101,8 @@ async def record_payment(tx: Tx, payment: PaymentMade) -> None:
         "UPDATE account SET cash = cash + :amount WHERE msisdn = :msisdn",
         {"amount": payment.amount, "msisdn": payment.msisdn},
     )
-    assert changed == 1, "a subscriber without an account"
+    if changed != 1:  # no account to credit: the whole payment is undone with its transaction
+        raise UnknownSubscriber(payment.msisdn)
 
 
 def _iso(day: date | None) -> str | None:
