@@ -33,6 +33,34 @@ async def test_a_work_runs_whole_on_the_thread_and_returns_its_result(tmp_path: 
         await db.close()
 
 
+async def test_work_asked_to_run_here_runs_on_the_callers_thread_only_when_the_thread_holds_nothing(
+    tmp_path: Path,
+) -> None:
+    db = await DatabaseThread.open(str(tmp_path / "a.db"), name="db-test")
+    here = threading.current_thread().name
+    started, release = threading.Event(), threading.Event()
+
+    def held(connection: sqlite3.Connection) -> tuple[int, str]:
+        started.set()
+        release.wait(5)
+        return count_and_add(connection, 1)
+
+    try:
+        assert await db.call(count_and_add, 5, here=True) == (1, here)
+        in_hand = asyncio.ensure_future(db.call(held))
+        await asyncio.to_thread(started.wait, 5)
+        after = asyncio.ensure_future(db.call(count_and_add, 7, here=True))  # behind the one in hand, there
+        await asyncio.sleep(0.05)
+        assert not after.done()
+        release.set()
+        assert await in_hand == (2, "db-test")
+        assert await after == (3, "db-test")
+        assert await db.call(count_and_add, 9, here=True) == (4, here)  # the thread has nothing again
+    finally:
+        release.set()
+        await db.close()
+
+
 async def test_a_work_that_raises_raises_in_the_caller_and_the_thread_goes_on(tmp_path: Path) -> None:
     db = await DatabaseThread.open(str(tmp_path / "a.db"))
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -204,6 +205,17 @@ async def test_the_mos_finished_in_one_batch_are_marked_together_each_as_its_uni
         (mos[3].id, "new", None, 0),
     ]
     assert await store.fetch("SELECT mo_id, text FROM mt ORDER BY id") == [(mos[0].id, "好"), (mos[2].id, "已订购")]
+
+
+async def test_on_sqlite_an_mos_units_run_on_the_loops_thread_and_a_callers_own_on_the_database_thread(
+    file_store: Store,
+) -> None:
+    async def where(tx: Tx) -> str:
+        return threading.current_thread().name
+
+    told = await stored_and_answered(file_store, new_mo("102"), lambda mo: where)
+    assert told[1][1:] == (True, threading.current_thread().name)  # a batch of quick units: no GIL handed over
+    assert await file_store.transact(where) == "store"  # a unit of any size: the loop is not held up by it
 
 
 def new_mo(text: str, source: str = SUBSCRIBER) -> InboundMessage:

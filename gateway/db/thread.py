@@ -35,6 +35,8 @@ class DatabaseThread:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._opened: asyncio.Future[None] | None = None
         self._closed = False
+        self._connection: Any = None  # once the thread has connected
+        self._in_hand = 0  # jobs handed to the thread whose end the loop has not heard of yet
 
     @classmethod
     async def open(cls, path: str, *, name: str = "database") -> DatabaseThread:
@@ -60,11 +62,18 @@ class DatabaseThread:
             raise
         return opened
 
-    async def call(self, work: Callable[..., T], *args: Any) -> T:
-        """Run ``work(connection, *args)`` on the thread and return what it returns (or raise what it raised)."""
+    async def call(self, work: Callable[..., T], *args: Any, here: bool = False) -> T:
+        """Run ``work(connection, *args)`` on the thread and return what it returns (or raise what it raised).
+
+        ``here``: run it on the caller's thread instead, at once, when the thread has nothing in hand (so the
+        connection is never used by both): for short work on a connection that does not wait on a socket
+        (SQLite's), the GIL is not handed back and forth around each of its statements."""
         if self._closed:
             raise sqlite3.ProgrammingError("the database thread is closed")
+        if here and not self._in_hand and self._connection is not None:
+            return work(self._connection, *args)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._in_hand += 1
         self._jobs.put((future, work, args))
         return await future
 
@@ -99,6 +108,7 @@ class DatabaseThread:
         except BaseException as exc:
             _answer(self._opened, None, exc)
             return
+        self._connection = connection
         _answer(self._opened, None, None)
         try:
             while True:
@@ -108,12 +118,22 @@ class DatabaseThread:
                 try:
                     result = work(connection, *args)
                 except BaseException as exc:
-                    _answer(future, None, exc)
+                    self._done(future, None, exc)
                 else:
-                    _answer(future, result, None)
+                    self._done(future, result, None)
         finally:
             connection.close()
         _answer(future, None, None)
+
+    def _done(self, future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+        """Hand a job's outcome to the loop, with word that the thread has it no longer (even if the caller
+        has stopped waiting: the count is the connection's, not the caller's)."""
+        with suppress(RuntimeError):  # "Event loop is closed": whoever awaited it is gone
+            future.get_loop().call_soon_threadsafe(self._settle_job, future, result, exc)
+
+    def _settle_job(self, future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+        self._in_hand -= 1
+        _settle(future, result, exc)
 
 
 def _answer(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
