@@ -1,8 +1,10 @@
 """The durable inbox and outbox, and the gateway's writer: every change is a unit of work in a group commit.
 
 One writer task takes all the units waiting and hands them to the database thread
-(:mod:`gateway.db.thread`) in one trip: there they run one after another inside one transaction, each
-whole (see :mod:`gateway.db.unit`), and the transaction commits once; then, in the next turn of the loop
+(:mod:`gateway.db.thread`) in one trip (on SQLite, a batch of quick units runs on the loop's own thread
+instead, when that thread holds nothing: see :meth:`_ThreadEngine.run_batch`): there they run one after
+another inside one transaction, each whole (see :mod:`gateway.db.unit`), and the transaction commits
+once; then, in the next turn of the loop
 (the writer has handed the next batch over by then), their callers are told: an awaited future resolved,
 or a callback called (:meth:`Store.transact_then`, :meth:`Store.add_mo_then`: no task on the hot path).
 A plain query's MO is stored and answered in one unit after the other in the same transaction
