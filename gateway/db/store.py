@@ -1,10 +1,10 @@
 """The durable inbox and outbox, and the gateway's writer: every change is a unit of work in a group commit.
 
 One writer task takes all the units waiting and hands them to the database thread
-(:mod:`gateway.db.thread`) in one trip (on SQLite, a batch of quick units runs on the loop's own thread
-instead, when that thread holds nothing: see :meth:`_ThreadEngine.run_batch`): there they run one after
-another inside one transaction, each whole (see :mod:`gateway.db.unit`), and the transaction commits
-once; then, in the next turn of the loop
+(:mod:`gateway.db.thread`) in one trip, where they run one after another inside one transaction, each
+whole (see :mod:`gateway.db.unit`), and the transaction commits once (on SQLite a batch of quick units
+runs so on the loop's own thread, when the database thread holds nothing: :meth:`_ThreadEngine.run_batch`);
+then, in the next turn of the loop
 (the writer has handed the next batch over by then), their callers are told: an awaited future resolved,
 or a callback called (:meth:`Store.transact_then`, :meth:`Store.add_mo_then`: no task on the hot path).
 A plain query's MO is stored and answered in one unit after the other in the same transaction
@@ -473,7 +473,7 @@ def _run_part(connection: sqlite3.Connection, tx: Tx, units: list[tuple[Work, bo
         connection.execute("BEGIN")
         try:
             done = [(True, _run_hopeful(work, tx)) for work, _ in units]
-            _run_hopeful(_write_deferred, tx)
+            _run_hopeful(Tx.write_deferred, tx)
         except _UnitFailed:
             connection.execute("ROLLBACK")
             tx.drop_deferred()
@@ -481,10 +481,6 @@ def _run_part(connection: sqlite3.Connection, tx: Tx, units: list[tuple[Work, bo
             connection.execute("COMMIT")
             return done
     return _run_guarded(connection, tx, units)
-
-
-async def _write_deferred(tx: Tx) -> None:
-    await tx.write_deferred()
 
 
 def _run_hopeful(work: Work, tx: Tx) -> Any:
@@ -514,7 +510,7 @@ def _run_guarded(connection: sqlite3.Connection, tx: Tx, units: list[tuple[Work,
             tx.drop_deferred(mark)
             done.append((False, exc))
         connection.execute("RELEASE SAVEPOINT unit")
-    run_unit(_write_deferred, tx)  # a failure fails the whole part
+    run_unit(Tx.write_deferred, tx)  # a failure fails the whole part
     connection.execute("COMMIT")
     return done
 
