@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gateway.db.marks import CHUNK, chunks, named_list
+from gateway.db.marks import named_list
 from gateway.db.rows import Columns
 from gateway.db.unit import Reads, Tx
 from gateway.types import InboundMessage, OutboundMessage, Reply
@@ -141,18 +141,12 @@ async def finish_mo(
 
 
 async def _mark_handled(tx: Tx, rows: list[tuple[int, str, float, int]]) -> None:
-    """``(mo id, status, handled at, effect)`` of each MO, one statement per chunk."""
-    for chunk in chunks(rows, CHUNK // 4):
-        cases = " ".join(["WHEN ? THEN ?"] * len(chunk))
-        params: list[object] = []
-        for column in (1, 2, 3):
-            params.extend(value for row in chunk for value in (row[0], row[column]))
-        params.extend(row[0] for row in chunk)
-        await tx.execute(
-            f"UPDATE mo SET status = CASE id {cases} END, handled_at = CASE id {cases} END,"
-            f" effect = CASE id {cases} END WHERE id IN ({', '.join(['?'] * len(chunk))})",
-            params,
-        )
+    """``(mo id, status, handled at, effect)`` of each MO: one statement, its text the same for any number of
+    MOs, so it is prepared once (a text that grew with the batch was prepared again for most batches)."""
+    await tx.execute_many(
+        "UPDATE mo SET status = ?, handled_at = ?, effect = ? WHERE id = ?",
+        [(status, handled_at, effect, mo_id) for mo_id, status, handled_at, effect in rows],
+    )
 
 
 async def drop_redelivery(tx: Tx, mo: InboundMessage, *, now: float) -> None:
@@ -235,24 +229,18 @@ async def queue_mt(tx: Tx, reply: Reply, *, now: float, mo_id: int | None = None
 
 
 async def mts_sent(tx: Tx, sent: Iterable[tuple[int, Sequence[str]]], *, now: float) -> None:
-    """Mark MTs sent, with their parts' message ids (already in :func:`normal_id` form): a statement for a
-    chunk of MTs and one for a chunk of parts, not one per MT."""
+    """Mark MTs sent, with their parts' message ids (already in :func:`normal_id` form): one statement for the
+    MTs and one for the parts, each of a text that does not change with their number (prepared once)."""
     sent = list(sent)
-    for ids in chunks([mt_id for mt_id, _ in sent]):
-        marks, params = named_list(ids)
-        await tx.execute(
-            f"UPDATE mt SET status = 'sent', sent_at = :now, command_status = 0 WHERE id IN ({marks})",
-            {"now": now, **params},
-        )
-    parts = [
-        (mt_id, seqno, message_id) for mt_id, message_ids in sent for seqno, message_id in enumerate(message_ids, 1)
-    ]
-    for rows in chunks(parts):
-        await tx.execute(
-            f"INSERT INTO mt_part (mt_id, seqno, message_id) VALUES {', '.join(['(?, ?, ?)'] * len(rows))}"
-            " ON CONFLICT (mt_id, seqno) DO UPDATE SET message_id = excluded.message_id",
-            [value for row in rows for value in row],
-        )
+    await tx.execute_many(
+        "UPDATE mt SET status = 'sent', sent_at = ?, command_status = 0 WHERE id = ?",
+        [(now, mt_id) for mt_id, _ in sent],
+    )
+    await tx.execute_many(
+        "INSERT INTO mt_part (mt_id, seqno, message_id) VALUES (?, ?, ?)"
+        " ON CONFLICT (mt_id, seqno) DO UPDATE SET message_id = excluded.message_id",
+        [(mt_id, seqno, message_id) for mt_id, message_ids in sent for seqno, message_id in enumerate(message_ids, 1)],
+    )
 
 
 async def mt_failed(tx: Tx, mt_id: int, command_status: int, *, now: float) -> None:
@@ -276,11 +264,7 @@ async def add_receipt(tx: Tx, keys: tuple[str, str, str], stat: str, *, now: flo
 
 async def acks_confirmed(tx: Tx, mo_ids: Sequence[int]) -> None:
     """Record that the SMSC surely read these MOs' acknowledgements."""
-    for ids in chunks(list(mo_ids)):
-        marks, params = named_list(ids)
-        await tx.execute(
-            f"UPDATE mo SET ack_confirmed = :mark WHERE id IN ({marks})", {"mark": ACK_CONFIRMED, **params}
-        )
+    await tx.execute_many("UPDATE mo SET ack_confirmed = ? WHERE id = ?", [(ACK_CONFIRMED, mo_id) for mo_id in mo_ids])
 
 
 async def acks_lost(tx: Tx, mo_ids: Sequence[int], *, sure: bool) -> None:

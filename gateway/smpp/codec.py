@@ -14,21 +14,17 @@ and keep the encoding here, where a test checks our bytes against smpplib's for 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from operator import attrgetter
-from typing import Any, Final, Literal
+from dataclasses import dataclass, field
+from typing import Any, Final
 
-from gateway.errors import FramingError, LocalProtocolError, RemoteProtocolError
+from gateway.errors import FramingError, RemoteProtocolError
 from gateway.smpp.constants import INTERFACE_VERSION, RESPONSE_BIT, CommandId, Status, Tag
+from gateway.smpp.layout import Decoder, Encoder, Tlvs, compile_layout
 
 HEADER = struct.Struct(">IIII")
 HEADER_SIZE: Final = 16
 MAX_PDU_SIZE: Final = 65536
 """Larger command_length values are treated as a broken stream (SMPP sets no limit; SMSCs use ~64 KB)."""
-
-Tlvs = tuple[tuple[int, bytes], ...]
-_Kind = Literal["cstr", "u8", "sm", "tlvs"]
 
 
 def cstr(max_octets: int) -> Any:
@@ -144,37 +140,7 @@ _BODY_TYPES: Final[dict[CommandId, type[Body]]] = {
 }
 
 
-class _Layout:
-    """A body type's fields in wire order, read in one call and walked in steps: a run of ``u8`` fields
-    is one step (one ``bytes`` of the values), every other field a step of its own."""
-
-    __slots__ = ("body_type", "names", "steps", "values")
-
-    def __init__(self, body_type: type[Body]) -> None:
-        self.body_type = body_type
-        layout = [(f.name, f.metadata["kind"], f.metadata.get("max", 0)) for f in fields(body_type)]
-        self.names = tuple(name for name, _, _ in layout)
-        self.values: Callable[[Body], tuple[Any, ...]] = _reader(self.names)
-        steps: list[tuple[_Kind, int, int, int, str]] = []  # kind, first value, past the last, max octets, name
-        for index, (name, kind, max_octets) in enumerate(layout):
-            if kind == "u8" and steps and steps[-1][0] == "u8" and steps[-1][2] == index:
-                steps[-1] = ("u8", steps[-1][1], index + 1, 0, steps[-1][4])
-            else:
-                steps.append((kind, index, index + 1, max_octets, name))
-        self.steps = tuple(steps)
-
-
-def _reader(names: tuple[str, ...]) -> Callable[[Body], tuple[Any, ...]]:
-    if len(names) > 1:
-        return attrgetter(*names)  # a tuple of the values, in one call
-    if names:
-        one = attrgetter(names[0])
-        return lambda body: (one(body),)
-    return lambda body: ()
-
-
-_LAYOUTS: Final[dict[type[Body], _Layout]] = {t: _Layout(t) for t in set(_BODY_TYPES.values())}
-_TLV_HEADER = struct.Struct(">HH")
+_LAYOUTS: Final[dict[type[Body], tuple[Encoder, Decoder]]] = {t: compile_layout(t) for t in set(_BODY_TYPES.values())}
 
 
 def find_tlv(tlvs: Tlvs, tag: int) -> bytes | None:
@@ -205,35 +171,7 @@ def encode_pdu(pdu: Pdu) -> bytes:
 def _encode_body(body: Body) -> bytes:
     if isinstance(body, Opaque):
         return body.raw
-    layout = _LAYOUTS[type(body)]
-    values = layout.values(body)
-    out: list[bytes] = []
-    for kind, first, past, max_octets, name in layout.steps:
-        if kind == "u8":
-            out.append(bytes(values[first:past]))  # ValueError for a value that is not one octet
-        elif kind == "cstr":
-            raw = values[first].encode("latin-1")
-            if len(raw) + 1 > max_octets:
-                raise LocalProtocolError(
-                    f"{name} is {len(raw)} octets, at most {max_octets - 1} fit",
-                    command_status=Status.ESME_RINVPARLEN,
-                )
-            out.append(raw)
-            out.append(b"\0")
-        elif kind == "sm":
-            value = values[first]
-            if len(value) > 254:
-                raise LocalProtocolError(
-                    f"short_message is {len(value)} octets, at most 254 fit (use message_payload)",
-                    command_status=Status.ESME_RINVMSGLEN,
-                )
-            out.append(bytes((len(value),)))
-            out.append(value)
-        else:
-            for tag, tlv_value in values[first]:
-                out.append(_TLV_HEADER.pack(tag, len(tlv_value)))
-                out.append(tlv_value)
-    return b"".join(out)
+    return _LAYOUTS[type(body)][0](body)
 
 
 # --- decoding ---------------------------------------------------------------------------------
@@ -284,48 +222,7 @@ def decode_pdu(frame: bytes) -> Pdu:
 
 
 def _decode_body(body_type: type[Body], data: bytes) -> Body:
-    layout = _LAYOUTS[body_type]
-    values: list[Any] = []
-    pos = 0
-    end = len(data)
-    for kind, first, past, _max, _name in layout.steps:
-        if kind == "u8":
-            after = pos + past - first
-            if after > end:
-                raise IndexError("the PDU ends inside its one-octet fields")
-            values.extend(data[pos:after])
-            pos = after
-        elif kind == "cstr":
-            nul = data.index(0, pos)  # ValueError when the terminator is missing
-            values.append(data[pos:nul].decode("latin-1"))
-            pos = nul + 1
-        elif kind == "sm":
-            sm_length = data[pos]
-            if pos + 1 + sm_length > end:
-                raise ValueError(f"sm_length {sm_length} runs past the end of the PDU")
-            values.append(data[pos + 1 : pos + 1 + sm_length])
-            pos += 1 + sm_length
-        else:
-            values.append(_decode_tlvs(data, pos))
-            pos = end
-    if pos != end:
-        raise ValueError(f"{end - pos} octets left over after the last field")
-    return body_type(**dict(zip(layout.names, values, strict=True)))
-
-
-def _decode_tlvs(data: bytes, pos: int) -> Tlvs:
-    tlvs: list[tuple[int, bytes]] = []
-    end = len(data)
-    while pos < end:
-        if pos + 4 > end:
-            raise ValueError("truncated TLV header")
-        tag, length = _TLV_HEADER.unpack_from(data, pos)
-        pos += 4
-        if pos + length > end:
-            raise ValueError(f"TLV 0x{tag:04X} length {length} runs past the end of the PDU")
-        tlvs.append((tag, data[pos : pos + length]))
-        pos += length
-    return tuple(tlvs)
+    return _LAYOUTS[body_type][1](data)  # type: ignore[no-any-return]
 
 
 class PduReader:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
 from gateway.errors import MessageTooLong
-from gateway.smpp.codec import ShortMessage, Tlvs, find_tlv, u8_tlv, u16_tlv
+from gateway.smpp.codec import ShortMessage, find_tlv, u8_tlv, u16_tlv
 from gateway.smpp.constants import DataCoding, EsmClass, Tag
+from gateway.smpp.layout import Tlvs
 
 GSM_CODEC = "gsm03.38"
 GSM_HIGHEST = "\u20ac"  # the euro sign: no character above it is in GSM 03.38 (a test checks)

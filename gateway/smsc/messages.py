@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import time
 
-from gateway.smpp.codec import ShortMessage, Tlvs, u8_tlv, u16_tlv
+from gateway.smpp.codec import ShortMessage, u8_tlv, u16_tlv
 from gateway.smpp.constants import DataCoding, EsmClass, Tag
+from gateway.smpp.layout import Tlvs
 from gateway.smpp.text import GSM_CODEC, Concat, OutPart, gsm_encode, split_text
 
 PAYLOAD = "payload"
