@@ -34,9 +34,11 @@ from ussd_ledger import (
     PACKAGES_1,
     PACKAGES_2,
     PACKAGES_3,
+    PACKAGES_4,
     SMS_PACKS,
     STRANGER,
     SUSPENDED,
+    VOICE_PACKS,
     noted,
     seed,
 )
@@ -180,6 +182,32 @@ async def test_a_confirmed_order_is_charged_once_when_the_aggregator_retries(gat
     assert fees == [("data", "GPRS3", 150)]
 
 
+@pytest.mark.parametrize(
+    ("item", "sub_item", "code", "category", "name", "includes"),
+    [
+        ("11", "2", "CX10", "mms", "10元彩信包", "，含彩信40条"),
+        ("12", "1", "YY10", "voice", "10元通话包", "，含国内通话50分钟"),
+        ("13", "3", "CJQQ", "vas", "超级QQ", ""),
+    ],
+)
+async def test_the_mms_voice_and_service_packs_are_ordered_from_their_sub_menus(
+    gateway: Gateway, item: str, sub_item: str, code: str, category: str, name: str, includes: str
+) -> None:
+    call = Call(gateway, BUYER)
+    await call.dial()
+    for key in ("3", "#", "#", *(("#",) if item != "11" else ())):  # 11 is on the third page, 12 and 13 the fourth
+        await call.press(key)
+    await call.press(item)
+    assert await call.press(sub_item) == (
+        f"CON 订购{name}（月费10.00元）：本月16日（含）后订购，本月按半月收取5.00元{includes}。\n1 确认\n2 取消"
+    )
+    assert await call.press("1") == f"END 您好，您已成功订购{name}，本次扣费5.00元，当前余额45.00元。"
+    assert await cash(gateway, BUYER) == 5000 - 500
+    assert await subscriptions(gateway, BUYER) == [(code, NOW, None)]
+    fees = await rows(gateway, "SELECT category, product, amount FROM fee WHERE msisdn = ?", BUYER)
+    assert fees == [(category, code, 500)]
+
+
 async def test_a_retry_sent_while_the_order_is_being_made_gets_its_answer(gateway: Gateway) -> None:
     call = Call(gateway, BUYER)
     await call.dial()
@@ -219,14 +247,14 @@ async def test_a_package_already_held_is_not_offered_again(gateway: Gateway) -> 
 async def test_the_packages_menu_is_split_into_pages_that_fit(gateway: Gateway) -> None:
     call = Call(gateway)
     await call.dial()
-    screens = [await call.press("3"), await call.press("#"), await call.press("#")]
-    assert screens == [f"CON {PACKAGES_1}", f"CON {PACKAGES_2}", f"CON {PACKAGES_3}"]
+    screens = [await call.press("3"), await call.press("#"), await call.press("#"), await call.press("#")]
+    assert screens == [f"CON {PACKAGES_1}", f"CON {PACKAGES_2}", f"CON {PACKAGES_3}", f"CON {PACKAGES_4}"]
     for screen in screens:
         assert len(screen.removeprefix("CON ")) <= 80
         assert on_one_screen(screen)
     items = [line.split(" ")[0] for screen in screens for line in screen.splitlines() if line[:1] in "123456789"]
-    assert items == [str(n) for n in range(1, 11)]  # every item once, in order
-    assert await call.press("10") == f"CON {SMS_PACKS}"  # an item of the last page
+    assert items == [str(n) for n in range(1, 14)]  # every item once, in order
+    assert await call.press("12") == f"CON {VOICE_PACKS}"  # an item of the last page
 
 
 async def test_back_and_home(gateway: Gateway) -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from statemachine.exceptions import TransitionNotAllowed
-from ussd_ledger import HOME, INVALID, PACKAGES_1, PACKAGES_2, PACKAGES_3, SMS_PACKS, noted
+from ussd_ledger import HOME, INVALID, PACKAGES_1, PACKAGES_2, PACKAGES_3, PACKAGES_4, SMS_PACKS, noted
 
 from commands.registry import COMMANDS
 from gateway.errors import ConfigError
@@ -82,8 +82,8 @@ def render(head: str, lines: list[str], more: str, tail: str) -> str:
 
 def test_pages_of_the_packages_menu() -> None:
     pages = Screen().pages(PACKAGE_LINES, head="业务办理", more=MORE, tail=BACK_HOME)
-    assert pages == [PACKAGE_LINES[0:3], PACKAGE_LINES[3:6], PACKAGE_LINES[6:10]]
-    assert [len(render("业务办理", page, MORE, BACK_HOME)) for page in pages] == [70, 74, 69]
+    assert pages == [PACKAGE_LINES[0:3], PACKAGE_LINES[3:6], PACKAGE_LINES[6:11], PACKAGE_LINES[11:13]]
+    assert [len(render("业务办理", page, MORE, BACK_HOME)) for page in pages] == [70, 74, 76, 36]
 
 
 def test_pages_of_nothing_is_one_empty_page() -> None:
@@ -245,10 +245,10 @@ async def test_an_invalid_input_shows_the_same_page_with_a_note(key: str) -> Non
 async def test_hash_on_the_last_page_is_invalid_and_stays_there() -> None:
     session, services = opened(), FakeServices()
     await run(session, services, [("3", PACKAGES_1, False, "menu"), ("#", PACKAGES_2, False, "menu")])
-    await run(session, services, [("#", PACKAGES_3, False, "menu")])
+    await run(session, services, [("#", PACKAGES_3, False, "menu"), ("#", PACKAGES_4, False, "menu")])
     reply = await NAVIGATOR.step(session, "#", services)
     assert reply is not None
-    assert (reply.text.split("\n")[0], reply.end, session.state, session.page) == (INVALID, False, "menu", 2)
+    assert (reply.text.split("\n")[0], reply.end, session.state, session.page) == (INVALID, False, "menu", 3)
 
 
 async def test_an_invalid_input_on_a_later_page_keeps_that_page_s_items() -> None:
@@ -257,7 +257,7 @@ async def test_an_invalid_input_on_a_later_page_keeps_that_page_s_items() -> Non
     await run(session, services, [("#", PACKAGES_3, False, "menu")])
     reply = await NAVIGATOR.step(session, "x", services)
     assert reply is not None
-    for line in PACKAGE_LINES[6:]:
+    for line in PACKAGE_LINES[6:11]:
         assert line in reply.text.split("\n")
     assert Screen().fits(reply.text)
 
@@ -424,8 +424,14 @@ def load(path: Path) -> MenuTree:
 
 def test_the_bundled_menu_tree_loads() -> None:
     assert (TREE.service_code, TREE.catalog, TREE.home) == ("*100#", "10086", "home")
-    assert list(TREE.menus) == ["home", "packages", "sms_packs"]
-    assert len(TREE.menu("packages").items) == 10
+    assert list(TREE.menus) == ["home", "packages", "sms_packs", "mms_packs", "voice_packs", "services"]
+    assert len(TREE.menu("packages").items) == 13
+
+
+def test_every_package_of_the_products_can_be_ordered_from_the_menu() -> None:
+    ordered = [item.order for menu in TREE.menus.values() for item in menu.items if item.order]
+    assert sorted(ordered) == sorted(p.code for p in PRODUCTS.packages.values())
+    assert len(ordered) == len(set(ordered))  # and each from one place
 
 
 def test_a_good_file_loads(tmp_path: Path) -> None:

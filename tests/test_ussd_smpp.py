@@ -33,9 +33,11 @@ from ussd_ledger import (
     PACKAGES_1,
     PACKAGES_2,
     PACKAGES_3,
+    PACKAGES_4,
     SMS_PACKS,
     STRANGER,
     SUSPENDED,
+    VOICE_PACKS,
     noted,
     seed,
 )
@@ -284,14 +286,16 @@ async def test_anything_but_1_declines_an_order(gateway: Gateway, sim: SmscSimul
 # --- navigating --------------------------------------------------------------------------------------
 
 
-async def test_the_packages_menu_takes_three_pages(gateway: Gateway, sim: SmscSimulator) -> None:
+async def test_the_packages_menu_takes_four_pages(gateway: Gateway, sim: SmscSimulator) -> None:
     phone = Handset(sim, MAIN)
     await phone.dial()
     assert await phone.press("3") == (MENU, PACKAGES_1)
     assert await phone.press("#") == (MENU, PACKAGES_2)
     assert await phone.press("#") == (MENU, PACKAGES_3)
-    assert [n for page in (PACKAGES_1, PACKAGES_2, PACKAGES_3) for n in item_numbers(page)] == list(range(1, 11))
-    assert await phone.press("10") == (MENU, SMS_PACKS)
+    assert await phone.press("#") == (MENU, PACKAGES_4)
+    pages = (PACKAGES_1, PACKAGES_2, PACKAGES_3, PACKAGES_4)
+    assert [n for page in pages for n in item_numbers(page)] == list(range(1, 14))
+    assert await phone.press("12") == (MENU, VOICE_PACKS)
 
 
 async def test_back_and_home(gateway: Gateway, sim: SmscSimulator) -> None:
@@ -333,19 +337,19 @@ async def test_a_wrong_key_in_a_sub_menu_shows_it_again_with_a_note(gateway: Gat
     await phone.dial()
     for key in ("3", "#", "#", "10"):
         await phone.press(key)
-    assert await phone.press("3") == (MENU, noted(SMS_PACKS))
+    assert await phone.press("4") == (MENU, noted(SMS_PACKS))
     assert await phone.press("0") == (MENU, PACKAGES_3)  # the page it was left on
 
 
 async def test_a_wrong_key_on_the_last_page_shows_that_page_again(gateway: Gateway, sim: SmscSimulator) -> None:
     phone = Handset(sim, MAIN)
     await phone.dial()
-    await phone.press("3")
-    await phone.press("#")
-    assert await phone.press("#") == (MENU, PACKAGES_3)
-    assert await phone.press("x") == (MENU, noted(PACKAGES_3))
-    assert await phone.press("#") == (MENU, noted(PACKAGES_3))  # no page after the last
-    assert await phone.press("0") == (MENU, PACKAGES_2)
+    for key in ("3", "#", "#"):
+        await phone.press(key)
+    assert await phone.press("#") == (MENU, PACKAGES_4)
+    assert await phone.press("x") == (MENU, noted(PACKAGES_4))
+    assert await phone.press("#") == (MENU, noted(PACKAGES_4))  # no page after the last
+    assert await phone.press("0") == (MENU, PACKAGES_3)
 
 
 @pytest.mark.parametrize("wrong", ["x", "11", "000"])

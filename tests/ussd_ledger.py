@@ -24,8 +24,12 @@ STRANGER = "13999999999"  # not in the ledger
 HOME = "中国移动自助服务\n1 话费查询\n2 流量查询\n3 业务办理\n4 积分查询\n5 充值记录"
 PACKAGES_1 = "业务办理\n1 GPRS3元包(20MB)\n2 GPRS5元包(30MB)\n3 GPRS10元包(70MB)\n# 下一页\n0 返回 00 首页"
 PACKAGES_2 = "业务办理\n4 GPRS20元包(150MB)\n5 GPRS50元包(500MB)\n6 GPRS100元包(2GB)\n# 下一页\n0 返回 00 首页"
-PACKAGES_3 = "业务办理\n7 GPRS200元包(5GB)\n8 来电提醒(3元/月)\n9 彩铃(5元/月)\n10 短信包\n0 返回 00 首页"
-SMS_PACKS = "短信包\n1 3元短信包(50条)\n2 6元短信包(100条)\n0 返回 00 首页"
+PACKAGES_3 = (
+    "业务办理\n7 GPRS200元包(5GB)\n8 来电提醒(3元/月)\n9 彩铃(5元/月)\n10 短信包\n11 彩信包\n# 下一页\n0 返回 00 首页"
+)
+PACKAGES_4 = "业务办理\n12 通话包\n13 增值业务\n0 返回 00 首页"
+VOICE_PACKS = "通话包\n1 10元通话包(100分钟)\n2 20元通话包(220分钟)\n0 返回 00 首页"
+SMS_PACKS = "短信包\n1 3元短信包(50条)\n2 6元短信包(100条)\n3 10元短信包(150条)\n0 返回 00 首页"
 INVALID = "输入有误"  # shown instead of the menu's title: the page stays as it was
 MAIN_BALANCE = (
     "您好，您的账户余额为66.30元，其中现金余额56.30元，赠送余额10.00元（2026年12月31日到期）；可用余额66.30元。"
