@@ -48,6 +48,19 @@ class RateLimiter:
         seen.append(now)
         return Verdict.ALLOW
 
+    def uncount(self, key: str, at: float) -> None:
+        """Take back the count :meth:`check` made at ``at`` for ``key``, if it is the sender's last: the MO was
+        not one to count there after all (it may be the SMSC's second delivery of one, and is judged again
+        the usual way)."""
+        seen = self._seen.get(key)
+        if seen and seen[-1] == at:
+            seen.pop()
+
+    def counted(self, key: str) -> int:
+        """How many of ``key``'s MOs are counted, within the longest window."""
+        seen = self._seen.get(key)
+        return len(seen) if seen else 0
+
     @property
     def windows(self) -> list[float]:
         """The windows' lengths in seconds, in the order :meth:`judge` takes counts."""

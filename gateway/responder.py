@@ -135,6 +135,7 @@ class Responder:
                 return
             done = kept[0]
             if not ok and isinstance(value, _Usual):
+                self._limiter.uncount(mo.source_addr, now)  # judged (and counted) again the usual way
                 usual(done)
                 return
             self._committed(done, answer(done), ok, value, lambda answered: finished(done, answered))

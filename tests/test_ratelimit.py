@@ -28,6 +28,17 @@ def test_subscribers_are_counted_apart_and_zero_means_no_limit() -> None:
     assert {unlimited.check("x", float(t)) for t in range(1000)} == {A}
 
 
+def test_a_count_taken_back_is_the_senders_last_and_only_that() -> None:
+    limiter = RateLimiter([(2, 60.0)])
+    assert [limiter.check("x", 0), limiter.check("x", 1)] == [A, A]
+    limiter.uncount("x", 0)  # not the last: nothing taken back
+    assert limiter.counted("x") == 2
+    limiter.uncount("x", 1)
+    limiter.uncount("y", 1)  # a sender never counted
+    assert (limiter.counted("x"), limiter.counted("y")) == (1, 0)
+    assert limiter.check("x", 2) is A  # room again for one
+
+
 def test_silenced_is_what_check_would_say_without_counting() -> None:
     limiter = RateLimiter([(2, 60.0)])
     assert [limiter.check("x", t) for t in (0.0, 1.0)] == [A, A]

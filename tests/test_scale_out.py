@@ -213,6 +213,7 @@ async def test_a_confirmation_delivered_again_to_the_other_instance_after_a_link
     assert mts[1].destination_addr == asker
     assert books(url, [asker]) == {asker: cash - 300}
     assert sum(gateway.deduplicated for gateway in both.values()) == 1
+    assert sum(gateway.limiter.counted(asker) for gateway in both.values()) == 2  # the copy is not counted
     texts = [text for text, _ in owners(url, asker)]
     assert texts == ["KTXWZWB", "是", "是"]
     with psycopg.connect(url) as connection:
