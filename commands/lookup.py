@@ -5,9 +5,10 @@ city's area code (both from the ``phonenumbers`` library's data for China: 13912
 from __future__ import annotations
 
 import functools
+from types import ModuleType
 
 import phonenumbers
-from phonenumbers import carrier, geocoder
+from phonenumbers import carrier
 
 from gateway.context import CommandContext
 from gateway.format import day_cn, yuan
@@ -17,6 +18,20 @@ from gateway.ledger.products import RoamingZone
 CODE = "601"
 
 
+@functools.cache
+def geocoder() -> ModuleType:
+    """phonenumbers' place names, imported when first asked for: they take 0.3 s to load, which a tool that
+    never answers a 601 or 602 (``gateway ledger show``, ``--help``) need not pay. The gateway loads them
+    beside its start (:func:`preload`), so no subscriber's 601 waits for them."""
+    from phonenumbers import geocoder as places
+
+    return places
+
+
+def preload() -> None:
+    geocoder()
+
+
 async def number_location(ctx: CommandContext) -> str:
     """601: the sender's number; ``601 13912345678``: that number."""
     number = ctx.text[len(CODE) :] or ctx.msisdn
@@ -24,7 +39,7 @@ async def number_location(ctx: CommandContext) -> str:
         parsed = phonenumbers.parse(number, "CN")
     except phonenumbers.NumberParseException:
         return ctx.render("number_location_unknown", number=number)
-    place = geocoder.description_for_number(parsed, "zh") if phonenumbers.is_valid_number(parsed) else ""
+    place = geocoder().description_for_number(parsed, "zh") if phonenumbers.is_valid_number(parsed) else ""
     if not place:
         return ctx.render("number_location_unknown", number=number)
     network = carrier.name_for_number(parsed, "zh")
@@ -41,7 +56,7 @@ def _area_codes() -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
     for code in ("10", *map(str, range(20, 30)), *map(str, range(300, 1000))):
         for digits in (8, 7):  # local numbers have 7 or 8 digits, depending on the area
-            place = geocoder.description_for_number(phonenumbers.parse(f"+86{code}{'6' * digits}"), "zh")
+            place = geocoder().description_for_number(phonenumbers.parse(f"+86{code}{'6' * digits}"), "zh")
             if place and place != "中国":
                 found.setdefault(place, []).append(code)
                 break

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, suppress
 
+from commands.lookup import preload as preload_place_names
 from commands.registry import BUSINESS, COMMANDS, CONTINUATIONS, DIALOG_STARTERS, KNOWN, PREPARATIONS
 from gateway.admin import AdminApi, AdminReads
 from gateway.admin.billing import BillingApi
@@ -416,6 +417,7 @@ class Gateway:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _on_signal, stop)
         await self.start()
+        await asyncio.to_thread(preload_place_names)  # 0.3 s, in a thread: the link is up and may bring MOs
         # What was built to start (modules, SQLAlchemy's and Alembic's among them, templates, catalogs) lives
         # as long as the process: kept out of the collector's full passes, each of which would otherwise walk
         # it all again and hold every answer up for some 50 ms.
