@@ -311,9 +311,10 @@ def test_a_ussd_session_reads_into_dial_answers_and_multi_line_screens() -> None
         expects=(Expect(line=12, pattern="业务办理\\n.*\n# 下一页\n0 返回 00 首页", regex=True, screen="CON"),),
     )
     assert steps[1].expects[0].matches("业务办理\n1 GPRS3元包(20MB)\n# 下一页\n0 返回 00 首页")
-    assert steps[3].expects[0].shown == "END 您好，您已取消订购*"
+    assert isinstance(steps[3], UssdInput) and steps[3].expects[0].shown == "END 您好，您已取消订购*"
     assert isinstance(steps[4], Send) and steps[4].text == "102"  # after END: an SMS again
-    assert steps[5].expects[0].pattern == "中国移动自助服务\n*"  # CON alone: the screen is the lines below
+    # CON alone: the screen is the lines below
+    assert isinstance(steps[5], Dial) and steps[5].expects[0].pattern == "中国移动自助服务\n*"
     assert isinstance(steps[6], Send) and steps[6].subscriber == "13900139000"  # sessions are per subscriber
     assert steps[7] == HangUp(line=29, subscriber="13800138000")
     assert isinstance(steps[9], Send) and steps[9].text == "105"  # after hang up: an SMS again

@@ -61,7 +61,7 @@ ADDED_LATER = (
 )
 """Columns that files made by the earliest gateways lack (the unique index on payment.reference with them)."""
 
-ROWS = {
+ROWS: dict[str, dict[str, object]] = {
     "subscriber": {
         "msisdn": "13800138000",
         "name": "李明",

@@ -40,13 +40,13 @@ async def raise_low(tx: Tx, msisdn: str = MAIN, *, trigger: str = "2026-11", due
     )
 
 
-async def queue(tx: Tx) -> list[tuple[object, ...]]:
+async def queue(tx: Tx) -> list[tuple[int, *tuple[object, ...]]]:
     return await tx.fetch(
         "SELECT id, msisdn, kind, trigger, due_at, status, reason, mt_id, campaign FROM push ORDER BY id"
     )
 
 
-def without_ids(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+def without_ids(rows: list[tuple[int, *tuple[object, ...]]]) -> list[tuple[object, ...]]:
     """The rows (in id order) without their ids, which only have to grow."""
     ids = [row[0] for row in rows]
     assert ids == sorted(set(ids))

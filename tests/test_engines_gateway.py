@@ -37,7 +37,7 @@ def engine(ledger_at: str) -> dict[str, str]:
     return {"GATEWAY_LEDGER__URL": with_database(ledger_at, database_name(ledger_at), password=PASSWORD)}
 
 
-def books(engine: dict[str, str], tmp_path: Path) -> list[tuple[object, ...]]:
+def books(engine: dict[str, str], tmp_path: Path) -> list[tuple[int, int]]:
     query = "SELECT cash, gift FROM account WHERE msisdn = '" + ASKER + "'"
     if engine:
         with psycopg.connect(engine["GATEWAY_LEDGER__URL"]) as connection:

@@ -23,7 +23,7 @@ PROMPT = (
 DONE = "您好，您已成功订购GPRS10元包，本次扣费5.00元，当前余额53.90元。"
 
 
-async def ledger(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+async def ledger(path: Path) -> tuple[list[tuple[str, int]], list[tuple[int, int]]]:
     db = await open_database(str(path))
     try:
         fees = [tuple(r) for r in await db.fetch("SELECT product, amount FROM fee")]

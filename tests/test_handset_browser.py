@@ -21,6 +21,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from support.process import ROOT
 
@@ -96,6 +97,13 @@ def answers(browser: WebDriver) -> list[str]:
     return [b.text.rsplit("\n", 1)[0] for b in browser.find_elements(By.CSS_SELECTOR, ".bubble.mt")]
 
 
+def value(field: WebElement) -> str:
+    """A textarea's value (Selenium types ``get_attribute`` as maybe None; a textarea always has one)."""
+    text = field.get_attribute("value")
+    assert text is not None
+    return text
+
+
 def test_102_typed_into_the_handset_is_answered_on_the_page(handset_url: str, browser: WebDriver) -> None:
     wait = opened(browser, handset_url)
     typed(browser, "102")
@@ -126,16 +134,16 @@ def test_a_conversation_recorded_on_the_handset_is_replayed_by_gateway_converse(
     Select(browser.find_element(By.ID, "service")).select_by_value("10001")
     browser.find_element(By.ID, "record").click()
     script = browser.find_element(By.ID, "script")
-    wait.until(lambda d: "subscriber 13800138000" in script.get_attribute("value"))
+    wait.until(lambda d: "subscriber 13800138000" in value(script))
     typed(browser, "102")
     wait.until(lambda d: len(answers(d)) == 1)
     typed(browser, "*100#")
-    wait.until(lambda d: "< CON 中国移动自助服务" in script.get_attribute("value"))
+    wait.until(lambda d: "< CON 中国移动自助服务" in value(script))
     typed(browser, "4")
-    wait.until(lambda d: "< END" in script.get_attribute("value"))
+    wait.until(lambda d: "< END" in value(script))
     browser.find_element(By.ID, "record").click()
     wait.until(lambda d: d.find_element(By.ID, "download").is_displayed())
-    text = script.get_attribute("value")
+    text = value(script)
     assert "> 102\n< " + BALANCE in text and "dial *100#\n< CON 中国移动自助服务\n      1 话费查询" in text
     assert "> 4\n< END 您好，您当前的积分为1286分。" in text
     path = tmp_path / "recorded.conv"

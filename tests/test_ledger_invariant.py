@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, TypedDict
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -43,7 +43,18 @@ LOW = "13800000201"  # 6.00元 cash: GPRS5 or LDTX, never GPRS10 at the full fee
 GIFT = "13800000202"  # 5.00元 cash and an 8.00元 gift
 POSTPAID = "13800000203"  # 2.00元 cash, 15.00元 credit limit
 SUBSCRIBERS = (LOW, GIFT, POSTPAID)
-ACCOUNTS = {
+
+
+class Account(TypedDict, total=False):
+    """A subscriber's books as seeded: keywords of :class:`NewSubscriber`."""
+
+    cash: Required[int]
+    gift: int
+    gift_expires: date
+    credit_limit: int
+
+
+ACCOUNTS: dict[str, Account] = {
     LOW: {"cash": 600},
     GIFT: {"cash": 500, "gift": 800, "gift_expires": date(2026, 12, 31)},
     POSTPAID: {"cash": 200, "credit_limit": 1500},
@@ -144,11 +155,11 @@ async def run(sim: SmscSimulator, folder: Path, rounds: list[Round]) -> None:
 
     async with aiosqlite.connect(folder / "gateway.db") as db:
         await check_ledger(db)
-        mos = await fetch(db, "SELECT id, status FROM mo ORDER BY id")
-        assert len(mos) == sum(len(m) for m, _ in rounds)
-        assert {status for _, status in mos} <= {"answered"}
+        stored = await fetch(db, "SELECT id, status FROM mo ORDER BY id")
+        assert len(stored) == sum(len(m) for m, _ in rounds)
+        assert {status for _, status in stored} <= {"answered"}
         answers = Counter(mo_id for (mo_id,) in await fetch(db, "SELECT mo_id FROM mt WHERE mo_id IS NOT NULL"))
-        assert answers == Counter({mo_id: 1 for mo_id, _ in mos}), "every MO answered exactly once"
+        assert answers == Counter({mo_id: 1 for mo_id, _ in stored}), "every MO answered exactly once"
         stray_yes_help = await fetch(
             db,
             "SELECT mo.text, mt.text FROM mo JOIN mt ON mt.mo_id = mo.id"

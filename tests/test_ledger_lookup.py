@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +22,7 @@ COUNT = 1200  # more than two chunks
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> Database:
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
     connection = await open_database(str(tmp_path / "ledger.db"))
     await add_subscribers(
         connection,

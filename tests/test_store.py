@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -240,7 +240,7 @@ async def stored_and_answered(store: Store, mo: InboundMessage, answer: Any) -> 
     return told
 
 
-def replying(text: str) -> Any:
+def replying(text: str) -> Callable[[InboundMessage], Work]:
     def answer(mo: InboundMessage) -> Work:
         return lambda tx: messages.finish_mo(tx, mo, [reply_to(mo, text)], now=1.0, effect=False)
 
@@ -550,7 +550,7 @@ async def test_two_batches_that_deadlock_on_postgresql_both_commit_once(postgres
         one = asyncio.ensure_future(store.transact(crossing("x", "y")))
         await asyncio.sleep(0.1)  # the first batch is on its connection, holding x
         two = asyncio.ensure_future(store.transact(crossing("y", "x")))
-        assert await asyncio.wait_for(asyncio.gather(one, two), 20) == ["xy", "yx"]
+        assert list(await asyncio.wait_for(asyncio.gather(one, two), 20)) == ["xy", "yx"]  # a list, typed a tuple
         assert await store.fetch("SELECT key, value FROM meta WHERE key IN ('x', 'y') ORDER BY key") == [
             ("x", "2"),
             ("y", "2"),

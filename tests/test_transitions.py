@@ -37,9 +37,12 @@ def record(kind: str, state: str) -> DialogRecord:
 
 def by_library(kind: str, state: str, event: str, reply: Reply | None) -> str:
     model = record(kind, state)
-    arguments = {} if reply is None else {"reply": reply}
     try:
-        MACHINES[kind](model=model).send(event, **arguments)
+        machine = MACHINES[kind](model=model)
+        if reply is None:
+            machine.send(event)
+        else:
+            machine.send(event, reply=reply)
     except LibraryNotAllowed:
         return "not allowed"
     assert model.state is not None

@@ -96,7 +96,7 @@ def unexplained(
     """Duplicates not of the two known kinds: a copy never recorded as sent, resent by a later run (the
     at-least-once gap); a query delivered again after a lost acknowledgement, answered again (each such
     answer is an MT of its own, recorded as sent)."""
-    again = Counter()
+    again: Counter[AnswerKey] = Counter()
     for (msisdn, service_number, text), n in smsc.redelivered_keys.items():
         for step in (st for unit in UNITS for st in unit.steps):
             if (step.service_number, step.text) == (service_number, text):

@@ -12,7 +12,6 @@ from conftest import SUBSCRIBER
 
 from gateway.db.database import open_database
 from gateway.ledger.writes import (
-    NewSubscriber,
     add_bill,
     add_fee,
     add_payment,
@@ -20,6 +19,7 @@ from gateway.ledger.writes import (
     add_subscription,
     add_usage,
 )
+from gateway.model.ledger import NewSubscriber
 
 NOW = 1_795_400_000.0  # 2026-11-23 10:13:20 Asia/Shanghai
 SHANGHAI = ZoneInfo("Asia/Shanghai")
